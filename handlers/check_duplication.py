@@ -1,0 +1,58 @@
+"""Handler `check_duplication`: look for similar projects already in the register (查重)."""
+
+import difflib
+import re
+
+from sqlalchemy import select
+
+from handlers.coercion import as_text_list
+from handlers.context import HandlerContext
+from handlers.models import CLOSED_STATUSES, Project
+
+TITLE = "项目查重"
+RETURNS = ("duplicate_found", "similar_projects")
+ERRORS: tuple[str, ...] = ()
+
+_NOISE = re.compile(r"[\s\W_]+")
+
+
+def similarity(a: str, b: str) -> float:
+    """Return the difflib ratio of two project names, ignoring spaces and punctuation."""
+    return difflib.SequenceMatcher(None, _NOISE.sub("", a), _NOISE.sub("", b)).ratio()
+
+
+def handle(
+    ctx: HandlerContext,
+    *,
+    project_id: str | None,
+    name: str,
+    unit_code: str,
+    keywords: list[str] | None = None,
+    threshold: float = 0.8,
+) -> dict:
+    """Return the open projects of the same unit with a similar name, or sharing a keyword."""
+    wanted = {word for word in as_text_list(keywords) if len(word) >= 2}
+    stmt = select(Project).where(Project.status.not_in([str(status) for status in CLOSED_STATUSES]))
+    if project_id:
+        stmt = stmt.where(Project.project_id != project_id)
+    similar = []
+    for other in ctx.session.scalars(stmt.order_by(Project.project_id)):
+        ratio = similarity(name, other.name)
+        shared = sorted(wanted & set(other.keywords or []) | {word for word in wanted if word in other.name})
+        if (other.unit_code == unit_code and ratio >= threshold) or shared:
+            similar.append(
+                {
+                    "project_id": other.project_id,
+                    "name": other.name,
+                    "unit_name": other.unit_name,
+                    "similarity": round(ratio, 2),
+                    "matched_keywords": shared,
+                }
+            )
+    similar.sort(key=lambda item: (-item["similarity"], item["project_id"]))
+    if project_id:
+        own = ctx.session.scalar(select(Project).where(Project.project_id == project_id))
+        if own is not None:
+            own.duplicate_check = {"checked_at": ctx.now.isoformat(), "similar_projects": similar}
+            ctx.session.flush()
+    return {"duplicate_found": bool(similar), "similar_projects": similar}

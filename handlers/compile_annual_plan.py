@@ -1,0 +1,127 @@
+"""Handler `compile_annual_plan`: compile the 年度电子政务项目实施计划 from reviewed projects."""
+
+from sqlalchemy import func, select
+
+from handlers.coercion import as_text_list
+from handlers.context import HandlerContext
+from handlers.doc_numbers import allocate_doc_no, get_authority
+from handlers.errors import HandlerError
+from handlers.models import AnnualPlan, Project, ProjectStatus
+from handlers.money import parse_yuan, yuan_str
+from handlers.sequences import insert_numbered
+
+TITLE = "编制年度电子政务项目实施计划"
+RETURNS = (
+    "annual_plan_id",
+    "plan_doc_no",
+    "plan_version",
+    "plan_project_ids",
+    "bundled_project_ids",
+    "individual_project_ids",
+    "plan_total",
+    "bundled_total",
+    "bundle_name",
+)
+ERRORS = ("plan_project_ineligible", "plan_empty")
+
+# Projects that passed expert review and joint review; IN_PLAN ones join a revised plan of the year again.
+PLANNABLE = (ProjectStatus.REVIEWED.value, ProjectStatus.IN_PLAN.value)
+BUNDLED, INDIVIDUAL = "BUNDLED", "INDIVIDUAL"
+
+
+def handle(
+    ctx: HandlerContext,
+    *,
+    year: int,
+    project_ids: list[str] | None = None,
+    bundle_threshold: object = 5000000,
+    authority: str = "CITY_DATA_BUREAU",
+) -> dict:
+    """Gather the year's reviewed projects, bundle the small ones and record the plan under a 文号."""
+    session = ctx.session
+    year = int(year)
+    threshold = parse_yuan(bundle_threshold, "打捆金额标准")
+    issuer = get_authority(authority)
+    eligible = {
+        p.project_id: p
+        for p in session.scalars(
+            select(Project)
+            .where(Project.plan_year == year, Project.status.in_(PLANNABLE))
+            .order_by(Project.project_id)
+        )
+    }
+    if project_ids is None:
+        chosen = list(eligible.values())
+    else:
+        wanted = list(dict.fromkeys(as_text_list(project_ids)))
+        refused = [pid for pid in wanted if pid not in eligible]
+        if refused:
+            raise HandlerError(
+                "plan_project_ineligible",
+                f"以下项目不是{year}年度评审通过的项目，不能列入计划：{'、'.join(refused)}",
+                details={"project_ids": refused},
+            )
+        chosen = [eligible[pid] for pid in sorted(wanted)]
+    if not chosen:
+        raise HandlerError("plan_empty", f"{year}年度没有评审通过的项目，无法编制实施计划")
+
+    items = []
+    for project in chosen:
+        # 总投资概算 decides bundling; the experts' recommended budget, if any, is what the plan funds.
+        category = BUNDLED if project.total_estimate < threshold else INDIVIDUAL
+        amount = (
+            project.recommended_budget if project.recommended_budget is not None else project.total_estimate
+        )
+        items.append(
+            {
+                "project_id": project.project_id,
+                "name": project.name,
+                "unit_name": project.unit_name,
+                "total_estimate": yuan_str(project.total_estimate),
+                "plan_amount": yuan_str(amount),
+                "category": category,
+                "_amount": amount,
+            }
+        )
+    total = sum((item["_amount"] for item in items), start=parse_yuan(0))
+    bundled_total = sum(
+        (item["_amount"] for item in items if item["category"] == BUNDLED), start=parse_yuan(0)
+    )
+    for item in items:
+        del item["_amount"]
+
+    number = allocate_doc_no(
+        session, issuer, ctx.now.year, "年度电子政务项目实施计划", f"{year}年度计划", ctx.now
+    )
+
+    def next_version() -> int:
+        return (session.scalar(select(func.max(AnnualPlan.version)).where(AnnualPlan.year == year)) or 0) + 1
+
+    def build(version: int) -> AnnualPlan:
+        return AnnualPlan(
+            year=year,
+            version=version,
+            items=items,
+            total=total,
+            bundled_total=bundled_total,
+            doc_no=number.doc_no,
+            status="DRAFT",
+            created_at=ctx.now,
+        )
+
+    plan = insert_numbered(session, next_version, build)
+    for project in chosen:
+        project.status, project.stage, project.updated_at = ProjectStatus.IN_PLAN.value, "立项", ctx.now
+    session.flush()
+    bundled = [item["project_id"] for item in items if item["category"] == BUNDLED]
+    return {
+        "annual_plan_id": plan.id,
+        "plan_doc_no": number.doc_no,
+        "plan_version": plan.version,
+        "plan_project_ids": [item["project_id"] for item in items],
+        "bundled_project_ids": bundled,
+        "individual_project_ids": [item["project_id"] for item in items if item["category"] == INDIVIDUAL],
+        "plan_total": yuan_str(total),
+        "bundled_total": yuan_str(bundled_total),
+        "bundle_name": f"{year}年度市本级电子政务打捆项目" if bundled else None,
+    }

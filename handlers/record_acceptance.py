@@ -1,0 +1,125 @@
+"""Handler `record_acceptance`: record a 公管局-witnessed 竣工验收 after checking its preconditions."""
+
+from handlers.context import HandlerContext
+from handlers.documents import kind_label, present_kinds
+from handlers.errors import HandlerError
+from handlers.localtime import add_months, local_date, parse_date
+from handlers.models import Acceptance, ProjectStatus
+from handlers.queries import load_project
+
+TITLE = "记录竣工验收"
+RETURNS = ("acceptance_id", "accepted_at", "acceptance_passed", "acceptance_conclusion")
+ERRORS = ("trial_too_short", "reports_missing", "witness_missing")
+
+CONCLUSIONS = {"PASS": "通过", "RECTIFY": "限期整改", "FAIL": "不通过"}
+WITNESS_ORGS = frozenset({"GGJ", "市公管局", "六安市公共资源交易监督管理局", "市公共资源交易监督管理局"})
+
+
+def required_reports(mlps_level: int | None, crypto_required: bool, mlps_from_level: int) -> list[str]:
+    """Return the report kinds a 竣工验收 needs for this project."""
+    kinds = ["TRIAL_REPORT", "TEST_REPORT"]
+    if mlps_level is not None and mlps_level >= mlps_from_level:
+        kinds.append("MLPS_REPORT")
+    if crypto_required:
+        kinds.append("CRYPTO_ASSESSMENT")
+    return kinds
+
+
+def witness_signed(witness: object) -> bool:
+    """Return True if a named person of 市公管局 has signed, with a readable signing time."""
+    if not isinstance(witness, dict):
+        return False
+    org_ok = witness.get("org") in WITNESS_ORGS or witness.get("org_code") == "GGJ"
+    return (
+        org_ok
+        and bool(str(witness.get("name") or "").strip())
+        and witness.get("signed") is True
+        and parse_date(witness.get("signed_at")) is not None
+    )
+
+
+def handle(
+    ctx: HandlerContext,
+    *,
+    project_id: str,
+    trial_started_at: str,
+    reports: list[dict] | None,
+    conclusion: str,
+    mlps_level: int | None = None,
+    crypto_required: bool | None = None,
+    witness: dict | None = None,
+    trial_months: int = 1,
+    mlps_report_from_level: int = 2,
+) -> dict:
+    """Check trial length, reports and witness signature, then record the acceptance."""
+    if conclusion not in CONCLUSIONS:
+        raise ValueError(f"验收结论应为 {'、'.join(CONCLUSIONS)} 之一：{conclusion!r}")
+    project = load_project(ctx.session, project_id)
+    mlps_level = project.mlps_level if mlps_level is None else int(mlps_level)
+    crypto_required = project.crypto_required if crypto_required is None else bool(crypto_required)
+    today = local_date(ctx.now)
+
+    failures: list[tuple[str, str]] = []
+    started = parse_date(trial_started_at)
+    if started is None:
+        failures.append(("trial_too_short", "试运行开始日期未填写或格式不正确"))
+    elif add_months(started, int(trial_months)) > today:
+        failures.append(
+            (
+                "trial_too_short",
+                f"试运行自{started.isoformat()}开始，不满{trial_months}个月，"
+                f"最早可于{add_months(started, int(trial_months)).isoformat()}验收",
+            )
+        )
+    present = present_kinds(reports)
+    missing = [
+        kind
+        for kind in required_reports(mlps_level, crypto_required, int(mlps_report_from_level))
+        if kind not in present
+    ]
+    if missing:
+        failures.append(
+            ("reports_missing", f"缺少验收材料：{'、'.join(kind_label(kind) for kind in missing)}")
+        )
+    if not witness_signed(witness):
+        failures.append(("witness_missing", "竣工验收须由市公管局见证人员签字确认"))
+    if failures:
+        problems = [message for _, message in failures]
+        # The first failure decides the error code; the details carry all of them.
+        raise HandlerError(
+            failures[0][0],
+            "；".join(problems),
+            details={
+                "problems": problems,
+                "codes": [code for code, _ in failures],
+                "missing_reports": missing,
+            },
+        )
+
+    passed = conclusion == "PASS"
+    record = Acceptance(
+        project_id=project_id,
+        stage="FINAL",
+        trial_started_at=started,
+        accepted_at=ctx.now,
+        reports=list(reports or []),
+        mlps_level=mlps_level,
+        crypto_required=crypto_required,
+        witness=dict(witness),
+        conclusion=conclusion,
+        passed=passed,
+    )
+    ctx.session.add(record)
+    if passed:
+        project.status = ProjectStatus.ACCEPTED.value
+        project.stage = "运维"
+    else:
+        project.stage = "验收"
+    project.updated_at = ctx.now
+    ctx.session.flush()
+    return {
+        "acceptance_id": record.id,
+        "accepted_at": ctx.now.isoformat(),
+        "acceptance_passed": passed,
+        "acceptance_conclusion": CONCLUSIONS[conclusion],
+    }

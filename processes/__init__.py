@@ -1,0 +1,1 @@
+"""The engine runtime around SpiffWorkflow: catalog, runtime, store, scheduler, sandboxed scripting."""

@@ -1,0 +1,652 @@
+"""The only module that imports SpiffWorkflow: parse bundles, run workflows, store and restore their state.
+
+Everything above this module sees plain Python values (ids, dicts, dataclasses); nothing else in the
+code base needs to know SpiffWorkflow's classes, its serializer quirks or its clock.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import traceback as tb
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from handlers.errors import HandlerError
+from processes import scripting
+from processes.errors import Problem
+
+log = logging.getLogger(__name__)
+
+STATE_FORMAT = f"spiff-{SERIALIZER_VERSION}"  # stored with every instance; bump when our layout changes
+SCRIPT_GLOBALS = {"datetime": datetime, "timedelta": timedelta, "Decimal": Decimal}
+
+# ----------------------------------------------------------------------------- the process clock
+
+_now: contextvars.ContextVar[Callable[[], datetime]] = contextvars.ContextVar(
+    "egovflow_now", default=lambda: datetime.now(UTC)
+)
+
+
+class _ClockedDatetime(datetime):
+    """`datetime` whose now() reads the process clock; SpiffWorkflow's timers call datetime.now()."""
+
+    @classmethod
+    def now(cls, tz=None):  # noqa: ANN001, ANN206
+        current = _now.get()()
+        return current.astimezone(tz) if tz is not None else current.replace(tzinfo=None)
+
+
+# SpiffWorkflow's timer module reads the wall clock through its module-level `datetime` name; routing it
+# through the context variable lets the runtime and the tests decide what "now" is.
+spiff_timer.datetime = _ClockedDatetime
+
+
+class clock_context:  # noqa: N801 - used as a context manager, reads like a statement
+    """Run engine code with `now` as the process clock."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        self._token: contextvars.Token | None = None
+
+    def __enter__(self) -> None:
+        self._token = _now.set(self._now)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _now.reset(self._token)
+
+
+# ----------------------------------------------------------------------------- scripts and handlers
+
+
+class HandlerFailed(Exception):
+    """A handler raised something that is not a HandlerError: an incident, not a business outcome."""
+
+
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    """Every script, condition, timer and parameter expression runs in processes.scripting's sandbox."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(SCRIPT_GLOBALS)
+        self.timeout = timeout
+
+    def evaluate(self, expression, context, external_context=None):  # noqa: ANN001, ANN201
+        extra = dict(SCRIPT_GLOBALS)
+        extra.update(external_context or {})
+        return scripting.evaluate(expression, context, extra, timeout=self.timeout)
+
+    def execute(self, script, context, external_context=None):  # noqa: ANN001, ANN201
+        extra = dict(SCRIPT_GLOBALS)
+        extra.update(external_context or {})
+        scripting.execute(script, context, extra, timeout=self.timeout)
+        return True
+
+    def call_service(self, context, **kwargs):  # noqa: ANN001, ANN201
+        raise NotImplementedError("service tasks run through StepEngine.call_handler")
+
+
+HandlerCaller = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
+
+
+class StepEngine(PythonScriptEngine):
+    """The script engine for one unit of work: sandboxed scripts plus a way to call handlers."""
+
+    def __init__(self, call_handler: HandlerCaller | None = None, timeout: float = scripting.DEFAULT_TIMEOUT):
+        super().__init__(environment=SandboxEnvironment(timeout))
+        self._call_handler = call_handler
+
+    def run_handler(self, task, operator: str, params: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+        """Call the handler named `operator` for `task`; returns the data to merge."""
+        if self._call_handler is None:
+            raise HandlerFailed(f"no handler caller configured for {operator}")
+        return self._call_handler(operator, task.workflow.spec.name, str(task.id), params)
+
+
+class HandlerServiceTask(SpiffServiceTask):
+    """A service task that merges its handler's result and turns HandlerError into a BPMN error."""
+
+    def _execute(self, task):  # noqa: ANN001, ANN202
+        engine = task.workflow.script_engine
+        params = {name: engine.evaluate(task, p["value"]) for name, p in self.operation_params.items()}
+        try:
+            result = engine.run_handler(task, self.operation_name, params)
+        except HandlerError as err:
+            if _throw_error(task, err):
+                return None  # the boundary event took over; this task is cancelled by it
+            raise
+        task.data.update(result or {})
+        return True
+
+
+def _throw_error(task, err: HandlerError) -> bool:  # noqa: ANN001
+    """Throw a BPMN error for `err`; True when an error boundary or event subprocess caught it."""
+    definition = ErrorEventDefinition(err.code, code=err.code)
+    payload = {"error_code": err.code, "error_message": err.message, "error_details": err.details}
+    event = BpmnEvent(definition, payload=payload, target=task.workflow)
+    top = task.workflow.top_workflow
+    catchers = [t for t in top.event_manager.tasks.values() if t.task_spec.event_definition.catches(t, event)]
+    if not catchers:
+        return False
+    for catcher in catchers:  # the error branch starts from the boundary event's data
+        catcher.data.update(payload)
+    top.catch(event)
+    if event in top.bpmn_events:  # nobody inside the process caught it after all
+        top.bpmn_events.remove(event)
+        return False
+    return True
+
+
+class _HandlerServiceTaskParser(ServiceTaskParser):
+    pass
+
+
+class _Parser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        "{http://www.omg.org/spec/BPMN/20100524/MODEL}serviceTask": (_HandlerServiceTaskParser, HandlerServiceTask),
+    }
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _safe_xml(content: bytes) -> etree._Element:
+    """Parse XML with entity expansion, DTDs and network access off."""
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+        remove_comments=False,
+    )
+    root = etree.fromstring(content, parser)
+    if root is None:
+        raise etree.XMLSyntaxError("empty document", None, 1, 1)  # type: ignore[call-arg]
+    return root
+
+
+@dataclass
+class ElementInfo:
+    """What validation needs to know about one element of a parsed bundle."""
+
+    file: str
+    process_id: str
+    element_id: str
+    name: str
+    kind: str  # userTask, serviceTask, scriptTask, businessRuleTask, callActivity, timer, flow, …
+    lane: str | None = None
+    expressions: list[tuple[str, str, str]] = field(default_factory=list)  # (what, source, mode)
+    operator: str | None = None
+    params: list[str] = field(default_factory=list)
+    form: str | None = None
+    ui_form: str | None = None
+    decision_id: str | None = None
+    called: str | None = None
+
+
+@dataclass
+class ParsedBundle:
+    """The parsed, executable specs of one bundle, plus where each process came from."""
+
+    parser: SpiffBpmnParser
+    process_files: dict[str, str]  # process id -> file name
+    process_names: dict[str, str]
+    executable: list[str]
+    dmn_decisions: dict[str, str]  # decision id -> file name
+    _specs: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+
+    def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
+        """Return (spec, subprocess specs) for a process, parsing and resolving on first use."""
+        if process_id not in self._specs:
+            self._specs[process_id] = (
+                self.parser.get_spec(process_id),
+                self.parser.get_subprocess_specs(process_id),
+            )
+        return self._specs[process_id]
+
+    def start_lane(self, process_id: str) -> str | None:
+        """Return the lane of the process's start event (its role may start the process)."""
+        spec, _ = self.specs(process_id)
+        for ts in spec.task_specs.values():
+            if ts.__class__.__name__ == "StartEvent" and getattr(ts, "lane", None):
+                return ts.lane
+        return None
+
+    def called_processes(self) -> set[str]:
+        """Return the process ids some call activity in the bundle calls."""
+        called: set[str] = set()
+        for pid in self.process_files:
+            spec, _ = self.specs(pid)
+            for ts in spec.task_specs.values():
+                if isinstance(ts, CallActivity):
+                    called.add(ts.spec)
+        return called
+
+    def dependencies(self, process_id: str) -> set[str]:
+        """Return the process ids that `process_id` calls, directly or not."""
+        _, subs = self.specs(process_id)
+        return {name for name in subs if name in self.process_files}
+
+
+def parse_bundle(files: dict[str, bytes]) -> tuple[ParsedBundle | None, list[Problem]]:
+    """Parse BPMN and DMN files into specs; returns (bundle or None, problems)."""
+    problems: list[Problem] = []
+    parser = _Parser(validator=VALIDATOR)
+    process_files: dict[str, str] = {}
+    process_names: dict[str, str] = {}
+    dmn_decisions: dict[str, str] = {}
+    for name, content in sorted(files.items()):
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        if not content.strip():
+            problems.append(Problem(name, "", "文件为空"))
+            continue
+        try:
+            root = _safe_xml(content)
+        except etree.XMLSyntaxError as err:
+            problems.append(Problem(name, "", f"XML 格式错误(第 {err.lineno} 行): {err.msg}"))
+            continue
+        except (ValueError, UnicodeDecodeError) as err:
+            problems.append(Problem(name, "", f"无法读取 XML: {err}"))
+            continue
+        try:
+            if name.endswith(".bpmn"):
+                for proc in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}process"):
+                    pid = proc.get("id") or ""
+                    if pid in process_files:
+                        problems.append(Problem(name, pid, f"流程 ID 与 {process_files[pid]} 重复"))
+                        continue
+                    process_files[pid] = name
+                    process_names[pid] = proc.get("name") or pid
+                parser.add_bpmn_xml(root, filename=name)
+            else:
+                for dec in root.iter("{*}decision"):
+                    dmn_decisions[dec.get("id") or ""] = name
+                parser.add_dmn_xml(root, filename=name)
+        except ValidationException as err:
+            problems.append(Problem(name, getattr(err, "id", "") or "", _validation_message(err)))
+        except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError, AttributeError, TypeError) as err:
+            problems.append(Problem(name, "", f"无法解析: {err}"))
+    if problems:
+        return None, problems
+    try:
+        executable = parser.get_process_ids()
+    except (ValidationException, SpiffWorkflowException, KeyError, AttributeError, TypeError) as err:
+        return None, [Problem("", getattr(err, "id", "") or "", _validation_message(err))]
+    bundle = ParsedBundle(parser, process_files, process_names, executable, dmn_decisions)
+    for pid in process_files:
+        if pid not in executable:
+            problems.append(Problem(process_files[pid], pid, "流程未标记为可执行(isExecutable)"))
+            continue
+        try:
+            bundle.specs(pid)
+        except (ValidationException, SpiffWorkflowException) as err:
+            eid = getattr(err, "id", "") or ""
+            problems.append(Problem(getattr(err, "file_name", "") or process_files[pid], eid,
+                                    _validation_message(err)))
+        except (KeyError, AttributeError, TypeError, ValueError) as err:
+            problems.append(Problem(process_files[pid], pid, f"无法解析: {err}"))
+    return (None if problems else bundle), problems
+
+
+def _validation_message(err: Exception) -> str:
+    text = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+    line = getattr(err, "line_number", "")
+    where = f"(第 {line} 行)" if line else ""
+    if "was not found" in text:
+        return f"找不到被调用的流程或决策{where}: {text}"
+    return f"图元校验未通过{where}: {text}"
+
+
+def iter_elements(bundle: ParsedBundle) -> Iterator[ElementInfo]:
+    """Yield every element of every process in the bundle with what validation must check."""
+    seen: set[tuple[str, str]] = set()
+    for pid in bundle.process_files:
+        spec, _ = bundle.specs(pid)
+        yield from _spec_elements(bundle, spec, seen)
+
+
+def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) -> Iterator[ElementInfo]:
+    file = bundle.process_files.get(spec.name, spec.file or "")
+    for ts in spec.task_specs.values():
+        bpmn_id = getattr(ts, "bpmn_id", None)
+        if not bpmn_id or (spec.name, bpmn_id) in seen:
+            continue
+        seen.add((spec.name, bpmn_id))
+        info = ElementInfo(file, spec.name, bpmn_id, getattr(ts, "bpmn_name", None) or "",
+                           ts.__class__.__name__, lane=getattr(ts, "lane", None))
+        ext = getattr(ts, "extensions", {}) or {}
+        props = ext.get("properties", {}) or {}
+        if getattr(ts, "manual", False):
+            info.kind = "userTask"
+            info.form = props.get("formJsonSchemaFilename")
+            info.ui_form = props.get("formUiSchemaFilename")
+            for key in ("owner", "dueIn"):
+                if props.get(key):
+                    info.expressions.append((key, props[key], "eval"))
+        if isinstance(ts, HandlerServiceTask):
+            info.kind = "serviceTask"
+            info.operator = ts.operation_name
+            info.params = list(ts.operation_params)
+            for pname, param in ts.operation_params.items():
+                info.expressions.append((f"参数 {pname}", param["value"], "eval"))
+        script = getattr(ts, "script", None)
+        if isinstance(script, str):
+            info.expressions.append(("脚本", script, "exec"))
+        for attr, label in (("prescript", "前置脚本"), ("postscript", "后置脚本")):
+            if getattr(ts, attr, None):
+                info.expressions.append((label, getattr(ts, attr), "exec"))
+        for cond_spec, condition in getattr(ts, "cond_task_specs", None) or []:
+            if condition:
+                info.expressions.append(("条件", condition, "eval"))
+        if hasattr(ts, "decision_table") or ts.__class__.__name__ == "BusinessRuleTask":
+            info.kind = "businessRuleTask"
+        if isinstance(ts, SubWorkflowTask):
+            info.kind = "callActivity" if isinstance(ts, CallActivity) else "subProcess"
+            info.called = ts.spec
+        if isinstance(ts, CatchingEvent) or hasattr(ts, "event_definition"):
+            definition = getattr(ts, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                info.kind = "timer"
+                info.expressions.append(("定时器表达式", definition.expression, "eval"))
+        loop_condition = getattr(ts, "condition", None)
+        if isinstance(loop_condition, str) and loop_condition:
+            info.expressions.append(("循环条件", loop_condition, "eval"))
+        yield info
+
+
+def check_timer_value(value: Any) -> str | None:
+    """Return a problem with an evaluated timer expression, or None when SpiffWorkflow can use it."""
+    if isinstance(value, datetime):
+        return None
+    if not isinstance(value, str):
+        return "定时器表达式必须得到 ISO 8601 字符串(如 \"P5D\")"
+    text = value.strip().upper()
+    try:
+        if text.startswith("R"):
+            TimerEventDefinition.parse_iso_recurring_interval(text)
+        else:
+            TimerEventDefinition.parse_time_or_duration(text)
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for bad durations
+        return f"无法识别的时间表达式: {value}"
+    return None
+
+
+# ----------------------------------------------------------------------------- state
+
+
+class _StateConverter(BpmnWorkflowConverter):
+    """Stores a workflow without its specs: specs live once per version, parsed and cached."""
+
+    def to_dict(self, workflow):  # noqa: ANN001, ANN201
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):  # noqa: ANN001, ANN201
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(SPIFF_CONFIG)
+_config[BpmnWorkflow] = _StateConverter
+_registry = BpmnWorkflowSerializer.configure(_config)
+_serializer = BpmnWorkflowSerializer(_registry)
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    """Serialise a workflow's state (not its spec) to JSON."""
+    _registry._encoder_mode = True
+    try:
+        return json.dumps(_registry.convert(workflow), cls=_serializer._encoder_cls, ensure_ascii=False)
+    finally:
+        _registry._encoder_mode = False
+
+
+def restore_state(state_json: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+    """Rebuild a workflow from stored state and its version's cached specs."""
+    return _registry.restore(json.loads(state_json), spec=spec, subprocess_specs=subprocess_specs)
+
+
+def new_workflow(spec: Any, subprocess_specs: dict[str, Any], data: dict[str, Any]) -> BpmnWorkflow:
+    """Create a workflow with its initial data on the root task."""
+    workflow = BpmnWorkflow(spec, subprocess_specs)
+    workflow.task_tree.data.update(data)
+    return workflow
+
+
+# ----------------------------------------------------------------------------- running
+
+
+@dataclass
+class UserTaskView:
+    """A READY user task as the runtime projects it into human_task."""
+
+    guid: str
+    spec_id: str
+    name: str
+    process_id: str
+    lane: str | None
+    form: str | None
+    owner_expr: str | None
+    due_expr: str | None
+    instructions: str | None
+
+
+@dataclass
+class StepFailure:
+    """An uncaught failure: the task is left in ERROR and the instance becomes an incident."""
+
+    task_guid: str | None
+    spec_id: str | None
+    message: str
+    traceback: str
+
+
+def run(workflow: BpmnWorkflow, engine: StepEngine) -> None:
+    """Run engine steps until only user tasks or waiting events remain; timers due now fire."""
+    workflow.script_engine = engine
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+    # A timer that fires in do_engine_steps' trailing refresh leaves READY tasks behind.
+    while workflow.get_next_task(state=TaskState.READY, manual=False) is not None:
+        workflow.do_engine_steps()
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[UserTaskView]:
+    """Return the READY manual tasks of the workflow and its subprocesses."""
+    views = []
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        ts = task.task_spec
+        ext = getattr(ts, "extensions", {}) or {}
+        props = ext.get("properties", {}) or {}
+        views.append(UserTaskView(
+            guid=str(task.id), spec_id=ts.bpmn_id or ts.name, name=ts.bpmn_name or ts.bpmn_id or ts.name,
+            process_id=task.workflow.spec.name, lane=ts.lane, form=props.get("formJsonSchemaFilename"),
+            owner_expr=props.get("owner"), due_expr=props.get("dueIn"),
+            instructions=ext.get("instructionsForEndUser"),
+        ))
+    return views
+
+
+def find_ready_task(workflow: BpmnWorkflow, guid: str):  # noqa: ANN201
+    """Return the READY user task with this id, or None."""
+    try:
+        task = workflow.get_task_from_id(UUID(guid))
+    except (ValueError, KeyError, TypeError, SpiffWorkflowException):
+        return None
+    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+        return None
+    return task
+
+
+def task_data(workflow: BpmnWorkflow, guid: str) -> dict[str, Any]:
+    """Return one task's data dict (the live object)."""
+    return workflow.get_task_from_id(UUID(guid)).data
+
+
+def after(start: datetime, duration: str) -> datetime | None:
+    """Return `start` plus an ISO 8601 duration ("P5D", "PT2H"), or None when it is not one."""
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(duration.strip().upper())
+        return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for bad durations
+        return None
+
+
+def evaluate_for_task(workflow: BpmnWorkflow, guid: str, expression: str, engine: StepEngine) -> Any:
+    """Evaluate an expression against one task's data in the sandbox."""
+    task = workflow.get_task_from_id(UUID(guid))
+    return engine.evaluate(task, expression)
+
+
+def complete_user_task(workflow: BpmnWorkflow, guid: str, data: dict[str, Any], engine: StepEngine) -> None:
+    """Merge `data` into a READY user task, complete it and run the engine on."""
+    workflow.script_engine = engine
+    task = workflow.get_task_from_id(UUID(guid))
+    task.data.update(data)
+    task.run()
+    run(workflow, engine)
+
+
+def failure_from(err: Exception, workflow: BpmnWorkflow) -> StepFailure:
+    """Describe an exception raised while running engine steps."""
+    task = getattr(err, "task", None)
+    if task is None:
+        errored = workflow.get_tasks(state=TaskState.ERROR)
+        task = errored[0] if errored else None
+    cause = err.__cause__ or err.__context__
+    message = str(err)
+    if isinstance(err, WorkflowTaskException) and getattr(err, "exception", None) is not None:
+        message = f"{err}: {err.exception}"
+    elif cause is not None and str(cause) not in message:
+        message = f"{message}: {cause}"
+    return StepFailure(
+        task_guid=str(task.id) if task is not None else None,
+        spec_id=(task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None,
+        message=message,
+        traceback="".join(tb.format_exception(err)),
+    )
+
+
+ENGINE_ERRORS = (SpiffWorkflowException, HandlerError, HandlerFailed, scripting.ScriptError)
+
+
+def errored_task_guids(workflow: BpmnWorkflow) -> list[str]:
+    """Return the ids of tasks in ERROR."""
+    return [str(t.id) for t in workflow.get_tasks(state=TaskState.ERROR)]
+
+
+def retry_task(workflow: BpmnWorkflow, guid: str, engine: StepEngine) -> None:
+    """Reset a failed task to READY and run the engine again."""
+    workflow.script_engine = engine
+    workflow.reset_from_task_id(UUID(guid))
+    run(workflow, engine)
+
+
+def cancel(workflow: BpmnWorkflow) -> None:
+    """Cancel every unfinished task (terminate)."""
+    workflow.cancel()
+
+
+def is_completed(workflow: BpmnWorkflow) -> bool:
+    """Tell whether the workflow reached its end."""
+    return workflow.is_completed()
+
+
+def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
+    """Return when the earliest waiting timer falls due, or None."""
+    due = []
+    for event in workflow.waiting_events():
+        if "Timer" in event.event_type and isinstance(event.value, str):
+            try:
+                due.append(TimerEventDefinition.get_datetime(event.value))
+            except ValueError:
+                continue
+    return min(due, default=None)
+
+
+def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
+    """Return the names of the messages the workflow waits for."""
+    return {e.name for e in workflow.waiting_events() if "Message" in e.event_type}
+
+
+def thrown_messages(workflow: BpmnWorkflow) -> list[tuple[str, Any]]:
+    """Drain the messages thrown to other processes: (name, payload)."""
+    out = []
+    for event in workflow.get_events():
+        definition = event.event_definition
+        if definition.__class__.__name__ == "MessageEventDefinition":
+            out.append((definition.name, event.payload))
+    return out
+
+
+def deliver_message(workflow: BpmnWorkflow, name: str, payload: Any, engine: StepEngine) -> bool:
+    """Deliver a message to a waiting workflow and run it on; False when it was not waiting."""
+    workflow.script_engine = engine
+    event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+    if workflow.event_manager.catch(event, internal=False) == 0:
+        return False
+    run(workflow, engine)
+    return True
+
+
+def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """Return the data a person would call "the instance's data now" (merged over open branches)."""
+    if workflow.is_completed():
+        return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
+    merged: dict[str, Any] = {}
+    tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
+    for task in sorted(tasks, key=lambda t: t.last_state_change):
+        merged.update(task.data)
+    if not merged and workflow.last_task is not None:
+        merged.update(workflow.last_task.data)
+    return merged
+
+
+def state_of_elements(workflow: BpmnWorkflow) -> dict[str, list[str]]:
+    """Return bpmn ids completed, active and failed, per process id (for the diagram view)."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for task in workflow.get_tasks():
+        ts = task.task_spec
+        bpmn_id = getattr(ts, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        per = out.setdefault(task.workflow.spec.name, {"completed": set(), "active": set(), "failed": set()})
+        if task.state == TaskState.COMPLETED:
+            per["completed"].add(bpmn_id)
+        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            per["active"].add(bpmn_id)
+        elif task.state == TaskState.ERROR:
+            per["failed"].add(bpmn_id)
+    return {pid: {k: sorted(v) for k, v in d.items()} for pid, d in out.items()}  # type: ignore[misc]

@@ -1,0 +1,99 @@
+"""Validate task submissions against their JSON Schema and report errors per field, in Chinese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+_FORMAT_CHECKER = FormatChecker()
+_validators: dict[int, Draft202012Validator] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    key = id(schema)  # schemas are cached per version and never mutated, so identity is stable
+    found = _validators.get(key)
+    if found is None or found.schema is not schema:
+        found = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+        _validators[key] = found
+    return found
+
+
+def field_errors(schema: dict | None, data: Any) -> dict[str, list[str]]:
+    """Return {field path: [messages]} for `data` against `schema`; {} when valid."""
+    if not isinstance(data, dict):
+        return {"": ["提交的数据必须是对象"]}
+    if schema is None:
+        return {}
+    errors: dict[str, list[str]] = {}
+    declared = set((schema.get("properties") or {}).keys())
+    if declared and schema.get("additionalProperties") is not True:
+        for key in data:
+            if key not in declared:
+                errors.setdefault(str(key), []).append("表单中没有此字段")
+    for err in _validator(schema).iter_errors(data):
+        path = _path(err)
+        errors.setdefault(path, []).append(_message(err))
+    return errors
+
+
+def declared_fields(schema: dict | None, data: dict[str, Any]) -> dict[str, Any]:
+    """Return the part of `data` the form declares (what gets merged into the process)."""
+    if schema is None or not (schema.get("properties")):
+        return dict(data)
+    return {k: v for k, v in data.items() if k in schema["properties"]}
+
+
+def _path(err: ValidationError) -> str:
+    parts = [str(p) for p in err.absolute_path]
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else ""
+        parts.append(missing)
+    return ".".join(parts)
+
+
+def _title(err: ValidationError) -> str:
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    return schema.get("title", "")
+
+
+def _message(err: ValidationError) -> str:
+    v, value = err.validator, err.validator_value
+    if v == "required":
+        return "此项为必填项"
+    if v == "type":
+        names = {"string": "文本", "number": "数字", "integer": "整数", "boolean": "是/否", "array": "列表",
+                 "object": "对象", "null": "空值"}
+        wanted = value if isinstance(value, list) else [value]
+        return "应填写" + "或".join(names.get(t, t) for t in wanted)
+    if v == "minimum":
+        return f"不能小于 {value}"
+    if v == "maximum":
+        return f"不能大于 {value}"
+    if v == "exclusiveMinimum":
+        return f"必须大于 {value}"
+    if v == "exclusiveMaximum":
+        return f"必须小于 {value}"
+    if v == "multipleOf":
+        return "金额最多保留两位小数" if value == 0.01 else f"必须是 {value} 的整数倍"
+    if v == "minLength":
+        return "此项为必填项" if value == 1 else f"至少 {value} 个字符"
+    if v == "maxLength":
+        return f"最多 {value} 个字符"
+    if v == "pattern":
+        return "格式不正确"
+    if v == "format":
+        return {"date": "日期格式应为 YYYY-MM-DD", "date-time": "时间格式不正确", "email": "邮箱格式不正确"}.get(
+            value, "格式不正确")
+    if v in ("enum", "const", "oneOf", "anyOf"):
+        return "请选择有效的选项"
+    if v == "minItems":
+        return f"至少需要 {value} 项"
+    if v == "maxItems":
+        return f"最多 {value} 项"
+    if v == "uniqueItems":
+        return "不能有重复项"
+    if v == "additionalProperties":
+        return "包含表单中没有的字段"
+    return f"不符合要求({v})"

@@ -1,0 +1,203 @@
+"""Read paths as SQL: task lists, instance lists, history, dashboards — never a deserialised workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from processes.store.models import (
+    HumanTask,
+    Incident,
+    InstanceEvent,
+    InstanceStatus,
+    Organisation,
+    ProcessInstance,
+    TaskStatus,
+    User,
+)
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 200
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list and how many items there are in all."""
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+def paginate(session: Session, stmt: Select, page: int, page_size: int) -> Page[Any]:
+    """Run `stmt` for one page and count the whole."""
+    page = max(page, 1)
+    page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = list(session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)).unique())
+    return Page(items, total, page, page_size)
+
+
+def sees_everything(user: User) -> bool:
+    """Admins, managers and municipal bureau staff see every instance; units see their own."""
+    return user.is_admin or user.is_manager or (
+        user.organisation is not None and user.organisation.kind in ("bureau", "government"))
+
+
+def visible_instances(user: User) -> ColumnElement[bool]:
+    """A WHERE clause limiting instances to those `user` may see."""
+    if sees_everything(user):
+        return true()
+    involved = exists().where(
+        HumanTask.instance_id == ProcessInstance.id,
+        or_(HumanTask.assignee_id == user.id, HumanTask.completed_by_id == user.id),
+    )
+    own_unit = ProcessInstance.unit_id == user.organisation_id if user.organisation_id else false()
+    return or_(own_unit, involved, ProcessInstance.initiator_id == user.id)
+
+
+def can_see_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
+    """Tell whether `user` may see `instance` and its data."""
+    if sees_everything(user):
+        return True
+    return bool(session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.id == instance.id, visible_instances(user))))
+
+
+def task_scope(user: User, scope: str) -> ColumnElement[bool]:
+    """WHERE clause for 'mine' (assigned or claimed), 'roles' (my roles' pool) or 'all' (both)."""
+    mine = or_(HumanTask.assignee_id == user.id, HumanTask.claimed_by_id == user.id)
+    roles = user.role_codes
+    pool = and_(
+        HumanTask.assignee_id.is_(None),
+        HumanTask.role_code.in_(roles) if roles else false(),
+        or_(HumanTask.unit_id.is_(None), HumanTask.unit_id == user.organisation_id),
+    )
+    if scope == "mine":
+        return mine
+    if scope == "roles":
+        return and_(pool, HumanTask.claimed_by_id.is_(None))
+    return or_(mine, and_(pool, HumanTask.claimed_by_id.is_(None)))
+
+
+TASK_SORTS = {
+    "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
+    "created": (HumanTask.created_at.desc(), HumanTask.id.desc()),
+    "name": (HumanTask.name, HumanTask.id),
+}
+
+
+def open_tasks(session: Session, user: User, scope: str = "all", q: str | None = None, sort: str = "due",
+               page: int = 1, page_size: int = 20) -> Page[HumanTask]:
+    """Return the open tasks `user` can work on, searchable by task name, project or instance title."""
+    stmt = (select(HumanTask).join(HumanTask.instance)
+            .where(HumanTask.status == TaskStatus.READY, task_scope(user, scope),
+                   ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING,
+                                               InstanceStatus.ERROR]))
+            .order_by(*TASK_SORTS.get(sort, TASK_SORTS["due"])))
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(HumanTask.name.ilike(like), ProcessInstance.title.ilike(like),
+                              ProcessInstance.project_id.ilike(like)))
+    return paginate(session, stmt, page, page_size)
+
+
+def task_counts(session: Session, user: User, now: datetime) -> dict[str, int]:
+    """Return counts for the home page: mine, my roles' pool, overdue."""
+    base = select(func.count(HumanTask.id)).join(HumanTask.instance).where(
+        HumanTask.status == TaskStatus.READY,
+        ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR]))
+    return {
+        "mine": session.scalar(base.where(task_scope(user, "mine"))) or 0,
+        "roles": session.scalar(base.where(task_scope(user, "roles"))) or 0,
+        "overdue": session.scalar(base.where(task_scope(user, "all"), HumanTask.due_at < now)) or 0,
+    }
+
+
+INSTANCE_SORTS = {
+    "started": (ProcessInstance.started_at.desc(), ProcessInstance.id.desc()),
+    "updated": (ProcessInstance.updated_at.desc(), ProcessInstance.id.desc()),
+    "amount": (ProcessInstance.total_estimate.desc(), ProcessInstance.id.desc()),
+    "id": (ProcessInstance.id,),
+}
+
+
+@dataclass
+class InstanceFilter:
+    """Filters of the instance list; every field is optional."""
+
+    process_id: str | None = None
+    status: str | None = None
+    unit: str | None = None  # organisation code
+    stage: str | None = None
+    project_id: str | None = None
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+    plan_year: int | None = None
+    amount_min: float | None = None
+    amount_max: float | None = None
+    q: str | None = None
+
+
+def instances(session: Session, user: User, f: InstanceFilter, sort: str = "started", page: int = 1,
+              page_size: int = 20) -> Page[ProcessInstance]:
+    """Return the instances `user` may see, filtered and sorted."""
+    stmt = select(ProcessInstance).where(visible_instances(user)).order_by(
+        *INSTANCE_SORTS.get(sort, INSTANCE_SORTS["started"]))
+    if f.process_id:
+        stmt = stmt.where(ProcessInstance.process_id == f.process_id)
+    if f.status:
+        stmt = stmt.where(ProcessInstance.status == f.status)
+    if f.unit:
+        stmt = stmt.join(Organisation, Organisation.id == ProcessInstance.unit_id).where(Organisation.code == f.unit)
+    if f.stage:
+        stmt = stmt.where(ProcessInstance.stage == f.stage)
+    if f.project_id:
+        stmt = stmt.where(ProcessInstance.project_id == f.project_id)
+    if f.started_from:
+        stmt = stmt.where(ProcessInstance.started_at >= f.started_from)
+    if f.started_to:
+        stmt = stmt.where(ProcessInstance.started_at <= f.started_to)
+    if f.plan_year:
+        stmt = stmt.where(ProcessInstance.plan_year == f.plan_year)
+    if f.amount_min is not None:
+        stmt = stmt.where(ProcessInstance.total_estimate >= f.amount_min)
+    if f.amount_max is not None:
+        stmt = stmt.where(ProcessInstance.total_estimate <= f.amount_max)
+    if f.q:
+        like = f"%{f.q}%"
+        stmt = stmt.where(or_(ProcessInstance.title.ilike(like), ProcessInstance.project_id.ilike(like)))
+    return paginate(session, stmt, page, page_size)
+
+
+def history(session: Session, instance_id: int) -> list[InstanceEvent]:
+    """Return an instance's events, oldest first."""
+    return list(session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id)
+                                .order_by(InstanceEvent.at, InstanceEvent.id)))
+
+
+def instance_tasks(session: Session, instance_id: int, open_only: bool = False) -> list[HumanTask]:
+    """Return the human tasks of an instance, newest first."""
+    stmt = select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id.desc())
+    if open_only:
+        stmt = stmt.where(HumanTask.status == TaskStatus.READY)
+    return list(session.scalars(stmt))
+
+
+def incidents(session: Session, instance_id: int) -> list[Incident]:
+    """Return the incidents of an instance, newest first."""
+    return list(session.scalars(select(Incident).where(Incident.instance_id == instance_id)
+                                .order_by(Incident.id.desc())))
+
+
+def next_task_for(session: Session, user: User, instance_id: int) -> HumanTask | None:
+    """Return the user's next open task, preferring the same instance (the wizard flow)."""
+    base = select(HumanTask).join(HumanTask.instance).where(
+        HumanTask.status == TaskStatus.READY, task_scope(user, "all"),
+        ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]))
+    return session.scalars(base.where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)).first()

@@ -1,0 +1,641 @@
+"""The runtime: start instances, complete tasks, wake timers, route messages — one transaction per change.
+
+Every public method takes the caller's Session, locks the instance row first, runs the engine, and writes
+state, projections (human_task, instance columns, message waits) and history together. It flushes but
+never commits: the entry point (a view, a CLI command, a worker tick) commits or rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, undefer
+
+from handlers.context import HandlerContext
+from handlers.errors import HandlerError
+from processes import catalog, engine, forms
+from processes.clock import Clock, SystemClock
+from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound
+from processes.store.models import (
+    HumanTask,
+    Incident,
+    InstanceEvent,
+    InstanceStatus,
+    LaneRole,
+    MessageWait,
+    ProcessInstance,
+    ProcessVersion,
+    Role,
+    RoleScope,
+    TaskStatus,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+PROJECTED = ("stage", "project_id", "project_name", "total_estimate", "plan_year")
+ACTIVE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+MAX_MESSAGE_HOPS = 200
+
+
+@dataclass
+class _Cached:
+    lock_version: int
+    workflow: Any
+
+
+class WorkflowCache:
+    """Live workflows by instance id and row version: a hit skips deserialising (a write-path cost)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._items: OrderedDict[int, _Cached] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, lock_version: int) -> Any | None:
+        """Remove and return the workflow if it is at this row version (the caller owns it now)."""
+        with self._lock:
+            item = self._items.pop(instance_id, None)
+        return item.workflow if item is not None and item.lock_version == lock_version else None
+
+    def put(self, instance_id: int, lock_version: int, workflow: Any) -> None:
+        """Keep a workflow that now matches row version `lock_version`."""
+        with self._lock:
+            self._items[instance_id] = _Cached(lock_version, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every workflow."""
+        with self._lock:
+            self._items.clear()
+
+
+@dataclass
+class _Step:
+    """What one unit of work on one instance collected besides the workflow itself."""
+
+    instance: ProcessInstance
+    workflow: Any
+    user: User | None
+    events: list[InstanceEvent] = field(default_factory=list)
+    completed_guid: str | None = None
+    outbox: list[tuple[str, Any]] = field(default_factory=list)  # messages thrown to other instances
+
+
+class Runtime:
+    """Executes process instances against the database; shared by web, worker and CLI."""
+
+    def __init__(self, handlers: Mapping[str, Callable[..., dict]], clock: Clock | None = None,
+                 specs: catalog.SpecCache | None = None, script_timeout: float = 1.0) -> None:
+        self.handlers = handlers
+        self.clock = clock or SystemClock()
+        self.specs = specs or catalog.SpecCache()
+        self.script_timeout = script_timeout
+        self.workflows = WorkflowCache()
+
+    # ------------------------------------------------------------------------- public operations
+
+    def start(self, session: Session, process_id: str, data: dict[str, Any] | None = None, *,
+              unit_id: int | None = None, initiator: User | None = None,
+              version: int | None = None, parent_instance_id: int | None = None) -> ProcessInstance:
+        """Start an instance of the newest (or a given) version of a process and run it to its first wait."""
+        pv = catalog.get_version(session, process_id, version)
+        if not pv.startable:
+            raise Conflict(f"流程 {process_id} 不允许直接发起")
+        now = self.clock.now()
+        spec, subs = self.specs.specs(session, pv)
+        initial = dict(data or {})
+        workflow = engine.new_workflow(spec, subs, initial)
+        instance = ProcessInstance(
+            process_version_id=pv.id, process_id=pv.process_id, status=InstanceStatus.RUNNING,
+            unit_id=unit_id if unit_id is not None else (initiator.organisation_id if initiator else None),
+            initiator_id=initiator.id if initiator else None, parent_instance_id=parent_instance_id,
+            title=pv.name, started_at=now, updated_at=now, serializer_version=engine.STATE_FORMAT,
+            state_json="{}", data_json={}, element_state={},
+        )
+        instance.version = pv
+        session.add(instance)
+        session.flush()
+        step = _Step(instance, workflow, initiator)
+        self._event(step, "started", detail={"version": pv.version, "data": _jsonable(initial)})
+        self._advance(session, step, lambda: engine.run(workflow, self._engine(session, step)))
+        return instance
+
+    def complete_task(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> ProcessInstance:
+        """Validate and submit a user task, then run the instance until it waits again."""
+        task = self._task(session, task_id)
+        step = self._lock(session, task.instance_id, user)
+        session.refresh(task)
+        self._check_open(task)
+        if not can_work_on(session, user, task):
+            raise NotAllowed("您无权办理此任务")
+        if task.claimed_by_id not in (None, user.id):
+            raise Conflict(f"任务已由 {task.claimed_by.display_name if task.claimed_by else '他人'} 认领",
+                           {"claimed_by": task.claimed_by.username if task.claimed_by else None})
+        self._check_instance_accepts_work(step.instance)
+        schema = self.form_schema(session, task)
+        errors = forms.field_errors(schema, data)
+        if errors:
+            raise FormInvalid(errors)
+        submitted = forms.declared_fields(schema, data)
+        workflow = step.workflow
+        if engine.find_ready_task(workflow, task.task_guid) is None:
+            raise Conflict("任务已不在待办状态", {"task_id": task.id})
+        before = {k: v for k, v in engine.current_data(workflow).items() if k in submitted}
+        now = self.clock.now()
+        task.status = TaskStatus.COMPLETED
+        task.completed_at = now
+        task.completed_by = user
+        task.draft_json = None
+        step.completed_guid = task.task_guid
+        self._event(step, "task_completed", spec_id=task.spec_id, task_name=task.name,
+                    detail={"changes": _diff(before, submitted)})
+        self._advance(session, step, lambda: engine.complete_user_task(
+            workflow, task.task_guid, submitted, self._engine(session, step)))
+        return step.instance
+
+    def claim(self, session: Session, task_id: int, user: User) -> HumanTask:
+        """Take a task from the role's pool so nobody else works on it."""
+        task = self._task(session, task_id, lock=True)
+        self._check_open(task)
+        if not can_work_on(session, user, task):
+            raise NotAllowed("您无权认领此任务")
+        if task.claimed_by_id not in (None, user.id):
+            raise Conflict(f"任务已由 {task.claimed_by.display_name} 认领",
+                           {"claimed_by": task.claimed_by.username})
+        task.claimed_by = user
+        session.add(self._bare_event(task.instance_id, "task_claimed", user, task))
+        session.flush()
+        return task
+
+    def unclaim(self, session: Session, task_id: int, user: User) -> HumanTask:
+        """Give a claimed task back to the role's pool (its holder or an admin)."""
+        task = self._task(session, task_id, lock=True)
+        self._check_open(task)
+        if task.claimed_by_id is None:
+            return task
+        if task.claimed_by_id != user.id and not user.is_admin:
+            raise NotAllowed("只有认领人或管理员可以退回认领")
+        task.claimed_by = None
+        session.add(self._bare_event(task.instance_id, "task_unclaimed", user, task))
+        session.flush()
+        return task
+
+    def reassign(self, session: Session, task_id: int, admin: User, assignee: User) -> HumanTask:
+        """Give an open task to a named user (admins only)."""
+        if not admin.is_admin:
+            raise NotAllowed("只有管理员可以转办任务")
+        task = self._task(session, task_id, lock=True)
+        self._check_open(task)
+        task.assignee = assignee
+        task.claimed_by = assignee
+        session.add(self._bare_event(task.instance_id, "task_reassigned", admin, task,
+                                     {"assignee": assignee.username}))
+        session.flush()
+        return task
+
+    def save_draft(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> HumanTask:
+        """Keep unfinished form data on the task without running anything."""
+        task = self._task(session, task_id)
+        self._check_open(task)
+        if not can_work_on(session, user, task):
+            raise NotAllowed("您无权办理此任务")
+        if not isinstance(data, dict):
+            raise FormInvalid({"": ["提交的数据必须是对象"]})
+        task.draft_json = _jsonable(data)
+        session.flush()
+        return task
+
+    def wake(self, session: Session, instance_id: int) -> bool:
+        """Fire the instance's due timers and run it on; False when nothing was due (or it is not active)."""
+        step = self._lock(session, instance_id, None)
+        instance = step.instance
+        now = self.clock.now()
+        if instance.status not in ACTIVE or instance.next_wakeup_at is None or _aware(instance.next_wakeup_at) > now:
+            self._release(step)
+            return False
+        self._event(step, "timer_fired", detail={"due": instance.next_wakeup_at.isoformat()})
+        self._advance(session, step, lambda: engine.run(step.workflow, self._engine(session, step)))
+        return True
+
+    def retry(self, session: Session, instance_id: int, user: User) -> ProcessInstance:
+        """Retry the failed task of an instance in error (after the cause was fixed)."""
+        step = self._lock(session, instance_id, user)
+        if step.instance.status != InstanceStatus.ERROR:
+            self._release(step)
+            raise Conflict("实例没有待处理的故障")
+        guids = engine.errored_task_guids(step.workflow)
+        now = self.clock.now()
+        for incident in session.scalars(select(Incident).where(
+                Incident.instance_id == instance_id, Incident.resolved_at.is_(None))):
+            incident.resolved_at = now
+            incident.resolved_by_id = user.id
+        self._event(step, "incident_retried", detail={"tasks": guids})
+        step.instance.status = InstanceStatus.RUNNING
+
+        def do() -> None:
+            eng = self._engine(session, step)
+            for guid in guids:
+                engine.retry_task(step.workflow, guid, eng)
+            engine.run(step.workflow, eng)
+
+        self._advance(session, step, do)
+        return step.instance
+
+    def suspend(self, session: Session, instance_id: int, user: User) -> ProcessInstance:
+        """Stop an instance from moving (tasks cannot be completed, timers wait) until resumed."""
+        step = self._lock(session, instance_id, user)
+        if step.instance.status not in ACTIVE + (InstanceStatus.ERROR,):
+            self._release(step)
+            raise Conflict("只有运行中的实例可以挂起")
+        step.instance.status = InstanceStatus.SUSPENDED
+        self._event(step, "suspended")
+        self._finish_bare(session, step)
+        return step.instance
+
+    def resume(self, session: Session, instance_id: int, user: User) -> ProcessInstance:
+        """Let a suspended instance move again; overdue timers fire now."""
+        step = self._lock(session, instance_id, user)
+        if step.instance.status != InstanceStatus.SUSPENDED:
+            self._release(step)
+            raise Conflict("实例未挂起")
+        step.instance.status = InstanceStatus.RUNNING
+        self._event(step, "resumed")
+        self._advance(session, step, lambda: engine.run(step.workflow, self._engine(session, step)))
+        return step.instance
+
+    def terminate(self, session: Session, instance_id: int, user: User, reason: str = "") -> ProcessInstance:
+        """End an instance for good: open tasks are cancelled, timers and waits removed."""
+        step = self._lock(session, instance_id, user)
+        if step.instance.status in (InstanceStatus.COMPLETE, InstanceStatus.TERMINATED):
+            self._release(step)
+            raise Conflict("实例已结束")
+        engine.cancel(step.workflow)
+        step.instance.status = InstanceStatus.TERMINATED
+        self._event(step, "terminated", detail={"reason": reason})
+        self._save(session, step)
+        return step.instance
+
+    def deliver_message(self, session: Session, name: str, payload: Any, sender_id: int | None = None) -> list[int]:
+        """Deliver a message to every instance waiting for it whose project id correlates; returns their ids."""
+        queue: list[tuple[str, Any, int | None]] = [(name, payload, sender_id)]
+        delivered: list[int] = []
+        hops = 0
+        while queue and hops < MAX_MESSAGE_HOPS:
+            msg, body, sender = queue.pop(0)
+            for target_id in self._message_targets(session, msg, body, sender):
+                hops += 1
+                step = self._lock(session, target_id, None)
+                if step.instance.status not in ACTIVE:
+                    self._release(step)
+                    continue
+                self._event(step, "message_received", detail={"message": msg, "payload": _jsonable(body)})
+                ok = self._advance(session, step, lambda s=step, m=msg, b=body: engine.deliver_message(
+                    s.workflow, m, b, self._engine(session, s)), route_messages=False)
+                if ok:
+                    delivered.append(target_id)
+                queue.extend((m, p, target_id) for m, p in step.outbox)
+        return delivered
+
+    # ------------------------------------------------------------------------- reads used by writers
+
+    def form_schema(self, session: Session, task: HumanTask) -> dict | None:
+        """Return the JSON Schema of a task's form from the instance's own version."""
+        if not task.form:
+            return None
+        schema = self.specs.form(session, task.instance.version, task.form)
+        if schema is None:
+            raise NotFound(f"找不到表单 {task.form}")
+        return schema
+
+    # ------------------------------------------------------------------------- internals
+
+    def _engine(self, session: Session, step: _Step) -> engine.StepEngine:
+        instance = step.instance
+
+        def call(operator: str, process_id: str, task_guid: str, params: dict[str, Any]) -> dict[str, Any]:
+            handler = self.handlers.get(operator)
+            if handler is None:
+                raise engine.HandlerFailed(f"未注册的服务处理器: {operator}")
+            data = engine.current_data(step.workflow)
+            ctx = HandlerContext(
+                session=session, now=self.clock.now(), instance_id=instance.id, process_id=process_id,
+                task_id=task_guid, project_id=data.get("project_id") or instance.project_id,
+                unit_code=instance.unit.code if instance.unit else None,
+                initiator=instance.initiator.username if instance.initiator else None,
+            )
+            savepoint = session.begin_nested()
+            try:
+                result = handler(ctx, **params)
+                json.dumps(result)
+            except HandlerError:
+                savepoint.rollback()
+                raise
+            except Exception as err:
+                savepoint.rollback()
+                raise engine.HandlerFailed(f"服务处理器 {operator} 失败: {err}") from err
+            savepoint.commit()
+            step.events.append(self._new_event(step, "service_task", spec_id=None, task_name=operator,
+                                               detail={"result": _jsonable(result)}))
+            return result
+
+        return engine.StepEngine(call, self.script_timeout)
+
+    def _lock(self, session: Session, instance_id: int, user: User | None) -> _Step:
+        instance = session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
+        if instance is None:
+            raise NotFound(f"流程实例 {instance_id} 不存在")
+        workflow = self.workflows.take(instance.id, instance.lock_version)
+        if workflow is None:
+            state = session.scalar(select(ProcessInstance.state_json).where(ProcessInstance.id == instance_id))
+            spec, subs = self.specs.specs(session, instance.version)
+            workflow = engine.restore_state(state, spec, subs)
+        return _Step(instance, workflow, user)
+
+    def _release(self, step: _Step) -> None:
+        """Put back an untouched workflow so the next step need not deserialise it."""
+        self.workflows.put(step.instance.id, step.instance.lock_version, step.workflow)
+
+    def _advance(self, session: Session, step: _Step, work: Callable[[], Any], route_messages: bool = True) -> Any:
+        """Run engine work; an engine failure becomes an incident, anything else aborts the transaction."""
+        result = None
+        try:
+            with engine.clock_context(self.clock.now):
+                try:
+                    result = work()
+                except engine.ENGINE_ERRORS as err:
+                    self._incident(session, step, engine.failure_from(err, step.workflow))
+            self._save(session, step)
+        except BaseException:
+            self.workflows.take(step.instance.id, -1)  # the object may be half-changed: never reuse it
+            raise
+        if route_messages:
+            for msg, payload in step.outbox:
+                self.deliver_message(session, msg, payload, step.instance.id)
+        return result
+
+    def _incident(self, session: Session, step: _Step, failure: engine.StepFailure) -> None:
+        step.instance.status = InstanceStatus.ERROR
+        session.add(Incident(instance_id=step.instance.id, task_guid=failure.task_guid, spec_id=failure.spec_id,
+                             message=failure.message[:4000], traceback=failure.traceback,
+                             created_at=self.clock.now()))
+        self._event(step, "incident", spec_id=failure.spec_id, detail={"message": failure.message[:500]})
+        log.warning("instance %s: incident at %s: %s", step.instance.id, failure.spec_id, failure.message)
+
+    def _save(self, session: Session, step: _Step) -> None:
+        instance, workflow = step.instance, step.workflow
+        now = self.clock.now()
+        with engine.clock_context(self.clock.now):
+            data = _jsonable(engine.current_data(workflow))
+            ready = engine.ready_user_tasks(workflow)
+            instance.state_json = engine.dump_state(workflow)
+            instance.element_state = engine.state_of_elements(workflow)
+            if instance.status not in (InstanceStatus.ERROR, InstanceStatus.SUSPENDED, InstanceStatus.TERMINATED):
+                if engine.is_completed(workflow):
+                    instance.status = InstanceStatus.COMPLETE
+                elif engine.errored_task_guids(workflow):
+                    instance.status = InstanceStatus.ERROR
+                else:
+                    instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
+            waiting_for = engine.waiting_messages(workflow)
+            instance.next_wakeup_at = engine.next_timer_due(workflow)
+            step.outbox = engine.thrown_messages(workflow)
+        if instance.status in (InstanceStatus.COMPLETE, InstanceStatus.TERMINATED):
+            instance.ended_at = instance.ended_at or now
+            instance.next_wakeup_at = None
+            ready = []
+            waiting_for = set()
+            if instance.status == InstanceStatus.COMPLETE and not any(e.kind == "completed" for e in step.events):
+                self._event(step, "completed")
+        instance.data_json = data
+        instance.updated_at = now
+        self._project(instance, data)
+        self._sync_tasks(session, step, ready, data, now)
+        self._sync_waits(session, instance, waiting_for)
+        session.add_all(step.events)
+        step.events.clear()
+        session.flush()
+        self.workflows.put(instance.id, instance.lock_version, workflow)
+
+    def _finish_bare(self, session: Session, step: _Step) -> None:
+        """Write a status change that did not run the engine."""
+        step.instance.updated_at = self.clock.now()
+        session.add_all(step.events)
+        step.events.clear()
+        session.flush()
+        self.workflows.put(step.instance.id, step.instance.lock_version, step.workflow)
+
+    @staticmethod
+    def _project(instance: ProcessInstance, data: dict[str, Any]) -> None:
+        if data.get("stage"):
+            instance.stage = str(data["stage"])[:20]
+        if data.get("project_id"):
+            instance.project_id = str(data["project_id"])[:40]
+        if data.get("project_name"):
+            instance.title = str(data["project_name"])[:200]
+        try:
+            if data.get("total_estimate") is not None:
+                instance.total_estimate = float(data["total_estimate"])
+            if data.get("plan_year") is not None:
+                instance.plan_year = int(data["plan_year"])
+        except (TypeError, ValueError):
+            pass
+
+    def _sync_tasks(self, session: Session, step: _Step, ready: list[engine.UserTaskView],
+                    data: dict[str, Any], now: datetime) -> None:
+        instance = step.instance
+        open_rows = {t.task_guid: t for t in session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY))}
+        ready_ids = {v.guid for v in ready}
+        for guid, row in open_rows.items():
+            if guid not in ready_ids:
+                row.status = TaskStatus.CANCELLED
+                row.completed_at = now
+        if instance.status == InstanceStatus.TERMINATED:
+            return
+        lane_roles = None
+        for view in ready:
+            if view.guid in open_rows:
+                continue
+            if lane_roles is None:
+                lane_roles = {lr.lane: lr for lr in session.scalars(select(LaneRole))}
+            session.add(self._new_task(session, step, view, lane_roles, now))
+
+    def _new_task(self, session: Session, step: _Step, view: engine.UserTaskView,
+                  lane_roles: dict[str, LaneRole], now: datetime) -> HumanTask:
+        instance = step.instance
+        task = HumanTask(instance_id=instance.id, task_guid=view.guid, spec_id=view.spec_id, name=view.name,
+                         process_id=view.process_id, lane=view.lane, form=view.form, status=TaskStatus.READY,
+                         created_at=now)
+        eng = self._engine(session, step)
+        task_values = None
+        if view.lane and view.lane in lane_roles:
+            role = session.get(Role, lane_roles[view.lane].role_code)
+            task.role_code = role.code if role else None
+            if role is not None and role.scope == RoleScope.UNIT:
+                task.unit_id = instance.unit_id
+        elif not view.lane:
+            task.assignee_id = instance.initiator_id
+        if view.owner_expr or view.due_expr or view.instructions:
+            task_values = engine.task_data(step.workflow, view.guid)
+        if view.owner_expr:
+            owner = self._evaluate_quietly(step, view, view.owner_expr, eng)
+            owner_name = owner[0] if isinstance(owner, list) and owner else owner
+            if isinstance(owner_name, str):
+                user = session.scalar(select(User).where(User.username == owner_name))
+                if user is not None:
+                    task.assignee_id = user.id
+                else:
+                    log.warning("instance %s: owner %r of %s is no user", instance.id, owner_name, view.spec_id)
+        if view.due_expr:
+            due = self._evaluate_quietly(step, view, view.due_expr, eng)
+            if isinstance(due, str) and (when := engine.after(now, due)) is not None:
+                task.due_at = when
+        if view.instructions and task_values is not None:
+            task.instructions = render_instructions(view.instructions, task_values)
+        return task
+
+    @staticmethod
+    def _evaluate_quietly(step: _Step, view: engine.UserTaskView, expr: str, eng: engine.StepEngine) -> Any:
+        try:
+            return engine.evaluate_for_task(step.workflow, view.guid, expr, eng)
+        except engine.ENGINE_ERRORS as err:
+            log.warning("instance %s: %s of %s failed: %s", step.instance.id, expr, view.spec_id, err)
+            return None
+
+    @staticmethod
+    def _sync_waits(session: Session, instance: ProcessInstance, waiting_for: set[str]) -> None:
+        rows = {w.message: w for w in session.scalars(select(MessageWait).where(
+            MessageWait.instance_id == instance.id))}
+        for name, row in rows.items():
+            if name not in waiting_for:
+                session.delete(row)
+            elif row.correlation_key != instance.project_id:
+                row.correlation_key = instance.project_id
+        for name in waiting_for - rows.keys():
+            session.add(MessageWait(instance_id=instance.id, message=name, correlation_key=instance.project_id))
+
+    @staticmethod
+    def _message_targets(session: Session, name: str, payload: Any, sender_id: int | None) -> list[int]:
+        stmt = select(MessageWait.instance_id, MessageWait.correlation_key).where(MessageWait.message == name)
+        keys: set[str] | None = None
+        if isinstance(payload, dict):
+            if isinstance(payload.get("project_ids"), list):
+                keys = {str(k) for k in payload["project_ids"]}
+            elif payload.get("project_id"):
+                keys = {str(payload["project_id"])}
+        out = []
+        for instance_id, key in session.execute(stmt.order_by(MessageWait.instance_id)):
+            if instance_id == sender_id:
+                continue
+            if keys is None or key in keys:
+                out.append(instance_id)
+        return out
+
+    def _task(self, session: Session, task_id: int, lock: bool = False) -> HumanTask:
+        task = session.get(HumanTask, task_id, with_for_update=lock, populate_existing=lock)
+        if task is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        return task
+
+    @staticmethod
+    def _check_open(task: HumanTask) -> None:
+        if task.status == TaskStatus.COMPLETED:
+            who = task.completed_by.display_name if task.completed_by else "他人"
+            raise Conflict(f"任务已由 {who} 于 {task.completed_at:%Y-%m-%d %H:%M} 办理完成", {
+                "completed_by": task.completed_by.username if task.completed_by else None,
+                "completed_by_name": who,
+                "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+            })
+        if task.status == TaskStatus.CANCELLED:
+            raise Conflict("任务已取消(流程已走向其他分支)", {"status": "cancelled"})
+
+    @staticmethod
+    def _check_instance_accepts_work(instance: ProcessInstance) -> None:
+        if instance.status == InstanceStatus.SUSPENDED:
+            raise Conflict("流程实例已挂起，暂不能办理", {"status": "suspended"})
+        if instance.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETE):
+            raise Conflict("流程实例已结束", {"status": instance.status})
+
+    def _new_event(self, step: _Step, kind: str, spec_id: str | None = None, task_name: str | None = None,
+                   detail: dict | None = None) -> InstanceEvent:
+        return InstanceEvent(instance_id=step.instance.id, at=self.clock.now(), kind=kind,
+                             user_id=step.user.id if step.user else None, spec_id=spec_id, task_name=task_name,
+                             detail=detail or {})
+
+    def _event(self, step: _Step, kind: str, spec_id: str | None = None, task_name: str | None = None,
+               detail: dict | None = None) -> None:
+        step.events.append(self._new_event(step, kind, spec_id, task_name, detail))
+
+    def _bare_event(self, instance_id: int, kind: str, user: User, task: HumanTask,
+                    detail: dict | None = None) -> InstanceEvent:
+        return InstanceEvent(instance_id=instance_id, at=self.clock.now(), kind=kind, user_id=user.id,
+                             spec_id=task.spec_id, task_name=task.name, detail=detail or {})
+
+
+# ----------------------------------------------------------------------------- assignment
+
+
+def can_work_on(session: Session, user: User, task: HumanTask) -> bool:
+    """Tell whether `user` may claim or complete `task` (assignee, or holder of its role in its unit)."""
+    if task.assignee_id is not None:
+        return task.assignee_id == user.id
+    if task.role_code is None:
+        return False
+    if task.role_code not in user.role_codes:
+        return False
+    return task.unit_id is None or task.unit_id == user.organisation_id
+
+
+def load_instance_for_read(session: Session, instance_id: int) -> ProcessInstance:
+    """Return an instance with its data and element state (no workflow is deserialised)."""
+    instance = session.scalar(select(ProcessInstance).options(
+        undefer(ProcessInstance.data_json), undefer(ProcessInstance.element_state))
+        .where(ProcessInstance.id == instance_id))
+    if instance is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    return instance
+
+
+def version_of(session: Session, instance: ProcessInstance) -> ProcessVersion:
+    """Return the version an instance is pinned to."""
+    return instance.version
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
+
+
+def render_instructions(template: str, data: Mapping[str, Any]) -> str:
+    """Fill `{{ name }}` / `{{ a.b }}` placeholders from task data (no code runs, unknown names stay empty)."""
+
+    def value(match: re.Match[str]) -> str:
+        current: Any = data
+        for part in match.group(1).split("."):
+            current = current.get(part) if isinstance(current, Mapping) else None
+        return "" if current is None else str(current)
+
+    return _PLACEHOLDER.sub(value, template)
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: {"old": _jsonable(before.get(k)), "new": _jsonable(v)} for k, v in after.items()
+            if before.get(k) != v}
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -1,0 +1,81 @@
+"""Background work: find instances whose timers are due and advance each in its own transaction."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from processes.runtime import ACTIVE, Runtime
+from processes.store.db import is_postgres
+from processes.store.models import ProcessInstance
+
+log = logging.getLogger(__name__)
+
+
+def claim_due(session: Session, now: datetime) -> int | None:
+    """Lock and return one due instance id; on PostgreSQL rows other workers hold are skipped."""
+    stmt = (select(ProcessInstance.id)
+            .where(ProcessInstance.status.in_(ACTIVE), ProcessInstance.next_wakeup_at <= now)
+            .order_by(ProcessInstance.next_wakeup_at).limit(1))
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.scalar(stmt)
+
+
+def tick(sessions: sessionmaker[Session], runtime: Runtime, limit: int = 100) -> int:
+    """Advance up to `limit` due instances, one transaction each; returns how many fired."""
+    fired = 0
+    skipped: set[int] = set()
+    for _ in range(limit):
+        with sessions() as session:
+            with session.begin():
+                instance_id = claim_due(session, runtime.clock.now())
+                if instance_id is None or instance_id in skipped:
+                    return fired
+                try:
+                    if runtime.wake(session, instance_id):
+                        fired += 1
+                    else:
+                        skipped.add(instance_id)
+                except Exception:
+                    log.exception("instance %s: waking failed", instance_id)
+                    skipped.add(instance_id)
+                    raise
+    return fired
+
+
+class Worker:
+    """Runs `tick` every `interval` seconds in a daemon thread until stopped."""
+
+    def __init__(self, sessions: sessionmaker[Session], runtime: Runtime, interval: float = 5.0) -> None:
+        self.sessions = sessions
+        self.runtime = runtime
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the background thread."""
+        self._thread = threading.Thread(target=self.run_forever, name="egovflow-worker", daemon=True)
+        self._thread.start()
+
+    def run_forever(self) -> None:
+        """Tick until stopped; a failing tick is logged and retried at the next interval."""
+        while not self._stop.is_set():
+            try:
+                fired = tick(self.sessions, self.runtime)
+                if fired:
+                    log.info("worker advanced %s instance(s)", fired)
+            except Exception:
+                log.exception("worker tick failed")
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        """Ask the thread to stop and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,1 @@
+"""Persistence of the engine: SQLAlchemy models and the database setup."""

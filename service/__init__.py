@@ -1,0 +1,63 @@
+"""The web service: Flask app factory wiring the API, pages, auth and the embedded worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from handlers import REGISTRY
+from processes.clock import ManualClock, SystemClock
+from processes.runtime import Runtime
+from processes.store.db import make_engine, make_sessionmaker
+from service import db
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS = {
+    "DATABASE_URL": f"sqlite:///{Path(os.getcwd()) / 'egovflow.db'}",
+    "BPMN_DIR": str(ROOT / "bpmn"),
+    "FORMS_DIR": str(ROOT / "forms"),
+    "SCRIPT_TIMEOUT": 1.0,
+    "WORKER_INTERVAL": 5.0,
+    "EMBEDDED_WORKER": False,  # gunicorn_conf.py turns it on for `make run`
+    "MAX_CONTENT_LENGTH": 30 * 1024 * 1024,
+    "CLOCK": "system",
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_WINDOW_S": 300,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "JSON_AS_ASCII": False,
+}
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build an app; gunicorn runs it as `gunicorn 'service:create_app()'`."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("EGOVFLOW")  # EGOVFLOW_DATABASE_URL=postgresql+psycopg://...
+    app.config.update(overrides or {})  # tests pass settings last, so they win
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("EGOVFLOW_SECRET_KEY is not set")  # fail at boot, not at first login
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    clock = ManualClock() if app.config["CLOCK"] == "manual" else SystemClock()
+    app.extensions["egovflow"] = db.State(
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        runtime=Runtime(REGISTRY, clock=clock, script_timeout=float(app.config["SCRIPT_TIMEOUT"])),
+    )
+    db.init_app(app)
+
+    from service import auth, errors
+    from service.api import init_api
+    from service.web import init_web
+
+    auth.init_app(app)
+    init_api(app)
+    errors.init_app(app)  # after the API, so our JSON error shape replaces flask-smorest's
+    init_web(app)
+    return app

@@ -1,0 +1,78 @@
+"""Log-in, log-out, who am I, and API tokens."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import auth
+from service.db import get_session
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
+
+
+class LoginArgs(ma.Schema):
+    username = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=60))
+    password = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class MeSchema(ma.Schema):
+    id = ma.fields.Int()
+    username = ma.fields.Str()
+    display_name = ma.fields.Str()
+    is_admin = ma.fields.Bool()
+    is_manager = ma.fields.Bool()
+    roles = ma.fields.Function(lambda u: sorted(u.role_codes))
+    organisation = ma.fields.Function(lambda u: u.organisation.name if u.organisation else None)
+    organisation_code = ma.fields.Function(lambda u: u.organisation.code if u.organisation else None)
+    csrf_token = ma.fields.Function(lambda _u: auth.csrf_token())
+
+
+class TokenArgs(ma.Schema):
+    name = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=60))
+
+
+class TokenSchema(ma.Schema):
+    id = ma.fields.Int()
+    name = ma.fields.Str()
+    token = ma.fields.Str()
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginArgs)
+    @blp.response(200, MeSchema)
+    def post(self, args: dict):
+        """Log in with user name and password; starts a session (cookie)."""
+        return auth.login(args["username"], args["password"])
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.response(204)
+    def post(self):
+        """End the session."""
+        auth.logout()
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    def get(self):
+        """Return the caller."""
+        return auth.require_user()
+
+
+@blp.route("/tokens")
+class Tokens(MethodView):
+    @blp.arguments(TokenArgs)
+    @blp.response(201, TokenSchema)
+    def post(self, args: dict):
+        """Create an API token for the caller; the secret is shown only in this response."""
+        user = auth.require_user()
+        session = get_session()
+        token, secret = auth.new_token(user, args["name"])
+        session.add(token)
+        session.commit()
+        return {"id": token.id, "name": token.name, "token": secret}

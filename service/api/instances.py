@@ -1,0 +1,210 @@
+"""Process instances: start, list, show, suspend/resume/terminate, incidents and retry, diagram state."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from processes import catalog, queries
+from processes.errors import NotAllowed, NotFound
+from processes.runtime import load_instance_for_read
+from processes.store.models import Incident, InstanceStatus, LaneRole, Organisation, ProcessInstance, User
+from service import auth
+from service.api.schemas import IncidentSchema, InstanceDetail, InstancePage, InstanceSchema, PageArgs
+from service.db import get_session, runtime
+
+blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="流程实例")
+
+
+class StartArgs(ma.Schema):
+    process_id = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=100))
+    data = ma.fields.Dict(keys=ma.fields.Str(), load_default=dict)
+    unit_code = ma.fields.Str(load_default=None, allow_none=True)
+    version = ma.fields.Int(load_default=None, allow_none=True)
+
+
+class ListArgs(PageArgs):
+    process_id = ma.fields.Str()
+    status = ma.fields.Str(validate=ma.validate.OneOf([s.value for s in InstanceStatus]))
+    unit = ma.fields.Str()
+    stage = ma.fields.Str()
+    project_id = ma.fields.Str()
+    started_from = ma.fields.DateTime()
+    started_to = ma.fields.DateTime()
+    plan_year = ma.fields.Int()
+    amount_min = ma.fields.Float()
+    amount_max = ma.fields.Float()
+    q = ma.fields.Str()
+    sort = ma.fields.Str(load_default="started", validate=ma.validate.OneOf(list(queries.INSTANCE_SORTS)))
+
+
+class TerminateArgs(ma.Schema):
+    reason = ma.fields.Str(load_default="", validate=ma.validate.Length(max=500))
+
+
+def may_start(user: User, process_id: str) -> bool:
+    """Tell whether `user` holds the role of the start lane of the newest version of a process."""
+    if user.is_admin:
+        return True
+    session = get_session()
+    pv = catalog.latest_version(session, process_id)
+    if pv is None or not pv.start_lane:
+        return False
+    mapping = session.get(LaneRole, pv.start_lane)
+    return mapping is not None and mapping.role_code in user.role_codes
+
+
+def start_instance(user: User, process_id: str, data: dict, unit_code: str | None = None,
+                   version: int | None = None) -> ProcessInstance:
+    """Start an instance as `user` (shared by the API and the pages)."""
+    session = get_session()
+    catalog.get_version(session, process_id, version)  # 404 before 403 for unknown processes
+    if not may_start(user, process_id):
+        raise NotAllowed("您无权发起此流程")
+    unit_id = user.organisation_id
+    if unit_code:
+        org = session.scalar(select(Organisation).where(Organisation.code == unit_code))
+        if org is None:
+            raise NotFound(f"单位 {unit_code} 不存在")
+        if org.id != user.organisation_id and not user.is_admin:
+            raise NotAllowed("只能以本单位名义发起")
+        unit_id = org.id
+    instance = runtime().start(session, process_id, data, unit_id=unit_id, initiator=user, version=version)
+    session.commit()
+    return instance
+
+
+def visible_instance(instance_id: int) -> ProcessInstance:
+    """Return an instance the caller may see, or raise 404."""
+    user = auth.require_user()
+    session = get_session()
+    instance = load_instance_for_read(session, instance_id)
+    if not queries.can_see_instance(session, user, instance):
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    return instance
+
+
+def instance_detail(instance: ProcessInstance) -> ProcessInstance:
+    """Gather what the instance page and API show."""
+    user = auth.require_user()
+    session = get_session()
+    incidents = queries.incidents(session, instance.id)
+    # Plain attributes read by the response schema; nothing here is written back.
+    instance.tasks = queries.instance_tasks(session, instance.id)
+    instance.history = queries.history(session, instance.id)
+    instance.incidents = incidents if user.is_admin else [_without_traceback(i) for i in incidents]
+    instance.data = instance.data_json
+    return instance
+
+
+def _without_traceback(incident: Incident) -> SimpleNamespace:
+    """A copy of an incident for non-admins: what failed and when, without the stack trace."""
+    fields = ("id", "task_guid", "spec_id", "message", "created_at", "resolved_at")
+    return SimpleNamespace(**{f: getattr(incident, f) for f in fields}, traceback="")
+
+
+@blp.route("")
+class Instances(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, InstancePage)
+    def get(self, args: dict):
+        """List the instances the caller may see, with filters, sorting and pages."""
+        user = auth.require_user()
+        page, size, sort = args.pop("page"), args.pop("page_size"), args.pop("sort")
+        return queries.instances(get_session(), user, queries.InstanceFilter(**args), sort, page, size)
+
+    @blp.arguments(StartArgs)
+    @blp.response(201, InstanceSchema)
+    def post(self, args: dict):
+        """Start an instance of a process (newest version unless one is given)."""
+        user = auth.require_user()
+        return start_instance(user, args["process_id"], args["data"], args["unit_code"], args["version"])
+
+
+@blp.route("/<int:instance_id>")
+class Instance(MethodView):
+    @blp.response(200, InstanceDetail)
+    def get(self, instance_id: int):
+        """Show an instance: status, open and finished tasks, history, incidents and data."""
+        return instance_detail(visible_instance(instance_id))
+
+
+@blp.route("/<int:instance_id>/diagram")
+class Diagram(MethodView):
+    @blp.response(200)
+    def get(self, instance_id: int):
+        """Return the BPMN XML of the instance's own version and the state of each element."""
+        instance = visible_instance(instance_id)
+        session = get_session()
+        xml_by_process = {}
+        texts = catalog.version_files(session, instance.version)
+        bpmn_files = {n: t for n, t in texts.items() if n.endswith(".bpmn")}
+        for name, text in bpmn_files.items():
+            xml_by_process[name] = text
+        open_tasks = queries.instance_tasks(session, instance.id, open_only=True)
+        return {
+            "process_id": instance.process_id,
+            "files": xml_by_process,
+            "state": instance.element_state or {},
+            "active_tasks": [{"spec_id": t.spec_id, "process_id": t.process_id, "name": t.name,
+                              "holder": (t.claimed_by or t.assignee).display_name
+                              if (t.claimed_by or t.assignee) else (t.lane or "")} for t in open_tasks],
+        }
+
+
+def _admin_action(instance_id: int, action: str, **kwargs: object) -> ProcessInstance:
+    user = auth.require_user()
+    if not user.is_admin:
+        raise auth.AuthError(403, "需要流程管理员权限")
+    session = get_session()
+    instance = getattr(runtime(), action)(session, instance_id, user, **kwargs)
+    session.commit()
+    return instance
+
+
+@blp.route("/<int:instance_id>/suspend")
+class Suspend(MethodView):
+    @blp.response(200, InstanceSchema)
+    def post(self, instance_id: int):
+        """Suspend an instance (admins)."""
+        return _admin_action(instance_id, "suspend")
+
+
+@blp.route("/<int:instance_id>/resume")
+class Resume(MethodView):
+    @blp.response(200, InstanceSchema)
+    def post(self, instance_id: int):
+        """Resume a suspended instance (admins)."""
+        return _admin_action(instance_id, "resume")
+
+
+@blp.route("/<int:instance_id>/terminate")
+class Terminate(MethodView):
+    @blp.arguments(TerminateArgs)
+    @blp.response(200, InstanceSchema)
+    def post(self, args: dict, instance_id: int):
+        """Terminate an instance for good (admins)."""
+        return _admin_action(instance_id, "terminate", reason=args["reason"])
+
+
+@blp.route("/<int:instance_id>/retry")
+class Retry(MethodView):
+    @blp.response(200, InstanceSchema)
+    def post(self, instance_id: int):
+        """Retry the failed step of an instance in error (admins)."""
+        return _admin_action(instance_id, "retry")
+
+
+@blp.route("/<int:instance_id>/incidents")
+class Incidents(MethodView):
+    @blp.response(200, IncidentSchema(many=True))
+    def get(self, instance_id: int):
+        """List an instance's incidents (tracebacks for admins only)."""
+        instance = visible_instance(instance_id)
+        user = auth.require_user()
+        found = queries.incidents(get_session(), instance.id)
+        return found if user.is_admin else [_without_traceback(i) for i in found]

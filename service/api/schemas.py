@@ -1,0 +1,109 @@
+"""Marshmallow schemas shared by the API blueprints."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class ErrorSchema(ma.Schema):
+    code = ma.fields.Str()
+    status = ma.fields.Int()
+    message = ma.fields.Str()
+    errors = ma.fields.Raw()
+    detail = ma.fields.Dict()
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Int(load_default=1, validate=ma.validate.Range(min=1))
+    page_size = ma.fields.Int(load_default=20, validate=ma.validate.Range(min=1, max=200))
+
+
+class UserBrief(ma.Schema):
+    username = ma.fields.Str()
+    display_name = ma.fields.Str()
+
+
+class OrgBrief(ma.Schema):
+    code = ma.fields.Str()
+    name = ma.fields.Str()
+    short_name = ma.fields.Str()
+
+
+class TaskSchema(ma.Schema):
+    id = ma.fields.Int()
+    instance_id = ma.fields.Int()
+    name = ma.fields.Str()
+    spec_id = ma.fields.Str()
+    process_id = ma.fields.Str()
+    lane = ma.fields.Str(allow_none=True)
+    role_code = ma.fields.Str(allow_none=True)
+    status = ma.fields.Str()
+    form = ma.fields.Str(allow_none=True)
+    created_at = ma.fields.DateTime()
+    due_at = ma.fields.DateTime(allow_none=True)
+    completed_at = ma.fields.DateTime(allow_none=True)
+    assignee = ma.fields.Nested(UserBrief, allow_none=True)
+    claimed_by = ma.fields.Nested(UserBrief, allow_none=True)
+    completed_by = ma.fields.Nested(UserBrief, allow_none=True)
+    instance_title = ma.fields.Function(lambda t: t.instance.title)
+    project_id = ma.fields.Function(lambda t: t.instance.project_id)
+
+
+class TaskPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TaskSchema))
+    total = ma.fields.Int()
+    page = ma.fields.Int()
+    page_size = ma.fields.Int()
+
+
+class InstanceSchema(ma.Schema):
+    id = ma.fields.Int()
+    process_id = ma.fields.Str()
+    version = ma.fields.Function(lambda i: i.version.version)
+    status = ma.fields.Str()
+    title = ma.fields.Str(allow_none=True)
+    project_id = ma.fields.Str(allow_none=True)
+    stage = ma.fields.Str(allow_none=True)
+    total_estimate = ma.fields.Float(allow_none=True)
+    plan_year = ma.fields.Int(allow_none=True)
+    unit = ma.fields.Nested(OrgBrief, allow_none=True)
+    initiator = ma.fields.Nested(UserBrief, allow_none=True)
+    started_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    ended_at = ma.fields.DateTime(allow_none=True)
+    next_wakeup_at = ma.fields.DateTime(allow_none=True)
+    serializer_version = ma.fields.Str()
+
+
+class InstancePage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(InstanceSchema))
+    total = ma.fields.Int()
+    page = ma.fields.Int()
+    page_size = ma.fields.Int()
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Int()
+    at = ma.fields.DateTime()
+    kind = ma.fields.Str()
+    user = ma.fields.Nested(UserBrief, allow_none=True)
+    spec_id = ma.fields.Str(allow_none=True)
+    task_name = ma.fields.Str(allow_none=True)
+    detail = ma.fields.Dict()
+
+
+class IncidentSchema(ma.Schema):
+    id = ma.fields.Int()
+    task_guid = ma.fields.Str(allow_none=True)
+    spec_id = ma.fields.Str(allow_none=True)
+    message = ma.fields.Str()
+    traceback = ma.fields.Str()
+    created_at = ma.fields.DateTime()
+    resolved_at = ma.fields.DateTime(allow_none=True)
+
+
+class InstanceDetail(InstanceSchema):
+    tasks = ma.fields.List(ma.fields.Nested(TaskSchema))
+    history = ma.fields.List(ma.fields.Nested(EventSchema))
+    incidents = ma.fields.List(ma.fields.Nested(IncidentSchema))
+    data = ma.fields.Dict(allow_none=True)

@@ -1,0 +1,183 @@
+"""Who is calling: session log-in for browsers, API tokens for programs, CSRF and log-in rate limits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from flask import Flask, current_app, g, request, session
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from processes.store.models import ApiToken, User
+from service.db import get_session
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+TOKEN_PREFIX = "egf_"
+
+
+class AuthError(Exception):
+    """Not logged in (401) or not allowed (403)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def hash_password(password: str) -> str:
+    """Return a salted hash of a password."""
+    return generate_password_hash(password, method="pbkdf2:sha256:60000")
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Tell whether `password` is the user's."""
+    return check_password_hash(user.password_hash, password)
+
+
+def new_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create an API token; the secret is returned once and only its hash is stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_sha(secret), created_at=datetime.now(UTC))
+    return token, secret
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class LoginLimiter:
+    """Counts failed log-ins per client and user name within a sliding window."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def blocked(self, key: str, limit: int, window: float) -> bool:
+        """Tell whether `key` failed `limit` times within `window` seconds."""
+        with self._lock:
+            q = self._failures[key]
+            while q and q[0] < time.monotonic() - window:
+                q.popleft()
+            return len(q) >= limit
+
+    def fail(self, key: str) -> None:
+        """Record a failure."""
+        with self._lock:
+            self._failures[key].append(time.monotonic())
+
+    def reset(self, key: str) -> None:
+        """Forget the failures of `key` after a success."""
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+def login(username: str, password: str) -> User:
+    """Check credentials and start a browser session; raises AuthError (401/429)."""
+    limiter: LoginLimiter = current_app.extensions["egovflow_limiter"]
+    key = f"{request.remote_addr}:{username}"
+    if limiter.blocked(key, int(current_app.config["LOGIN_MAX_FAILURES"]),
+                       float(current_app.config["LOGIN_WINDOW_S"])):
+        raise AuthError(429, "登录失败次数过多，请 5 分钟后再试")
+    user = get_session().scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not verify_password(user, password):
+        limiter.fail(key)
+        raise AuthError(401, "用户名或密码错误")
+    limiter.reset(key)
+    session.clear()
+    session["user_id"] = user.id
+    session["csrf"] = secrets.token_urlsafe(24)
+    session.permanent = True
+    g.user = user
+    return user
+
+
+def logout() -> None:
+    """End the browser session."""
+    session.clear()
+
+
+def csrf_token() -> str:
+    """Return (creating if needed) the session's CSRF token."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def current_user() -> User | None:
+    """Return the caller: from a Bearer token, else from the session cookie."""
+    if "user" in g:
+        return g.user
+    user = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        token = get_session().scalar(select(ApiToken).where(
+            ApiToken.token_hash == _sha(header[7:].strip()), ApiToken.revoked.is_(False)))
+        if token is not None:
+            user = get_session().get(User, token.user_id)
+        g.via_token = True
+    elif "user_id" in session:
+        user = get_session().get(User, session["user_id"])
+    if user is not None and not user.active:
+        user = None
+    g.user = user
+    return user
+
+
+def require_user() -> User:
+    """Return the caller or raise 401."""
+    user = current_user()
+    if user is None:
+        raise AuthError(401, "请先登录")
+    return user
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse anonymous callers with 401."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        require_user()
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse callers who are not process admins with 403."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not require_user().is_admin:
+            raise AuthError(403, "需要流程管理员权限")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def init_app(app: Flask) -> None:
+    """Install the limiter and the CSRF check for cookie-authenticated writes."""
+    app.extensions["egovflow_limiter"] = LoginLimiter()
+
+    @app.before_request
+    def _csrf() -> None:
+        if request.method in SAFE_METHODS or request.headers.get("Authorization", "").startswith("Bearer "):
+            return
+        if request.endpoint in ("auth.Login", "web.login", "static"):
+            return
+        if "user_id" not in session:
+            return  # anonymous writes fail on authentication, not CSRF
+        sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token")
+        if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+            raise AuthError(400, "页面已过期(CSRF 校验失败)，请刷新后重试")
+
+    @app.context_processor
+    def _inject() -> dict[str, Any]:
+        return {"current_user": current_user(), "csrf_token": csrf_token}

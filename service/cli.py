@@ -1,0 +1,169 @@
+"""The `egovflow` command: database, deploy, validate, seed, worker, scenarios."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from handlers import REGISTRY
+from processes import catalog
+from processes.errors import BundleInvalid
+from processes.seed import DEFAULT_LANES, DEMO_PASSWORD, STAFF, SYSTEM_LANE, UNIT_ACCOUNT_PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _app() -> Flask:
+    from service import create_app
+
+    overrides = {} if os.environ.get("EGOVFLOW_SECRET_KEY") else {"SECRET_KEY": "cli-does-not-serve"}
+    return create_app(overrides)
+
+
+@click.group()
+def main() -> None:
+    """六安市电子政务项目全生命周期流程平台 — command line."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    from service.migrate import upgrade
+
+    app = _app()
+    upgrade(app.config["DATABASE_URL"])
+    click.echo(f"数据库已升级到最新版本: {_redacted(app.config['DATABASE_URL'])}")
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate_command(paths: tuple[Path, ...]) -> None:
+    """Check BPMN/DMN files (and the forms they name) without deploying; exit 1 on any problem."""
+    try:
+        files = _read(paths)
+        result = catalog.validate(files, REGISTRY, set(DEFAULT_LANES) | {SYSTEM_LANE})
+    except Exception as err:  # noqa: BLE001 - whatever the input, print a line, never a traceback
+        click.echo(f"校验失败: {err.__class__.__name__}: {err}", err=True)
+        sys.exit(1)
+    if result.problems:
+        for problem in result.problems:
+            click.echo(str(problem))
+        click.echo(f"共 {len(result.problems)} 个问题，不可部署", err=True)
+        sys.exit(1)
+    click.echo(f"校验通过: {len([n for n in files if n.endswith(('.bpmn', '.dmn'))])} 个模型文件，"
+               f"{len([n for n in files if n.endswith('.json')])} 个表单")
+
+
+def _read(paths: tuple[Path, ...]) -> dict[str, bytes]:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise click.ClickException(f"文件不存在: {', '.join(missing)}")
+    return catalog.collect_files(paths, ROOT / "forms")
+
+
+@main.command("deploy")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def deploy_command(paths: tuple[Path, ...]) -> None:
+    """Deploy BPMN/DMN files plus their forms; unchanged processes keep their version."""
+    app = _app()
+    state = app.extensions["egovflow"]
+    files = _read(paths)
+    with state.sessions() as session:
+        from service.api.catalog import known_lanes_in
+
+        try:
+            versions = catalog.deploy(session, files, REGISTRY, now=state.runtime.clock.now(), user="cli",
+                                      source=" ".join(str(p) for p in paths), lanes=known_lanes_in(session))
+        except BundleInvalid as err:
+            for problem in err.problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(err.message) from err
+        session.commit()
+    for v in versions:
+        click.echo(f"{v.process_id} v{v.version} {'新版本' if v.created else '无变化'}  {v.name}")
+
+
+@main.command("seed")
+def seed_command() -> None:
+    """Create roles, lane mapping, demo organisations, accounts and the expert pool (idempotent)."""
+    from processes.seed import seed_demo
+    from service.auth import hash_password
+
+    app = _app()
+    state = app.extensions["egovflow"]
+    with state.sessions() as session:
+        accounts = seed_demo(session, hash_password, state.runtime.clock.now())
+        session.commit()
+    click.echo(f"演示数据已就绪: {len(accounts)} 个账号")
+
+
+@main.command("logins")
+def logins_command() -> None:
+    """Print how to log in to the demo."""
+    click.echo("")
+    click.echo("=" * 72)
+    click.echo(" 六安市电子政务项目全生命周期流程平台  http://127.0.0.1:8000")
+    click.echo(f" 所有演示账号的密码: {DEMO_PASSWORD}")
+    click.echo("-" * 72)
+    for username, display, _org, _roles, _admin, _mgr in STAFF:
+        click.echo(f"  {username:<12} {display}")
+    for short, prefix in UNIT_ACCOUNT_PREFIX.items():
+        click.echo(f"  {prefix + '_jb':<12} {short}经办人    {prefix + '_fzr':<10} {short}负责人")
+    click.echo("  expert01 … expert30  评审专家")
+    click.echo(" API 文档: http://127.0.0.1:8000/api/docs")
+    click.echo("=" * 72)
+
+
+@main.command("worker")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between ticks.")
+@click.option("--once", is_flag=True, help="Run one tick and exit.")
+def worker_command(interval: float, once: bool) -> None:
+    """Advance instances whose timers are due (safe to run several on PostgreSQL)."""
+    from processes.scheduler import Worker, tick
+
+    app = _app()
+    state = app.extensions["egovflow"]
+    if once:
+        click.echo(f"已推进 {tick(state.sessions, state.runtime)} 个实例")
+        return
+    click.echo(f"后台任务已启动，每 {interval} 秒检查一次到期定时器 (Ctrl+C 结束)")
+    try:
+        Worker(state.sessions, state.runtime, interval).run_forever()
+    except KeyboardInterrupt:
+        click.echo("后台任务已停止")
+
+
+@main.group("scenario")
+def scenario_group() -> None:
+    """Scenario tests written in YAML."""
+
+
+@scenario_group.command("run")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def scenario_run(files: tuple[Path, ...]) -> None:
+    """Run scenario files against a fresh in-memory database; exit 1 when one fails."""
+    from processes.scenarios import run_file
+
+    failed = 0
+    for path in files:
+        result = run_file(path, bpmn_dir=ROOT / "bpmn", forms_dir=ROOT / "forms")
+        click.echo(("通过 " if result.ok else "失败 ") + f"{path}: {result.summary}")
+        failed += 0 if result.ok else 1
+    if failed:
+        sys.exit(1)

@@ -1,0 +1,311 @@
+"""The engine runtime through the HTTP API: deploy, versions, assignment, forms, conflicts, incidents, timers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from handlers import REGISTRY
+from handlers.errors import HandlerError
+from processes.scheduler import tick
+from tests.conftest import ApiClient, deploy
+from tests.workflows import bundle, caught_error, flaky, routed, timed, two_lanes
+
+
+def start(client: ApiClient, process_id: str, data: dict | None = None) -> dict:
+    """Start an instance and return its JSON."""
+    response = client.post("/api/v1/instances", json={"process_id": process_id, "data": data or {}})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def my_tasks(client: ApiClient, scope: str = "all") -> list[dict]:
+    """Return the caller's open tasks."""
+    response = client.get(f"/api/v1/tasks?scope={scope}")
+    assert response.status_code == 200
+    return response.get_json()["items"]
+
+
+def task_named(client: ApiClient, name: str) -> dict:
+    """Return the caller's one open task with this name."""
+    found = [t for t in my_tasks(client) if t["name"] == name]
+    assert len(found) == 1, [t["name"] for t in my_tasks(client)]
+    return found[0]
+
+
+def complete(client: ApiClient, task_id: int, data: dict | None = None):  # noqa: ANN201
+    """Complete a task through the API."""
+    return client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data or {}})
+
+
+@pytest.fixture
+def admin(login) -> ApiClient:  # noqa: ANN001
+    return login("admin")
+
+
+def test_deploy_is_versioned_and_unchanged_content_is_a_no_op(admin: ApiClient) -> None:
+    first = deploy(admin, bundle(two_lanes()))
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["versions"] == [
+        {"process_id": "two_lanes", "name": "两级审批", "version": 1, "created": True}]
+    again = deploy(admin, bundle(two_lanes()))
+    assert again.get_json()["versions"][0] == {"process_id": "two_lanes", "name": "两级审批", "version": 1,
+                                               "created": False}
+    changed = deploy(admin, bundle(two_lanes(review_lane="市数管局领导")))
+    assert changed.get_json()["versions"][0]["version"] == 2
+    versions = admin.get("/api/v1/processes/two_lanes/versions").get_json()
+    assert [v["version"] for v in versions] == [2, 1]
+    detail = admin.get("/api/v1/processes/two_lanes/versions/1").get_json()
+    assert "市数管局项目科" in detail["contents"]["test.bpmn"]
+    assert "approval.schema.json" in detail["contents"]
+
+
+def test_only_admins_deploy_and_bad_bundles_are_refused_with_element_messages(admin, login) -> None:
+    assert deploy(login("dsj_clerk"), bundle(two_lanes())).status_code == 403
+    broken = two_lanes().replace("big = amount", "import os\nbig = amount")
+    response = deploy(admin, bundle(broken))
+    assert response.status_code == 422
+    problems = response.get_json()["errors"]
+    assert any(p["element_id"] == "calc" and "导入" in p["message"] for p in problems), problems
+    assert admin.get("/api/v1/processes").get_json() == []
+
+
+def test_instances_stay_on_their_version_after_a_redeploy(admin, login) -> None:
+    deploy(admin, bundle(two_lanes()))
+    operator = login("jyj_jb")
+    old = start(operator, "two_lanes")
+    deploy(admin, bundle(two_lanes(review_lane="市数管局领导")))
+    new = start(operator, "two_lanes")
+    assert (old["version"], new["version"]) == (1, 2)
+    for instance in (old, new):
+        task = [t for t in my_tasks(operator) if t["instance_id"] == instance["id"]][0]
+        assert complete(operator, task["id"], {"decision": "APPROVE", "amount": 100}).status_code == 200
+    clerk_tasks = my_tasks(login("dsj_clerk"))
+    leader_tasks = my_tasks(login("dsj_leader"))
+    assert [t["instance_id"] for t in clerk_tasks] == [old["id"]]
+    assert [t["instance_id"] for t in leader_tasks] == [new["id"]]
+
+
+def test_lane_role_and_unit_scoping(admin, login) -> None:
+    deploy(admin, bundle(two_lanes()))
+    edu, health = login("jyj_jb"), login("wjw_jb")
+    instance = start(edu, "two_lanes")
+    assert [t["instance_id"] for t in my_tasks(edu)] == [instance["id"]]
+    assert my_tasks(health) == []  # same role, other unit
+    task = my_tasks(edu)[0]
+    assert complete(health, task["id"], {"decision": "APPROVE", "amount": 1}).status_code == 403
+    assert health.get(f"/api/v1/instances/{instance['id']}").status_code == 404
+    assert edu.get(f"/api/v1/instances/{instance['id']}").status_code == 200
+
+
+def test_claim_complete_and_instructions(admin, login) -> None:
+    deploy(admin, bundle(two_lanes()))
+    operator = login("jyj_jb")
+    instance = start(operator, "two_lanes", {"project_name": "智慧教育平台"})
+    fill = my_tasks(operator)[0]
+    assert complete(operator, fill["id"], {"decision": "APPROVE", "amount": 6000000}).status_code == 200
+    clerk, admin_clerk = login("dsj_clerk"), admin
+    review = task_named(clerk, "审核申请")
+    assert review["id"] in [t["id"] for t in my_tasks(clerk, "roles")]
+    claimed = clerk.post(f"/api/v1/tasks/{review['id']}/claim")
+    assert claimed.status_code == 200 and claimed.get_json()["claimed_by"]["username"] == "dsj_clerk"
+    assert review["id"] in [t["id"] for t in my_tasks(clerk, "mine")]
+    assert review["id"] not in [t["id"] for t in my_tasks(admin_clerk, "roles")]
+    refused = admin_clerk.post(f"/api/v1/tasks/{review['id']}/claim")
+    assert refused.status_code == 409 and "王科员" in refused.get_json()["message"]
+    detail = clerk.get(f"/api/v1/tasks/{review['id']}").get_json()
+    assert detail["instructions"] == "请审核 智慧教育平台，金额 6000000 元"
+    assert detail["schema"]["title"] == "测试审批表"
+    assert detail["data"]["big"] is True  # the script task ran between the two user tasks
+    done = complete(clerk, review["id"], {"decision": "APPROVE", "amount": 5900000})
+    assert done.status_code == 200 and done.get_json()["instance_status"] == "complete"
+    shown = operator.get(f"/api/v1/instances/{instance['id']}").get_json()
+    assert shown["status"] == "complete"
+    kinds = [e["kind"] for e in shown["history"]]
+    assert kinds[0] == "started" and kinds.count("task_completed") == 2 and kinds[-1] == "completed"
+    changes = [e for e in shown["history"] if e["kind"] == "task_completed"][-1]["detail"]["changes"]
+    assert changes["amount"] == {"old": 6000000, "new": 5900000}
+
+
+def test_form_errors_are_reported_per_field_and_nothing_changes(admin, login) -> None:
+    deploy(admin, bundle(two_lanes()))
+    operator = login("jyj_jb")
+    instance = start(operator, "two_lanes")
+    task = my_tasks(operator)[0]
+    bad = complete(operator, task["id"], {"decision": "MAYBE", "amount": -1.005, "contact_date": "2026-13-40",
+                                          "items": [{"name": ""}], "surprise": 1})
+    assert bad.status_code == 422
+    errors = bad.get_json()["errors"]
+    assert errors["decision"] == ["请选择有效的选项"]
+    assert "不能小于 0" in errors["amount"]
+    assert errors["contact_date"] == ["日期格式应为 YYYY-MM-DD"]
+    assert errors["items.0.name"] == ["此项为必填项"]
+    assert errors["surprise"] == ["表单中没有此字段"]
+    missing = complete(operator, task["id"], {})
+    assert set(missing.get_json()["errors"]) == {"decision", "amount"}
+    shown = operator.get(f"/api/v1/instances/{instance['id']}").get_json()
+    assert [t["status"] for t in shown["tasks"]] == ["ready"]
+    assert [e["kind"] for e in shown["history"]] == ["started"]
+    not_json = operator.client.post(f"/api/v1/tasks/{task['id']}/complete", data="x",
+                                    headers={"X-CSRFToken": operator.csrf, "Content-Type": "application/json"})
+    assert not_json.status_code in (400, 422)
+
+
+def test_double_completion_from_two_threads_gives_one_winner_and_a_409(app, admin, login) -> None:
+    deploy(admin, bundle(routed()))
+    operator = login("jyj_jb")
+    start(operator, "routed")
+    task = my_tasks(operator)[0]
+    clients = [login("jyj_jb"), login("jyj_jb")]
+    results: list = [None, None]
+    barrier = threading.Barrier(2)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = complete(clients[i], task["id"], {"decision": "APPROVE", "amount": 10})
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200, 409], [r.get_json() for r in results]
+    loser = [r for r in results if r.status_code == 409][0].get_json()
+    assert "办理完成" in loser["message"] and loser["detail"]["completed_by"] == "jyj_jb"
+
+
+def test_gateways_route_by_data(admin, login) -> None:
+    deploy(admin, bundle(routed()))
+    operator = login("jyj_jb")
+    small = start(operator, "routed")
+    complete(operator, my_tasks(operator)[0]["id"], {"decision": "APPROVE", "amount": 100})
+    assert operator.get(f"/api/v1/instances/{small['id']}").get_json()["status"] == "complete"
+    big = start(operator, "routed")
+    complete(operator, my_tasks(operator)[0]["id"], {"decision": "APPROVE", "amount": 9000000})
+    fin, ndrc = task_named(login("fin"), "财政意见"), task_named(login("ndrc"), "发改意见")
+    assert complete(login("fin"), fin["id"]).status_code == 200
+    assert operator.get(f"/api/v1/instances/{big['id']}").get_json()["status"] == "running"
+    assert complete(login("ndrc"), ndrc["id"]).status_code == 200
+    assert operator.get(f"/api/v1/instances/{big['id']}").get_json()["status"] == "complete"
+
+
+class FlakyHandler:
+    """A downstream system that is down until someone fixes it."""
+
+    def __init__(self) -> None:
+        self.broken = True
+
+    def __call__(self, ctx, *, value: int) -> dict:  # noqa: ANN001
+        if value < 0:
+            raise HandlerError("bad_input", "数值不能为负")
+        if self.broken:
+            raise ConnectionError("下游系统不可用")
+        return {"answer": value + 1}
+
+
+@pytest.fixture
+def flaky_handler(app) -> FlakyHandler:  # noqa: ANN001
+    handler = FlakyHandler()
+    app.extensions["egovflow"].runtime.handlers = {**REGISTRY, "flaky": handler}
+    return handler
+
+
+def test_handler_failure_becomes_an_incident_and_retry_finishes(admin, login, flaky_handler) -> None:
+    assert deploy(admin, bundle(flaky())).status_code == 201
+    operator = login("jyj_jb")
+    instance = start(operator, "flaky")
+    assert instance["status"] == "error"
+    incidents = admin.get(f"/api/v1/instances/{instance['id']}/incidents").get_json()
+    assert len(incidents) == 1 and "下游系统不可用" in incidents[0]["message"]
+    assert "ConnectionError" in incidents[0]["traceback"] and incidents[0]["spec_id"] == "call"
+    assert operator.get(f"/api/v1/instances/{instance['id']}/incidents").get_json()[0]["traceback"] == ""
+    assert my_tasks(operator) == []
+    assert operator.post(f"/api/v1/instances/{instance['id']}/retry").status_code == 403
+    flaky_handler.broken = False
+    retried = admin.post(f"/api/v1/instances/{instance['id']}/retry")
+    assert retried.status_code == 200, retried.get_json()
+    task = my_tasks(operator)[0]
+    shown = operator.get(f"/api/v1/instances/{instance['id']}").get_json()
+    assert shown["data"]["answer"] == 42 and shown["status"] == "running"
+    assert complete(operator, task["id"]).status_code == 200
+    assert operator.get(f"/api/v1/instances/{instance['id']}").get_json()["status"] == "complete"
+    assert admin.get(f"/api/v1/instances/{instance['id']}/incidents").get_json()[0]["resolved_at"]
+
+
+def test_handler_error_code_is_caught_by_a_boundary_event(admin, login, flaky_handler) -> None:
+    deploy(admin, bundle(caught_error()))
+    operator = login("jyj_jb")
+    instance = start(operator, "caught")
+    assert instance["status"] == "running"
+    task = my_tasks(operator)[0]
+    assert task["name"] == "修改后重新提交"
+    data = operator.get(f"/api/v1/instances/{instance['id']}").get_json()["data"]
+    assert data["error_code"] == "bad_input" and data["error_message"] == "数值不能为负"
+
+
+def test_timers_fire_when_the_clock_moves_and_not_before(app, admin, login, clock) -> None:
+    deploy(admin, bundle(timed()))
+    operator = login("jyj_jb")
+    state = app.extensions["egovflow"]
+    waiting = start(operator, "timed")
+    answered = start(operator, "timed")
+    assert waiting["next_wakeup_at"] is not None
+    complete(operator, [t for t in my_tasks(operator) if t["instance_id"] == answered["id"]][0]["id"])
+    clock.advance(timedelta(days=4, hours=23))
+    assert tick(state.sessions, state.runtime) == 0
+    assert operator.get(f"/api/v1/instances/{waiting['id']}").get_json()["status"] == "running"
+    clock.advance(timedelta(hours=2))
+    assert tick(state.sessions, state.runtime) == 1
+    shown = operator.get(f"/api/v1/instances/{waiting['id']}").get_json()
+    assert shown["status"] == "complete"  # withdrawn by the interrupting boundary timer
+    assert [t["status"] for t in shown["tasks"]] == ["cancelled"]
+    assert not [t for t in my_tasks(operator) if t["name"] == "提交验收申请"]
+    clock.advance(timedelta(days=25))  # 30 days after answering: March has 31, so not yet
+    assert tick(state.sessions, state.runtime) == 0
+    clock.advance(timedelta(days=1))
+    assert tick(state.sessions, state.runtime) == 1
+    assert [t["name"] for t in my_tasks(operator)] == ["提交验收申请"]
+
+
+def test_suspend_resume_terminate(admin, login) -> None:
+    deploy(admin, bundle(two_lanes()))
+    operator = login("jyj_jb")
+    instance = start(operator, "two_lanes")
+    task = my_tasks(operator)[0]
+    assert admin.post(f"/api/v1/instances/{instance['id']}/suspend").get_json()["status"] == "suspended"
+    blocked = complete(operator, task["id"], {"decision": "APPROVE", "amount": 1})
+    assert blocked.status_code == 409 and "挂起" in blocked.get_json()["message"]
+    assert admin.post(f"/api/v1/instances/{instance['id']}/resume").get_json()["status"] == "running"
+    terminated = admin.post(f"/api/v1/instances/{instance['id']}/terminate", json={"reason": "重复申报"})
+    assert terminated.get_json()["status"] == "terminated"
+    assert my_tasks(operator) == []
+    assert complete(operator, task["id"], {"decision": "APPROVE", "amount": 1}).status_code == 409
+
+
+def test_listing_filters_and_pages(admin, login) -> None:
+    deploy(admin, bundle(two_lanes()))
+    edu = login("jyj_jb")
+    for _ in range(3):
+        start(edu, "two_lanes")
+    start(login("wjw_jb"), "two_lanes")
+    listed = admin.get("/api/v1/instances?page_size=2&page=1").get_json()
+    assert listed["total"] == 4 and len(listed["items"]) == 2
+    assert admin.get("/api/v1/instances?page_size=2&page=2").get_json()["items"][0]["id"] == 2
+    assert edu.get("/api/v1/instances").get_json()["total"] == 3
+    by_unit = admin.get("/api/v1/instances?unit=11341500MB59083010").get_json()
+    assert by_unit["total"] == 1 and by_unit["items"][0]["unit"]["short_name"] == "市卫健委"
+    bad = admin.get("/api/v1/instances?status=nope")
+    assert bad.status_code == 422 and "status" in bad.get_json()["errors"]
+
+
+def test_anonymous_callers_get_401_and_tokens_work(app, login) -> None:
+    client = app.test_client()
+    assert client.get("/api/v1/tasks").status_code == 401
+    assert client.get("/api/v1/tasks").get_json()["code"] == "unauthenticated"
+    token = login("dsj_clerk").post("/api/v1/auth/tokens", json={"name": "脚本"}).get_json()["token"]
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.get_json()["username"] == "dsj_clerk"
+    assert client.get("/api/v1/auth/me", headers={"Authorization": "Bearer nope"}).status_code == 401
