@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
@@ -572,6 +573,53 @@ def retry_task(workflow: BpmnWorkflow, guid: str, engine: StepEngine) -> None:
     workflow.script_engine = engine
     workflow.reset_from_task_id(UUID(guid))
     run(workflow, engine)
+
+
+def compact(workflow: BpmnWorkflow) -> int:
+    """Drop finished iterations of standard loops so that a step's cost does not grow with the loop count.
+
+    SpiffWorkflow keeps every finished iteration (and its subprocess) in the tree and walks the whole tree
+    on every step. A finished iteration's data is already merged into its loop task and its history is in
+    instance_event, so dropping it loses nothing. Returns how many tasks were dropped.
+    """
+    if not _has_loops(workflow):
+        return 0
+    dropped = 0
+    for wf in [workflow, *list(workflow.subprocesses.values())]:
+        for task in list(wf.tasks.values()):
+            if not isinstance(task.task_spec, StandardLoopTask) or task.state != TaskState.STARTED:
+                continue
+            for child in [c for c in task.children if c is not None and c.state == TaskState.COMPLETED]:
+                dropped += _drop_subtree(workflow, wf, child)
+            task._children = [cid for cid in task._children if cid in wf.tasks]
+            if wf.last_task is not None and wf.last_task.id not in wf.tasks:
+                wf.last_task = task
+    return dropped
+
+
+def _drop_subtree(top: BpmnWorkflow, wf: Any, task: Any) -> int:
+    count = 0
+    stack = [task]
+    while stack:
+        current = stack.pop()
+        stack.extend(c for c in current.children if c is not None)
+        if current.id in top.subprocesses:
+            for removed in top.delete_subprocess(current):
+                top.event_manager.remove_task(removed)
+        top.event_manager.remove_task(current)
+        wf.tasks.pop(current.id, None)
+        count += 1
+    return count
+
+
+def _has_loops(workflow: BpmnWorkflow) -> bool:
+    spec = workflow.spec
+    cached = getattr(spec, "_egovflow_has_loops", None)
+    if cached is None:
+        specs = [spec, *workflow.subprocess_specs.values()]
+        cached = any(isinstance(ts, StandardLoopTask) for sp in specs for ts in sp.task_specs.values())
+        spec._egovflow_has_loops = cached
+    return cached
 
 
 def cancel(workflow: BpmnWorkflow) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from processes.store.models import (
     HumanTask,
@@ -85,6 +85,11 @@ def task_scope(user: User, scope: str) -> ColumnElement[bool]:
     return or_(mine, and_(pool, HumanTask.claimed_by_id.is_(None)))
 
 
+TASK_LIST_LOADS = (joinedload(HumanTask.instance), selectinload(HumanTask.assignee),
+                   selectinload(HumanTask.claimed_by), selectinload(HumanTask.completed_by))
+INSTANCE_LIST_LOADS = (joinedload(ProcessInstance.version), selectinload(ProcessInstance.unit),
+                       selectinload(ProcessInstance.initiator))
+
 TASK_SORTS = {
     "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
     "created": (HumanTask.created_at.desc(), HumanTask.id.desc()),
@@ -95,7 +100,7 @@ TASK_SORTS = {
 def open_tasks(session: Session, user: User, scope: str = "all", q: str | None = None, sort: str = "due",
                page: int = 1, page_size: int = 20) -> Page[HumanTask]:
     """Return the open tasks `user` can work on, searchable by task name, project or instance title."""
-    stmt = (select(HumanTask).join(HumanTask.instance)
+    stmt = (select(HumanTask).join(HumanTask.instance).options(*TASK_LIST_LOADS)
             .where(HumanTask.status == TaskStatus.READY, task_scope(user, scope),
                    ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING,
                                                InstanceStatus.ERROR]))
@@ -147,7 +152,7 @@ class InstanceFilter:
 def instances(session: Session, user: User, f: InstanceFilter, sort: str = "started", page: int = 1,
               page_size: int = 20) -> Page[ProcessInstance]:
     """Return the instances `user` may see, filtered and sorted."""
-    stmt = select(ProcessInstance).where(visible_instances(user)).order_by(
+    stmt = select(ProcessInstance).options(*INSTANCE_LIST_LOADS).where(visible_instances(user)).order_by(
         *INSTANCE_SORTS.get(sort, INSTANCE_SORTS["started"]))
     if f.process_id:
         stmt = stmt.where(ProcessInstance.process_id == f.process_id)
@@ -177,13 +182,15 @@ def instances(session: Session, user: User, f: InstanceFilter, sort: str = "star
 
 def history(session: Session, instance_id: int) -> list[InstanceEvent]:
     """Return an instance's events, oldest first."""
-    return list(session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id)
+    return list(session.scalars(select(InstanceEvent).options(selectinload(InstanceEvent.user))
+                                .where(InstanceEvent.instance_id == instance_id)
                                 .order_by(InstanceEvent.at, InstanceEvent.id)))
 
 
 def instance_tasks(session: Session, instance_id: int, open_only: bool = False) -> list[HumanTask]:
     """Return the human tasks of an instance, newest first."""
-    stmt = select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id.desc())
+    stmt = (select(HumanTask).options(*TASK_LIST_LOADS).where(HumanTask.instance_id == instance_id)
+            .order_by(HumanTask.id.desc()))
     if open_only:
         stmt = stmt.where(HumanTask.status == TaskStatus.READY)
     return list(session.scalars(stmt))

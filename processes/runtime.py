@@ -24,7 +24,7 @@ from handlers.context import HandlerContext
 from handlers.errors import HandlerError
 from processes import catalog, engine, forms
 from processes.clock import Clock, SystemClock
-from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound
+from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound, ProcessError
 from processes.store.models import (
     HumanTask,
     Incident,
@@ -134,24 +134,18 @@ class Runtime:
 
     def complete_task(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> ProcessInstance:
         """Validate and submit a user task, then run the instance until it waits again."""
+        # Lock the instance before loading the task: a task row loaded earlier would carry a stale instance.
+        instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+        if instance_id is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        step = self._lock(session, instance_id, user)
         task = self._task(session, task_id)
-        step = self._lock(session, task.instance_id, user)
-        session.refresh(task)
-        self._check_open(task)
-        if not can_work_on(session, user, task):
-            raise NotAllowed("您无权办理此任务")
-        if task.claimed_by_id not in (None, user.id):
-            raise Conflict(f"任务已由 {task.claimed_by.display_name if task.claimed_by else '他人'} 认领",
-                           {"claimed_by": task.claimed_by.username if task.claimed_by else None})
-        self._check_instance_accepts_work(step.instance)
-        schema = self.form_schema(session, task)
-        errors = forms.field_errors(schema, data)
-        if errors:
-            raise FormInvalid(errors)
-        submitted = forms.declared_fields(schema, data)
+        try:
+            submitted = self._checked_submission(session, step, task, user, data)
+        except ProcessError:
+            self._release(step)
+            raise
         workflow = step.workflow
-        if engine.find_ready_task(workflow, task.task_guid) is None:
-            raise Conflict("任务已不在待办状态", {"task_id": task.id})
         before = {k: v for k, v in engine.current_data(workflow).items() if k in submitted}
         now = self.clock.now()
         task.status = TaskStatus.COMPLETED
@@ -164,6 +158,24 @@ class Runtime:
         self._advance(session, step, lambda: engine.complete_user_task(
             workflow, task.task_guid, submitted, self._engine(session, step)))
         return step.instance
+
+    def _checked_submission(self, session: Session, step: _Step, task: HumanTask, user: User,
+                            data: dict[str, Any]) -> dict[str, Any]:
+        """Refuse a submission that may not go through; return the part of `data` the form declares."""
+        self._check_open(task)
+        if not can_work_on(session, user, task):
+            raise NotAllowed("您无权办理此任务")
+        if task.claimed_by_id not in (None, user.id):
+            raise Conflict(f"任务已由 {task.claimed_by.display_name if task.claimed_by else '他人'} 认领",
+                           {"claimed_by": task.claimed_by.username if task.claimed_by else None})
+        self._check_instance_accepts_work(step.instance)
+        schema = self.form_schema(session, task)
+        errors = forms.field_errors(schema, data)
+        if errors:
+            raise FormInvalid(errors)
+        if engine.find_ready_task(step.workflow, task.task_guid) is None:
+            raise Conflict("任务已不在待办状态", {"task_id": task.id})
+        return forms.declared_fields(schema, data)
 
     def claim(self, session: Session, task_id: int, user: User) -> HumanTask:
         """Take a task from the role's pool so nobody else works on it."""
@@ -353,7 +365,8 @@ class Runtime:
         return engine.StepEngine(call, self.script_timeout)
 
     def _lock(self, session: Session, instance_id: int, user: User | None) -> _Step:
-        instance = session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
+        instance = session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
+                               populate_existing=True)
         if instance is None:
             raise NotFound(f"流程实例 {instance_id} 不存在")
         workflow = self.workflows.take(instance.id, instance.lock_version)
@@ -397,6 +410,7 @@ class Runtime:
         instance, workflow = step.instance, step.workflow
         now = self.clock.now()
         with engine.clock_context(self.clock.now):
+            engine.compact(workflow)
             data = _jsonable(engine.current_data(workflow))
             ready = engine.ready_user_tasks(workflow)
             instance.state_json = engine.dump_state(workflow)
@@ -544,7 +558,8 @@ class Runtime:
         return out
 
     def _task(self, session: Session, task_id: int, lock: bool = False) -> HumanTask:
-        task = session.get(HumanTask, task_id, with_for_update=lock, populate_existing=lock)
+        task = session.get(HumanTask, task_id, with_for_update={"of": HumanTask} if lock else None,
+                           populate_existing=lock)
         if task is None:
             raise NotFound(f"任务 {task_id} 不存在")
         return task

@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         raise RuntimeError("EGOVFLOW_SECRET_KEY is not set")  # fail at boot, not at first login
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change at INFO
 
     engine = make_engine(app.config["DATABASE_URL"])
     clock = ManualClock() if app.config["CLOCK"] == "manual" else SystemClock()

@@ -127,3 +127,10 @@ def bundle(xml: str, name: str = "test.bpmn", with_form: bool = True) -> dict[st
     if with_form:
         files["approval.schema.json"] = FORM
     return files
+
+
+def looped(process_id: str = "looped", until: int = 2003) -> str:
+    """An embedded subprocess with a standard loop: one user task and a counter per iteration."""
+    from tests.perf.bench_engine import LOOPED
+
+    return LOOPED.replace('id="looped"', f'id="{process_id}"').replace("year &lt; 2400", f"year &lt; {until}")

@@ -75,8 +75,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_manager: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
-    roles: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    organisation: Mapped[Organisation | None] = relationship()
+    roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan")
 
     @property
     def role_codes(self) -> set[str]:
@@ -143,7 +143,7 @@ class ProcessVersion(Base):
     startable: Mapped[bool] = mapped_column(Boolean, default=True)
     start_lane: Mapped[str | None] = mapped_column(String(60))  # whose role may start it (the start event's lane)
     called_only: Mapped[bool] = mapped_column(Boolean, default=False)  # only ever called by another process
-    files: Mapped[list[VersionFile]] = relationship(lazy="selectin", order_by="VersionFile.name")
+    files: Mapped[list[VersionFile]] = relationship(order_by="VersionFile.name")
 
 
 class VersionFile(Base):
@@ -184,9 +184,9 @@ class ProcessInstance(Base):
     data_json: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
     # Completed / active / failed element ids per process id, for the diagram view.
     element_state: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
-    version: Mapped[ProcessVersion] = relationship(lazy="joined")
-    unit: Mapped[Organisation | None] = relationship(lazy="joined")
-    initiator: Mapped[User | None] = relationship(lazy="joined")
+    version: Mapped[ProcessVersion] = relationship()
+    unit: Mapped[Organisation | None] = relationship()
+    initiator: Mapped[User | None] = relationship()
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -217,10 +217,10 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     draft_json: Mapped[dict | None] = mapped_column(JSON)
-    instance: Mapped[ProcessInstance] = relationship(lazy="joined")
-    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
-    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined")
-    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id], lazy="joined")
+    instance: Mapped[ProcessInstance] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
 
 class InstanceEvent(Base):
@@ -235,7 +235,7 @@ class InstanceEvent(Base):
     spec_id: Mapped[str | None] = mapped_column(String(100))
     task_name: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
-    user: Mapped[User | None] = relationship(lazy="joined")
+    user: Mapped[User | None] = relationship()
 
 
 class Incident(Base):

@@ -24,9 +24,9 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = Api(app, spec_kwargs=SPEC)
-    from service.api import admin, attachments, auth, catalog, instances, tasks
+    from service.api import admin, attachments, auth, catalog, dashboard, instances, projects, tasks
 
-    for module in (auth, catalog, instances, tasks, attachments, admin):
+    for module in (auth, catalog, instances, tasks, attachments, admin, projects, dashboard):
         api.register_blueprint(module.blp)
     app.extensions["egovflow_api"] = api
     return api

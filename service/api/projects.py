@@ -1,0 +1,275 @@
+"""The project register (项目库): list with filters, Excel export, one project, its documents and downloads."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+
+from handlers.models import PROJECT_STATUS_LABELS, PROJECT_TYPES, Document, Project
+from handlers.documents import kind_label
+from processes import reports
+from processes.errors import NotFound
+from processes.runtime import load_instance_for_read
+from processes.store.models import Attachment, ProcessInstance, User
+from service import auth
+from service.api.instances import visible_instance
+from service.api.schemas import InstanceSchema, PageArgs
+from service.db import get_session, runtime
+
+blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="项目库与文档")
+
+
+class ProjectArgs(PageArgs):
+    year = ma.fields.Int(validate=ma.validate.Range(min=2000, max=2100))
+    unit = ma.fields.Str(validate=ma.validate.Length(max=18))
+    stage = ma.fields.Str(validate=ma.validate.Length(max=10))
+    status = ma.fields.Str(validate=ma.validate.OneOf(list(PROJECT_STATUS_LABELS)))
+    amount_min = ma.fields.Decimal(validate=ma.validate.Range(min=0))
+    amount_max = ma.fields.Decimal(validate=ma.validate.Range(min=0))
+    q = ma.fields.Str(validate=ma.validate.Length(max=100))
+    sort = ma.fields.Str(load_default="project_id", validate=ma.validate.OneOf(list(reports.PROJECT_SORTS)))
+
+
+class ProjectSchema(ma.Schema):
+    project_id = ma.fields.Str()
+    name = ma.fields.Str()
+    plan_year = ma.fields.Int()
+    unit_code = ma.fields.Str()
+    unit_name = ma.fields.Str()
+    project_type = ma.fields.Str()
+    project_type_name = ma.fields.Function(lambda p: PROJECT_TYPES.get(p.project_type, p.project_type))
+    planned = ma.fields.Bool()
+    total_estimate = ma.fields.Decimal(as_string=True)
+    recommended_budget = ma.fields.Decimal(as_string=True, allow_none=True)
+    approved_budget = ma.fields.Decimal(as_string=True, allow_none=True)
+    approval_doc_no = ma.fields.Str(allow_none=True)
+    stage = ma.fields.Str()
+    status = ma.fields.Str()
+    status_name = ma.fields.Function(lambda p: PROJECT_STATUS_LABELS.get(p.status, p.status))
+    instance_id = ma.fields.Int(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class ProjectPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ProjectSchema))
+    total = ma.fields.Int()
+    page = ma.fields.Int()
+    page_size = ma.fields.Int()
+    total_estimate = ma.fields.Decimal(as_string=True)
+
+
+class DocumentSchema(ma.Schema):
+    id = ma.fields.Int()
+    source = ma.fields.Str()  # "document" (generated or stored by the platform) or "attachment" (uploaded)
+    kind = ma.fields.Str(allow_none=True)
+    kind_name = ma.fields.Str(allow_none=True)
+    filename = ma.fields.Str()
+    size = ma.fields.Int()
+    sha256 = ma.fields.Str()
+    sm3 = ma.fields.Str()
+    created_at = ma.fields.DateTime()
+    url = ma.fields.Str()
+
+
+class ProjectDetail(ProjectSchema):
+    declaration = ma.fields.Dict()
+    instances = ma.fields.List(ma.fields.Nested(InstanceSchema))
+    documents = ma.fields.List(ma.fields.Nested(DocumentSchema))
+
+
+def project_filter(args: dict) -> reports.ProjectFilter:
+    """Build the register filter from parsed query arguments."""
+    return reports.ProjectFilter(year=args.get("year"), unit=args.get("unit"), stage=args.get("stage"),
+                                 status=args.get("status"), amount_min=args.get("amount_min"),
+                                 amount_max=args.get("amount_max"), q=args.get("q"))
+
+
+def visible_project(project_id: str) -> Project:
+    """Return a register row the caller may see, or raise 404."""
+    user = auth.require_user()
+    found = reports.project_by_id(get_session(), user, project_id)
+    if found is None:
+        raise NotFound(f"项目 {project_id} 不存在")
+    return found
+
+
+def _document_row(doc: Document) -> dict[str, Any]:
+    return {"id": doc.id, "source": "document", "kind": doc.kind, "kind_name": kind_label(doc.kind),
+            "filename": doc.filename, "size": doc.size, "sha256": doc.sha256, "sm3": doc.sm3,
+            "created_at": doc.created_at, "url": f"/api/v1/documents/{doc.id}"}
+
+
+def _attachment_row(att: Attachment) -> dict[str, Any]:
+    return {"id": att.id, "source": "attachment", "kind": att.kind, "kind_name": kind_label(att.kind) if att.kind
+            else None, "filename": att.filename, "size": att.size, "sha256": att.sha256, "sm3": att.sm3,
+            "created_at": att.uploaded_at, "url": f"/api/v1/attachments/{att.id}"}
+
+
+def attachment_ids_in(value: Any) -> Iterator[int]:
+    """Yield the ids of uploaded files referenced in form data ({id, filename, sha256, …} objects)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), int) and value.get("filename") and value.get("sha256"):
+            yield value["id"]
+        for child in value.values():
+            yield from attachment_ids_in(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from attachment_ids_in(child)
+
+
+def instance_documents(instance: ProcessInstance) -> list[dict[str, Any]]:
+    """Return the uploads and generated documents of an instance (and of its project), newest first."""
+    session = get_session()
+    ids = set(attachment_ids_in(instance.data_json or {}))
+    condition = Attachment.instance_id == instance.id
+    if ids:
+        condition = condition | Attachment.id.in_(ids)
+    attachments = [_attachment_row(a) for a in session.scalars(select(Attachment).where(condition))]
+    documents = [_document_row(d) for d in reports.documents_of(session, instance.project_id, [instance.id])]
+    return sorted(documents + attachments, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+
+
+def project_documents(project: Project) -> list[dict[str, Any]]:
+    """Return the documents of a project and the uploads of its instances the caller may see."""
+    session = get_session()
+    user = auth.require_user()
+    instances = reports.project_instances(session, user, project.project_id)
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for doc in reports.documents_of(session, project.project_id, [i.id for i in instances]):
+        rows[("document", doc.id)] = _document_row(doc)
+    for instance in instances:
+        for row in instance_documents(_with_data(instance)):
+            rows[(row["source"], row["id"])] = row
+    return sorted(rows.values(), key=lambda r: (r["created_at"], r["id"]), reverse=True)
+
+
+def _with_data(instance: ProcessInstance) -> ProcessInstance:
+    return load_instance_for_read(get_session(), instance.id)
+
+
+def register_workbook(rows: list[Project], title: str = "项目库") -> bytes:
+    """Return the register rows as an .xlsx file (amounts in 元 as numbers with two decimals)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title[:31]
+    columns = [("项目编号", 16), ("项目名称", 40), ("计划年度", 10), ("建设单位", 28), ("统一社会信用代码", 22),
+               ("项目类型", 14), ("是否计划内", 10), ("总投资概算(元)", 18), ("专家建议金额(元)", 18),
+               ("批复金额(元)", 18), ("批复文号", 22), ("阶段", 8), ("状态", 14), ("更新时间", 18)]
+    ws.append([c for c, _ in columns])
+    for index, (_, width) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+        cell = ws.cell(row=1, column=index)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="EEF4FC")
+        cell.alignment = Alignment(horizontal="center")
+    money = '#,##0.00'
+    for p in rows:
+        ws.append([p.project_id, p.name, p.plan_year, p.unit_name, p.unit_code,
+                   PROJECT_TYPES.get(p.project_type, p.project_type), "是" if p.planned else "否",
+                   _number(p.total_estimate), _number(p.recommended_budget), _number(p.approved_budget),
+                   p.approval_doc_no or "", p.stage, PROJECT_STATUS_LABELS.get(p.status, p.status),
+                   p.updated_at.strftime("%Y-%m-%d %H:%M") if p.updated_at else ""])
+        for col in (8, 9, 10):
+            ws.cell(row=ws.max_row, column=col).number_format = money
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _number(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def xlsx_response(content: bytes, filename: str) -> Response:
+    """Return a spreadsheet download."""
+    return Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+
+
+def export_register(args: dict) -> Response:
+    """Build the register export the caller may see (shared by the API and the register page)."""
+    user: User = auth.require_user()
+    rows = reports.projects_for_export(get_session(), user, project_filter(args), args.get("sort", "project_id"))
+    stamp = runtime().clock.now().strftime("%Y%m%d")
+    return xlsx_response(register_workbook(rows), f"项目库_{stamp}.xlsx")
+
+
+@blp.route("/projects")
+class Projects(MethodView):
+    @blp.arguments(ProjectArgs, location="query")
+    @blp.response(200, ProjectPage)
+    def get(self, args: dict):
+        """List the register rows the caller may see (own unit, or projects of instances they see)."""
+        user = auth.require_user()
+        session = get_session()
+        f = project_filter(args)
+        page = reports.projects(session, user, f, args["sort"], args["page"], args["page_size"])
+        _count, total = reports.project_totals(session, user, f)
+        return {"items": page.items, "total": page.total, "page": page.page, "page_size": page.page_size,
+                "total_estimate": total}
+
+
+@blp.route("/projects/export")
+class ProjectExport(MethodView):
+    @blp.arguments(ProjectArgs, location="query")
+    @blp.response(200, description="Excel 文件 (.xlsx)")
+    def get(self, args: dict):
+        """Download the filtered register as an Excel workbook (at most 10000 rows)."""
+        return export_register(args)
+
+
+@blp.route("/projects/<project_id>")
+class ProjectOne(MethodView):
+    @blp.response(200, ProjectDetail)
+    def get(self, project_id: str):
+        """Show one project: register fields, its instances and documents."""
+        project = visible_project(project_id)
+        project.instances = reports.project_instances(get_session(), auth.require_user(), project_id)
+        project.documents = project_documents(project)
+        return project
+
+
+@blp.route("/projects/<project_id>/documents")
+class ProjectDocuments(MethodView):
+    @blp.response(200, DocumentSchema(many=True))
+    def get(self, project_id: str):
+        """List a project's documents: generated ones (批复 …) and uploads of its instances."""
+        return project_documents(visible_project(project_id))
+
+
+@blp.route("/instances/<int:instance_id>/documents")
+class InstanceDocuments(MethodView):
+    @blp.response(200, DocumentSchema(many=True))
+    def get(self, instance_id: int):
+        """List an instance's uploads and its project's generated documents."""
+        return instance_documents(visible_instance(instance_id))
+
+
+@blp.route("/documents/<int:document_id>")
+class DocumentDownload(MethodView):
+    @blp.response(200, description="文件内容")
+    def get(self, document_id: int):
+        """Download a generated or stored document (anyone who may see an instance of its project)."""
+        user = auth.require_user()
+        session = get_session()
+        doc = session.get(Document, document_id)
+        if doc is None or not reports.may_see_project_instance(session, user, doc.project_id, doc.instance_id):
+            raise NotFound(f"文档 {document_id} 不存在")
+        return Response(doc.content, mimetype=doc.media_type, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}",
+            "X-Content-SHA256": doc.sha256, "X-Content-SM3": doc.sm3})

@@ -1,0 +1,270 @@
+"""Engine benchmark (`make bench`): prints figures, asserts nothing about time.
+
+(a) in-memory SpiffWorkflow floor per user-task completion (linear diagram: a script task and 10 user tasks)
+(b) the runtime on SQLite per completion (lock, restore-or-cache, run, projections, history, flush, commit)
+(c) the HTTP API under gunicorn (1 worker, SQLite) per completion (median, p95), and script-only instances/s
+(d) one step on an instance whose looped subprocess has run 200 times, against the same step at iteration 1
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from processes import engine  # noqa: E402
+from processes.store.models import ApiToken, HumanTask, TaskStatus, User  # noqa: E402
+from service.auth import new_token  # noqa: E402
+from tests.conftest import make_app  # noqa: E402
+from tests.workflows import linear, script_only  # noqa: E402
+
+RUNS_A = 200
+INSTANCES_B = 20
+INSTANCES_C = 30
+SCRIPT_ONLY_C = 200
+LOOP_ITERATIONS = 205
+
+LOOPED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://egovflow/bench">
+  <bpmn:process id="looped" name="年度循环" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="建设单位经办人">
+      <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>init</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>yearly</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="init" name="初始化"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>year = 2000</bpmn:script></bpmn:scriptTask>
+    <bpmn:subProcess id="yearly" name="年度填报">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:standardLoopCharacteristics><bpmn:loopCondition>year &lt; 2400</bpmn:loopCondition>
+      </bpmn:standardLoopCharacteristics>
+      <bpmn:startEvent id="s_start"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:userTask id="file" name="填报"><bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>
+      <bpmn:scriptTask id="next_year" name="下一年"><bpmn:incoming>g2</bpmn:incoming><bpmn:outgoing>g3</bpmn:outgoing>
+        <bpmn:script>year = year + 1</bpmn:script></bpmn:scriptTask>
+      <bpmn:endEvent id="s_end"><bpmn:incoming>g3</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="g1" sourceRef="s_start" targetRef="file"/>
+      <bpmn:sequenceFlow id="g2" sourceRef="file" targetRef="next_year"/>
+      <bpmn:sequenceFlow id="g3" sourceRef="next_year" targetRef="s_end"/>
+    </bpmn:subProcess>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="init"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="init" targetRef="yearly"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="yearly" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def ms(seconds: float) -> float:
+    """Seconds to milliseconds, rounded for printing."""
+    return round(seconds * 1000, 3)
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile."""
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+def bench_memory() -> float:
+    """(a) Per-completion cost of the bare engine, sandbox included, no database."""
+    bundle, _ = engine.parse_bundle({"linear.bpmn": linear().encode()})
+    spec, subs = bundle.specs("linear")
+    eng = engine.StepEngine()
+    times = []
+    for _ in range(RUNS_A):
+        wf = engine.new_workflow(spec, subs, {})
+        engine.run(wf, eng)
+        while tasks := engine.ready_user_tasks(wf):
+            t0 = time.perf_counter()
+            engine.complete_user_task(wf, tasks[0].guid, {}, eng)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def deploy(app, files: dict[str, str]) -> None:  # noqa: ANN001
+    """Deploy a bundle directly through the catalog."""
+    from processes import catalog
+
+    state = app.extensions["egovflow"]
+    with state.sessions() as session:
+        catalog.deploy(session, {k: v.encode() for k, v in files.items()}, state.runtime.handlers,
+                       now=state.runtime.clock.now())
+        session.commit()
+
+
+def complete_all(app, instance_id: int, user: User, collect: list[float] | None = None) -> None:  # noqa: ANN001
+    """Complete every open task of an instance through the runtime, timing each transaction."""
+    from sqlalchemy import select
+
+    state = app.extensions["egovflow"]
+    while True:
+        with state.sessions() as session:
+            task_id = session.scalar(select(HumanTask.id).where(
+                HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY))
+        if task_id is None:
+            return
+        t0 = time.perf_counter()
+        with state.sessions() as session:
+            state.runtime.complete_task(session, task_id, session.merge(user), {})
+            session.commit()
+        if collect is not None:
+            collect.append(time.perf_counter() - t0)
+
+
+def bench_runtime(app) -> float:  # noqa: ANN001
+    """(b) Per-completion cost through the runtime on SQLite."""
+    from sqlalchemy import select
+
+    state = app.extensions["egovflow"]
+    deploy(app, {"linear.bpmn": linear()})
+    with state.sessions() as session:
+        user = session.scalar(select(User).where(User.username == "jyj_jb"))
+        session.expunge(user)
+    times: list[float] = []
+    for _ in range(INSTANCES_B):
+        with state.sessions() as session:
+            instance = state.runtime.start(session, "linear", {}, initiator=session.merge(user))
+            session.commit()
+        complete_all(app, instance.id, user, times)
+    return statistics.median(times)
+
+
+def bench_loop(app) -> tuple[float, float, int]:  # noqa: ANN001
+    """(d) A step at loop iteration ~200 against the same step at iterations 1–10; also the stored size."""
+    from sqlalchemy import select
+
+    from processes.store.models import ProcessInstance
+
+    state = app.extensions["egovflow"]
+    deploy(app, {"looped.bpmn": LOOPED})
+    with state.sessions() as session:
+        user = session.scalar(select(User).where(User.username == "jyj_jb"))
+        session.expunge(user)
+        instance = state.runtime.start(session, "looped", {}, initiator=session.merge(user))
+        session.commit()
+    times: list[float] = []
+    for _ in range(LOOP_ITERATIONS):
+        with state.sessions() as session:
+            task_id = session.scalar(select(HumanTask.id).where(
+                HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY))
+        t0 = time.perf_counter()
+        with state.sessions() as session:
+            state.runtime.complete_task(session, task_id, session.merge(user), {})
+            session.commit()
+        times.append(time.perf_counter() - t0)
+    with state.sessions() as session:
+        size = len(session.scalar(select(ProcessInstance.state_json).where(ProcessInstance.id == instance.id)))
+    return statistics.median(times[:10]), statistics.median(times[195:205]), size
+
+
+def free_port() -> int:
+    """An unused TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_http(url: str) -> tuple[float, float, float]:
+    """(c) Task completion over HTTP under gunicorn, and script-only instances per second."""
+    app = make_app(url)
+    deploy(app, {"linear.bpmn": linear(), "script_only.bpmn": script_only()})
+    state = app.extensions["egovflow"]
+    from sqlalchemy import select
+
+    with state.sessions() as session:
+        user = session.scalar(select(User).where(User.username == "jyj_jb"))
+        token, secret = new_token(user, "bench")
+        session.add(token)
+        session.commit()
+    state.engine.dispose()
+    port = free_port()
+    env = dict(os.environ, EGOVFLOW_DATABASE_URL=url, EGOVFLOW_SECRET_KEY="bench", EGOVFLOW_EMBEDDED_WORKER="0")
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--config", str(ROOT / "service/gunicorn_conf.py"), "--access-logfile", "/dev/null",
+         "--log-level", "warning", "service:create_app()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        conn = _wait_for(port)
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+
+        def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"{}")
+
+        times = []
+        for _ in range(INSTANCES_C):
+            status, started = call("POST", "/api/v1/instances", {"process_id": "linear", "data": {}})
+            assert status == 201, started
+            status, listed = call("GET", "/api/v1/tasks?scope=all&page_size=1")
+            task_id = listed["items"][0]["id"]
+            while task_id is not None:
+                t0 = time.perf_counter()
+                status, done = call("POST", f"/api/v1/tasks/{task_id}/complete", {"data": {}})
+                times.append(time.perf_counter() - t0)
+                assert status == 200, done
+                task_id = done["next_task_id"]
+        starts = []
+        t_all = time.perf_counter()
+        for _ in range(SCRIPT_ONLY_C):
+            t0 = time.perf_counter()
+            status, body = call("POST", "/api/v1/instances", {"process_id": "script_only", "data": {}})
+            starts.append(time.perf_counter() - t0)
+            assert status == 201 and body["status"] == "complete", body
+        rate = SCRIPT_ONLY_C / (time.perf_counter() - t_all)
+        print(f"    script-only instance over HTTP: median {ms(statistics.median(starts))} ms, "
+              f"p95 {ms(p95(starts))} ms")
+        return statistics.median(times), p95(times), rate
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_for(port: int) -> http.client.HTTPConnection:
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/api/openapi.json")
+            conn.getresponse().read()
+            return conn
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def main() -> None:
+    """Run every benchmark and print the figures and ratios."""
+    import logging
+
+    logging.disable(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        a = bench_memory()
+        print(f"(a) in-memory SpiffWorkflow floor per completion: {ms(a)} ms")
+        app = make_app(f"sqlite:///{tmp}/b.db")
+        b = bench_runtime(app)
+        print(f"(b) runtime on SQLite per completion:              {ms(b)} ms")
+        first, late, size = bench_loop(app)
+        print(f"(d) looped subprocess step: iteration 1–10 {ms(first)} ms, iteration 196–205 {ms(late)} ms "
+              f"(stored state {size // 1024} KB)")
+        c_med, c_p95, rate = bench_http(f"sqlite:///{tmp}/c.db")
+        print(f"(c) HTTP under gunicorn per completion:            median {ms(c_med)} ms, p95 {ms(c_p95)} ms")
+        print(f"    script-only instances started and finished over HTTP: {rate:.1f} /s")
+        print(f"ratios: b/a = {b / a:.2f}   c/a = {c_med / a:.2f}   d = {late / first:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""`egovflow validate`: element-level messages and exit 1 for bad input, never a traceback; 0 for good input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from service.cli import main
+from tests.workflows import FORM, linear, two_lanes
+
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">&x;</bpmn:definitions>"""
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' +
+          "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)) +
+          ']><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&i;</bpmn:definitions>')
+
+
+def run(tmp_path: Path, files: dict[str, str | bytes]) -> tuple[int, str]:
+    """Write files and validate them; return (exit code, output)."""
+    for name, content in files.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.exit_code, result.output
+
+
+def test_valid_bundle_passes(tmp_path: Path) -> None:
+    code, output = run(tmp_path, {"a.bpmn": two_lanes(), "b.bpmn": linear(), "approval.schema.json": FORM})
+    assert code == 0 and "校验通过" in output
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "文件为空"),
+    (bytes(range(256)) * 4, "XML"),
+    (two_lanes()[:400].encode(), "XML 格式错误"),
+    (XXE.encode(), ""),
+    (LAUGHS.encode(), ""),
+    (b"<html><body>not bpmn</body></html>", ""),
+])
+def test_malformed_and_hostile_files_are_refused(tmp_path: Path, content: bytes, expected: str) -> None:
+    code, output = run(tmp_path, {"bad.bpmn": content})
+    assert code == 1
+    assert "bad.bpmn" in output and expected in output
+    assert "root:" not in output  # the external entity was never resolved
+
+
+@pytest.mark.parametrize("script, message", [
+    ("import os", "导入"),
+    ("data = open('/etc/passwd').read()", "open"),
+    ("x = ().__class__.__bases__[0].__subclasses__()", "_"),
+    ("x = eval('1+1')", "eval"),
+])
+def test_hostile_scripts_are_refused_at_their_element(tmp_path: Path, script: str, message: str) -> None:
+    xml = two_lanes().replace("big = amount &gt;= 5000000", script.replace("'", "&apos;"))
+    code, output = run(tmp_path, {"t.bpmn": xml, "approval.schema.json": FORM})
+    assert code == 1
+    lines = [line for line in output.splitlines() if ":calc:" in line]
+    assert lines and message in lines[0], output
+
+
+def test_references_that_do_not_resolve_are_listed(tmp_path: Path) -> None:
+    xml = two_lanes().replace('value="approval.schema.json"', 'value="missing.schema.json"', 1)
+    xml = xml.replace('name="市数管局项目科"', 'name="不存在的泳道"')
+    code, output = run(tmp_path, {"t.bpmn": xml, "approval.schema.json": FORM})
+    assert code == 1
+    assert "t.bpmn:fill: 找不到表单文件 missing.schema.json" in output
+    assert "不存在的泳道" in output
+
+
+def test_a_missing_path_is_an_error_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.bpmn")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
