@@ -158,12 +158,18 @@ def scenario_group() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def scenario_run(files: tuple[Path, ...]) -> None:
     """Run scenario files against a fresh in-memory database; exit 1 when one fails."""
-    from processes.scenarios import run_file
+    from processes.scenarios import ScenarioFailed, run_file
 
     failed = 0
     for path in files:
-        result = run_file(path, bpmn_dir=ROOT / "bpmn", forms_dir=ROOT / "forms")
-        click.echo(("通过 " if result.ok else "失败 ") + f"{path}: {result.summary}")
-        failed += 0 if result.ok else 1
+        try:
+            result = run_file(path, bpmn_dir=ROOT / "bpmn", forms_dir=ROOT / "forms")
+            click.echo(f"通过 {path}: {result.summary}")
+        except ScenarioFailed as err:
+            click.echo(f"失败 {path}: {err}")
+            failed += 1
+        except Exception as err:  # noqa: BLE001 - a broken file is reported, and the others still run
+            click.echo(f"出错 {path}: {err.__class__.__name__}: {err}")
+            failed += 1
     if failed:
         sys.exit(1)
