@@ -39,8 +39,14 @@ def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest migration."""
     from service.migrate import upgrade
 
+    from processes.seed import seed_roles
+
     app = _app()
     upgrade(app.config["DATABASE_URL"])
+    state = app.extensions["egovflow"]
+    with state.sessions() as session:
+        seed_roles(session)  # roles and the default lane mapping are configuration, not demo data
+        session.commit()
     click.echo(f"数据库已升级到最新版本: {_redacted(app.config['DATABASE_URL'])}")
 
 

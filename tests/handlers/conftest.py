@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 import pytest
-from handler_support import NOW, call, declaration
+from tests.handlers.handler_support import NOW, call, declaration
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 

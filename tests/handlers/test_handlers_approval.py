@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import docx
 import pytest
-from handler_support import NOW, at, call
+from tests.handlers.handler_support import NOW, at, call
 from sqlalchemy import select
 
 from handlers.demo_data import DEMO_VENDORS

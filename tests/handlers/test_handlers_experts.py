@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from handler_support import EDU, NOW, at, call
+from tests.handlers.handler_support import EDU, NOW, at, call
 from sqlalchemy import select
 
 from handlers.demo_data import DEMO_UNITS, DEMO_VENDORS, UNIT_BY_SHORT

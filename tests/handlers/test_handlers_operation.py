@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from handler_support import at, call
+from tests.handlers.handler_support import at, call
 from sqlalchemy import select
 
 from handlers.errors import HandlerError

@@ -1,0 +1,631 @@
+// Render a JSON Schema (2020-12 subset) as an HTML form bound to a plain data object.
+//
+// Every widget reads and writes `this.data` by path (["items", 0, "amount"]); `fields` maps
+// each path key ("items.0.amount") to its row so client and server errors land next to the
+// field they are about. The ui schema is RJSF-shaped: ui[property] for object members,
+// ui.items for array items, with "ui:widget" (textarea | radio | checkbox | select | hidden),
+// "ui:order", "ui:placeholder", "ui:help", "ui:readonly", "ui:options": {"rows", "accept"}.
+import { h, uid } from '../lib/dom.js';
+import { uploadFile } from '../lib/http.js';
+import {
+  applyDefaults, choicesOf, clone, getIn, isAttachment, isMoney, normalisePath, pathKey, prune,
+  resolve, schemaType, setIn, unitOf,
+} from './schema.js';
+import { formatMoney, formatSize, fromLocalInput, parseNumber, roundCents, toLocalInput } from './format.js';
+import { validate } from './validate.js';
+
+const LONG_TEXT = 200; // maxLength above this gets a textarea
+
+function uiOption(ui, name) {
+  if (!ui) return undefined;
+  if (ui[`ui:${name}`] !== undefined) return ui[`ui:${name}`];
+  return ui['ui:options'] ? ui['ui:options'][name] : undefined;
+}
+
+function orderedKeys(schema, ui) {
+  const keys = Object.keys(schema.properties || {});
+  const order = uiOption(ui, 'order');
+  if (!Array.isArray(order)) return keys;
+  const rest = keys.filter((k) => !order.includes(k));
+  const out = [];
+  for (const k of order) {
+    if (k === '*') out.push(...rest);
+    else if (keys.includes(k)) out.push(k);
+  }
+  if (!order.includes('*')) out.push(...rest);
+  return out;
+}
+
+export class JsonSchemaForm {
+  /**
+   * @param {object} options
+   *   schema, ui, data  — as served by data-schema-url
+   *   uploadUrl         — where attachments are POSTed (may be empty: uploads disabled)
+   *   readOnly          — render everything as read-only
+   */
+  constructor({ schema, ui, data, uploadUrl, readOnly = false }) {
+    this.rootSchema = schema || { type: 'object', properties: {} };
+    this.ui = ui || {};
+    this.uploadUrl = uploadUrl;
+    this.readOnly = readOnly;
+    this.data = applyDefaults(this.rootSchema, clone(data) || {}, this.rootSchema) || {};
+    this.fields = new Map();
+    this.pendingUploads = 0;
+    this.summary = h('div', { class: 'form-summary', tabindex: '-1', hidden: true });
+    this.element = h('div', { class: 'jsonschema-form' }, this.summary, this.renderRoot());
+  }
+
+  // --- public API -------------------------------------------------------------------------------
+
+  getData() {
+    return prune(clone(this.data) || {});
+  }
+
+  validate() {
+    return validate(this.rootSchema, this.data, this.rootSchema);
+  }
+
+  clearErrors() {
+    for (const field of this.fields.values()) this.setFieldError(field, null);
+    this.summary.hidden = true;
+    this.summary.replaceChildren();
+  }
+
+  /**
+   * Show `errors` ({"a.0.b": ["消息"]}) next to their fields and as a summary, then scroll to
+   * the first one. A path with no field of its own goes to its nearest rendered ancestor.
+   */
+  showErrors(errors, message) {
+    this.clearErrors();
+    const items = [];
+    const byField = new Map();
+    for (const [rawPath, rawMessages] of Object.entries(errors || {})) {
+      const messages = [].concat(rawMessages).map(String);
+      const field = this.findField(normalisePath(rawPath));
+      if (field) {
+        byField.set(field, [...(byField.get(field) || []), ...messages]);
+      }
+      for (const text of messages) items.push({ field, text });
+    }
+    for (const [field, messages] of byField) this.setFieldError(field, messages.join('；'));
+    // List them in the order a person reads the form; errors without a field go last.
+    const before = (a, b) => (a.row.compareDocumentPosition(b.row) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1);
+    items.sort((a, b) => (a.field && b.field ? before(a.field, b.field) : a.field ? -1 : b.field ? 1 : 0));
+
+    const count = items.length;
+    const heading = message || (count ? `有 ${count} 处需要修改，请检查后重新提交。` : '提交失败。');
+    this.summary.replaceChildren(
+      h('strong', {}, heading),
+      ...(count
+        ? [h(
+            'ul',
+            {},
+            items.map(({ field, text }) =>
+              h(
+                'li',
+                {},
+                field
+                  ? h('a', { href: `#${field.focusId}`, onclick: (e) => { e.preventDefault(); this.focusField(field); } },
+                      field.title ? `${field.title}：${text}` : text)
+                  : text,
+              ),
+            ),
+          )]
+        : []),
+    );
+    this.summary.className = 'form-summary alert-error';
+    this.summary.setAttribute('role', 'alert');
+    this.summary.hidden = false;
+
+    const first = [...byField.keys()].sort(before)[0];
+    if (first) this.focusField(first);
+    else this.summary.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }
+
+  showMessage(message) {
+    this.showErrors({}, message);
+  }
+
+  // --- error plumbing ---------------------------------------------------------------------------
+
+  findField(key) {
+    let parts = key === '' ? [] : key.split('.');
+    while (parts.length) {
+      const field = this.fields.get(parts.join('.'));
+      if (field) return field;
+      parts = parts.slice(0, -1);
+    }
+    return null;
+  }
+
+  setFieldError(field, text) {
+    field.row.classList.toggle('has-error', !!text);
+    field.errorBox.hidden = !text;
+    field.errorBox.textContent = text || '';
+    const control = document.getElementById(field.focusId);
+    if (control) {
+      if (text) control.setAttribute('aria-invalid', 'true');
+      else control.removeAttribute('aria-invalid');
+    }
+  }
+
+  focusField(field) {
+    field.row.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    const control = document.getElementById(field.focusId);
+    if (control) control.focus({ preventScroll: true });
+  }
+
+  register(path, row, errorBox, focusId, title) {
+    this.fields.set(pathKey(path), { row, errorBox, focusId, title });
+  }
+
+  forget(prefix) {
+    const key = pathKey(prefix);
+    for (const k of [...this.fields.keys()]) {
+      if (k === key || k.startsWith(`${key}.`)) this.fields.delete(k);
+    }
+  }
+
+  // --- rendering --------------------------------------------------------------------------------
+
+  renderRoot() {
+    const schema = resolve(this.rootSchema, this.rootSchema);
+    const body = h('div', { class: 'form-body' });
+    if (schema.description) body.append(h('p', { class: 'form-help form-intro' }, schema.description));
+    if (schemaType(schema) === 'object' && !isAttachment(schema)) {
+      for (const name of orderedKeys(schema, this.ui)) {
+        const node = this.renderNode(schema.properties[name], [name], this.ui[name], {
+          required: (schema.required || []).includes(name),
+          fallbackTitle: name,
+        });
+        if (node) body.append(node);
+      }
+    } else {
+      body.append(h('p', { class: 'alert-error' }, '表单定义不正确：根节点必须是对象'));
+    }
+    return body;
+  }
+
+  /** Render any schema node at `path`; `inCell` drops the label (table cells have headers). */
+  renderNode(rawSchema, path, ui, {
+    required = false, fallbackTitle = '', inCell = false, readOnly = false, summaryTitle = null,
+  } = {}) {
+    const schema = resolve(rawSchema, this.rootSchema);
+    if (uiOption(ui, 'widget') === 'hidden' || schema.const !== undefined) return null;
+    const ctx = {
+      schema,
+      path,
+      ui: ui || {},
+      required,
+      inCell,
+      title: uiOption(ui, 'title') || schema.title || fallbackTitle,
+      summaryTitle, // how the error summary names a table cell: "投资明细第 1 行 · 金额"
+      readOnly: this.readOnly || readOnly || !!schema.readOnly || !!uiOption(ui, 'readonly') || !!uiOption(ui, 'disabled'),
+    };
+    const type = schemaType(schema);
+    if (isAttachment(schema)) return this.attachmentField(ctx, false);
+    if (type === 'object') return this.objectField(ctx);
+    if (type === 'array') {
+      const items = resolve(schema.items || {}, this.rootSchema);
+      if (isAttachment(items)) return this.attachmentField(ctx, true);
+      if (choicesOf(items)) return this.checkboxGroup(ctx, items);
+      return this.tableField(ctx, items);
+    }
+    return this.scalarField(ctx, type);
+  }
+
+  /** The label + control + help + error layout shared by every leaf field. */
+  row(ctx, control, { focusId, labelFor = true, wide = false, suffix = null } = {}) {
+    const errorId = uid('err');
+    const helpText = uiOption(ctx.ui, 'help') || (ctx.inCell ? null : ctx.schema.description);
+    const helpId = helpText ? uid('help') : null;
+    const errorBox = h('div', { class: 'field-error', id: errorId, hidden: true, 'aria-live': 'polite' });
+    const controlEl = control;
+    if (focusId) {
+      // Not yet in the document, so look the focus target up inside the control itself.
+      const focusEl = controlEl.id === focusId ? controlEl : controlEl.querySelector(`#${CSS.escape(focusId)}`);
+      if (focusEl) focusEl.setAttribute('aria-describedby', [helpId, errorId].filter(Boolean).join(' '));
+    }
+    const label = ctx.inCell
+      ? null
+      : h(
+          labelFor ? 'label' : 'span',
+          { class: 'form-label', for: labelFor ? focusId : null, id: labelFor ? null : `${focusId}-label` },
+          ctx.title,
+          ctx.required ? h('span', { class: 'required', 'aria-hidden': 'true' }, '*') : null,
+          ctx.required ? h('span', { class: 'sr-only' }, '（必填）') : null,
+        );
+    const row = h(
+      'div',
+      {
+        class: `form-row${wide ? ' form-row-wide' : ''}${ctx.readOnly ? ' is-readonly' : ''}${ctx.inCell ? ' form-cell' : ''}`,
+        'data-path': pathKey(ctx.path),
+      },
+      label,
+      h(
+        'div',
+        { class: 'form-control' },
+        suffix ? h('div', { class: 'input-group' }, controlEl, h('span', { class: 'input-suffix' }, suffix)) : controlEl,
+        helpText ? h('div', { class: 'form-help', id: helpId }, helpText) : null,
+        errorBox,
+      ),
+    );
+    this.register(ctx.path, row, errorBox, focusId, ctx.summaryTitle || ctx.title);
+    return row;
+  }
+
+  objectField(ctx) {
+    const { schema, path } = ctx;
+    const children = orderedKeys(schema, ctx.ui).map((name) =>
+      this.renderNode(schema.properties[name], [...path, name], ctx.ui[name], {
+        required: (schema.required || []).includes(name),
+        fallbackTitle: name,
+        readOnly: ctx.readOnly,
+      }),
+    );
+    const errorBox = h('div', { class: 'field-error', hidden: true });
+    const id = uid('obj');
+    const fieldset = h(
+      'fieldset',
+      { class: 'form-fieldset', 'data-path': pathKey(path), id, tabindex: '-1' },
+      ctx.title ? h('legend', {}, ctx.title) : null,
+      schema.description ? h('p', { class: 'form-help' }, schema.description) : null,
+      errorBox,
+      ...children.filter(Boolean),
+    );
+    this.register(path, fieldset, errorBox, id, ctx.title);
+    return fieldset;
+  }
+
+  scalarField(ctx, type) {
+    const { schema, path } = ctx;
+    const id = uid('f');
+    const value = getIn(this.data, path);
+    const choices = choicesOf(schema);
+    const widget = uiOption(ctx.ui, 'widget');
+    const set = (v) => setIn(this.data, path, v);
+
+    if (type === 'boolean') {
+      if (widget === 'checkbox') {
+        const box = h('input', {
+          type: 'checkbox', id, checked: value === true, disabled: ctx.readOnly,
+          onchange: (e) => set(e.target.checked),
+        });
+        if (value === undefined && !ctx.readOnly) set(false);
+        return this.row(ctx, h('label', { class: 'form-check' }, box, h('span', {}, '是')), { focusId: id });
+      }
+      return this.radioGroup(ctx, id, [{ value: true, label: '是' }, { value: false, label: '否' }], value);
+    }
+
+    if (choices) {
+      if (widget === 'radio') return this.radioGroup(ctx, id, choices, value);
+      const index = choices.findIndex((c) => c.value === value);
+      const select = h(
+        'select',
+        {
+          id, disabled: ctx.readOnly, 'aria-required': ctx.required ? 'true' : null,
+          onchange: (e) => set(e.target.value === '' ? undefined : choices[Number(e.target.value)].value),
+        },
+        h('option', { value: '' }, uiOption(ctx.ui, 'placeholder') || '请选择'),
+        choices.map((c, i) => h('option', { value: String(i), selected: i === index }, c.label)),
+      );
+      return this.row(ctx, select, { focusId: id });
+    }
+
+    if (type === 'number' || type === 'integer') return this.numberField(ctx, id, type, value);
+
+    const common = {
+      id,
+      readonly: ctx.readOnly,
+      placeholder: uiOption(ctx.ui, 'placeholder') || null,
+      'aria-required': ctx.required ? 'true' : null,
+      'aria-label': ctx.inCell ? ctx.title : null,
+    };
+    const format = schema.format;
+    if (format === 'date-time') {
+      const input = h('input', {
+        ...common, type: 'datetime-local', value: toLocalInput(value),
+        oninput: (e) => set(fromLocalInput(e.target.value)),
+      });
+      return this.row(ctx, input, { focusId: id });
+    }
+    const useTextarea = widget === 'textarea' || (schema.maxLength || 0) > LONG_TEXT;
+    if (useTextarea) {
+      const counter = schema.maxLength ? h('div', { class: 'char-count' }) : null;
+      const updateCount = (text) => {
+        if (counter) counter.textContent = `${[...text].length} / ${schema.maxLength}`;
+      };
+      const area = h('textarea', {
+        ...common,
+        rows: uiOption(ctx.ui, 'rows') || 4,
+        maxlength: schema.maxLength || null,
+        value: value ?? '',
+        oninput: (e) => {
+          set(e.target.value === '' ? undefined : e.target.value);
+          updateCount(e.target.value);
+        },
+      });
+      updateCount(area.value);
+      return this.row(ctx, h('div', { class: 'textarea-wrap' }, area, counter), { focusId: id, wide: true });
+    }
+    const inputType = { date: 'date', email: 'email', uri: 'url' }[format] || 'text';
+    const input = h('input', {
+      ...common,
+      type: inputType,
+      maxlength: schema.maxLength || null,
+      value: value ?? '',
+      autocomplete: format === 'email' ? 'email' : 'off',
+      oninput: (e) => set(e.target.value === '' ? undefined : e.target.value),
+    });
+    return this.row(ctx, input, { focusId: id, suffix: unitOf(schema) });
+  }
+
+  numberField(ctx, id, type, value) {
+    const { schema, path } = ctx;
+    const money = isMoney(schema);
+    const show = (v) => (typeof v !== 'number' ? '' : money ? formatMoney(v) : String(v));
+    const input = h('input', {
+      id,
+      type: 'text',
+      inputmode: type === 'integer' ? 'numeric' : 'decimal',
+      class: money ? 'input-money' : 'input-number',
+      readonly: ctx.readOnly,
+      value: show(value),
+      placeholder: uiOption(ctx.ui, 'placeholder') || (money ? '0.00' : null),
+      'aria-required': ctx.required ? 'true' : null,
+      'aria-label': ctx.inCell ? ctx.title : null,
+      oninput: (e) => setIn(this.data, path, parseNumber(e.target.value)),
+      onblur: (e) => {
+        const parsed = parseNumber(e.target.value);
+        if (typeof parsed === 'number' && !Number.isNaN(parsed)) {
+          const v = money ? roundCents(parsed) : parsed;
+          setIn(this.data, path, v);
+          e.target.value = show(v);
+        }
+      },
+    });
+    return this.row(ctx, input, { focusId: id, suffix: unitOf(schema) });
+  }
+
+  radioGroup(ctx, id, choices, value) {
+    const name = uid('r');
+    const group = h(
+      'div',
+      { class: 'check-group', role: 'radiogroup', 'aria-labelledby': `${id}-label`, id },
+      choices.map((c, i) =>
+        h(
+          'label',
+          { class: 'form-check' },
+          h('input', {
+            type: 'radio', name, value: String(i), checked: c.value === value, disabled: ctx.readOnly,
+            id: i === 0 ? `${id}-0` : null,
+            onchange: () => setIn(this.data, ctx.path, c.value),
+          }),
+          h('span', {}, c.label),
+        ),
+      ),
+    );
+    group.tabIndex = -1;
+    return this.row(ctx, group, { focusId: id, labelFor: false });
+  }
+
+  checkboxGroup(ctx, items) {
+    const id = uid('c');
+    const choices = choicesOf(items);
+    const current = () => (Array.isArray(getIn(this.data, ctx.path)) ? getIn(this.data, ctx.path) : []);
+    const group = h(
+      'div',
+      { class: 'check-group', role: 'group', 'aria-labelledby': `${id}-label`, id, tabindex: '-1' },
+      choices.map((c) =>
+        h(
+          'label',
+          { class: 'form-check' },
+          h('input', {
+            type: 'checkbox', checked: current().includes(c.value), disabled: ctx.readOnly,
+            onchange: (e) => {
+              const set = new Set(current());
+              if (e.target.checked) set.add(c.value);
+              else set.delete(c.value);
+              // Keep the schema's order, not the click order.
+              setIn(this.data, ctx.path, choices.map((x) => x.value).filter((v) => set.has(v)));
+            },
+          }),
+          h('span', {}, c.label),
+        ),
+      ),
+    );
+    return this.row(ctx, group, { focusId: id, labelFor: false, wide: true });
+  }
+
+  /** Arrays of objects (one column per property) or of scalars (one column): a table. */
+  tableField(ctx, items) {
+    const { schema, path } = ctx;
+    const objectItems = schemaType(items) === 'object';
+    const columns = objectItems
+      ? orderedKeys(items, ctx.ui.items).map((name) => ({
+          name,
+          schema: resolve(items.properties[name], this.rootSchema),
+          required: (items.required || []).includes(name),
+          ui: (ctx.ui.items || {})[name],
+        }))
+      : [{ name: null, schema: items, required: true, ui: ctx.ui.items }];
+    const visible = columns.filter((c) => uiOption(c.ui, 'widget') !== 'hidden' && c.schema.const === undefined);
+    const id = uid('t');
+    const tbody = h('tbody');
+    const addBtn = h('button', { type: 'button', class: 'btn btn-small', id }, '添加一行');
+    const list = () => (Array.isArray(getIn(this.data, path)) ? getIn(this.data, path) : []);
+
+    const renderRows = () => {
+      // Row paths shift when a row is removed, so the rows' fields are registered afresh.
+      for (let i = 0; i < list().length + 1; i += 1) this.forget([...path, i]);
+      const rows = list().map((item, index) =>
+        h(
+          'tr',
+          {},
+          visible.map((col) => {
+            const cellPath = col.name === null ? [...path, index] : [...path, index, col.name];
+            const title = col.schema.title || col.name || '值';
+            return h(
+              'td',
+              { 'data-label': col.required && objectItems ? `${title} *` : title },
+              this.renderNode(col.schema, cellPath, col.ui, {
+                required: col.required, fallbackTitle: title, inCell: true, readOnly: ctx.readOnly,
+                summaryTitle: `${ctx.title}第 ${index + 1} 行${col.name === null ? '' : ` · ${title}`}`,
+              }),
+            );
+          }),
+          ctx.readOnly
+            ? null
+            : h(
+                'td',
+                { class: 'row-actions' },
+                h('button', {
+                  type: 'button', class: 'btn btn-small btn-danger-link', 'aria-label': `删除第 ${index + 1} 行`,
+                  disabled: schema.minItems !== undefined && list().length <= schema.minItems,
+                  onclick: () => {
+                    list().splice(index, 1);
+                    renderRows();
+                  },
+                }, '删除'),
+              ),
+        ),
+      );
+      tbody.replaceChildren(
+        ...(rows.length
+          ? rows
+          : [h('tr', { class: 'empty-row' }, h('td', { colspan: String(visible.length + 1) }, '暂无数据，点击“添加一行”'))]),
+      );
+      addBtn.disabled = schema.maxItems !== undefined && list().length >= schema.maxItems;
+    };
+
+    addBtn.addEventListener('click', () => {
+      const next = [...list()];
+      const blank = objectItems ? applyDefaults(items, {}, this.rootSchema) || {} : applyDefaults(items, undefined, this.rootSchema);
+      next.push(blank);
+      setIn(this.data, path, next);
+      renderRows();
+      const cells = tbody.lastElementChild && tbody.lastElementChild.querySelector('input, select, textarea');
+      if (cells) cells.focus();
+    });
+
+    if (!Array.isArray(getIn(this.data, path)) && ctx.required) setIn(this.data, path, []);
+    renderRows();
+    const table = h(
+      'div',
+      { class: 'form-table-wrap' },
+      h(
+        'table',
+        { class: 'table form-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            visible.map((col) =>
+              h('th', { scope: 'col' }, col.schema.title || col.name || '值',
+                col.required && objectItems ? h('span', { class: 'required', 'aria-hidden': 'true' }, '*') : null),
+            ),
+            ctx.readOnly ? null : h('th', { class: 'row-actions' }, h('span', { class: 'sr-only' }, '操作')),
+          ),
+        ),
+        tbody,
+      ),
+    );
+    const control = h('div', { class: 'form-table-field' }, table, ctx.readOnly ? null : addBtn);
+    return this.row(ctx, control, { focusId: ctx.readOnly ? null : id, labelFor: false, wide: true });
+  }
+
+  attachmentField(ctx, multiple) {
+    const { path, schema } = ctx;
+    const id = uid('a');
+    const items = multiple ? resolve(schema.items || {}, this.rootSchema) : schema;
+    const accept = uiOption(ctx.ui, 'accept') || items['x-accept'] || schema['x-accept'] || null;
+    const listEl = h('ul', { class: 'attachment-list' });
+    const progressEl = h('div', { class: 'attachment-progress' });
+    const current = () => {
+      const v = getIn(this.data, path);
+      if (multiple) return Array.isArray(v) ? v : [];
+      return v && typeof v === 'object' ? [v] : [];
+    };
+    const pickLabel = h('label', { for: id, class: 'btn btn-small' }, '上传附件');
+    const renderList = () => {
+      const files = current();
+      pickLabel.textContent = !multiple && files.length ? '重新上传' : '上传附件';
+      listEl.replaceChildren(
+        ...(files.length
+          ? files.map((file, index) =>
+              h(
+                'li',
+                {},
+                h('span', { class: 'attachment-name' }, file.url ? h('a', { href: file.url, target: '_blank', rel: 'noopener' }, file.filename) : file.filename || '（未命名文件）'),
+                file.size !== undefined ? h('span', { class: 'attachment-size' }, formatSize(file.size)) : null,
+                ctx.readOnly
+                  ? null
+                  : h('button', {
+                      type: 'button', class: 'btn-link', 'aria-label': `移除 ${file.filename || ''}`,
+                      onclick: () => {
+                        if (multiple) setIn(this.data, path, files.filter((_, i) => i !== index));
+                        else setIn(this.data, path, undefined);
+                        renderList();
+                      },
+                    }, '移除'),
+              ),
+            )
+          : [h('li', { class: 'attachment-empty' }, '未上传')]),
+      );
+    };
+
+    const input = h('input', {
+      type: 'file', id, class: 'attachment-input', multiple: multiple || null, accept,
+      disabled: ctx.readOnly || !this.uploadUrl,
+      onchange: async (e) => {
+        const chosen = [...e.target.files];
+        e.target.value = '';
+        for (const file of multiple ? chosen : chosen.slice(0, 1)) await this.upload(file, path, multiple, progressEl, renderList);
+      },
+    });
+    const picker = ctx.readOnly
+      ? null
+      : h(
+          'div',
+          { class: 'attachment-picker' },
+          input,
+          pickLabel,
+          this.uploadUrl ? null : h('span', { class: 'form-help' }, '（未配置上传地址，暂不能上传）'),
+        );
+    renderList();
+    const control = h('div', { class: 'attachment' }, listEl, picker, progressEl);
+    return this.row(ctx, control, { focusId: id, labelFor: !ctx.readOnly, wide: true });
+  }
+
+  async upload(file, path, multiple, progressEl, renderList) {
+    const bar = h('progress', { max: '100', value: '0' });
+    const text = h('span', {}, '0%');
+    const line = h('div', { class: 'attachment-uploading' }, h('span', { class: 'attachment-name' }, file.name), bar, text);
+    progressEl.append(line);
+    this.pendingUploads += 1;
+    try {
+      const meta = await uploadFile(this.uploadUrl, file, (fraction) => {
+        const pct = Math.round(fraction * 100);
+        bar.value = pct;
+        text.textContent = `${pct}%`;
+      });
+      if (multiple) {
+        const list = Array.isArray(getIn(this.data, path)) ? getIn(this.data, path) : [];
+        setIn(this.data, path, [...list, meta]);
+      } else {
+        setIn(this.data, path, meta);
+      }
+      line.remove();
+      renderList();
+    } catch (err) {
+      line.classList.add('is-error');
+      text.textContent = `上传失败：${err.message}`;
+      bar.remove();
+      setTimeout(() => line.remove(), 8000);
+    } finally {
+      this.pendingUploads -= 1;
+    }
+  }
+}

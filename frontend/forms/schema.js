@@ -1,0 +1,154 @@
+// JSON Schema helpers for the form renderer: $ref/allOf resolution, types, choices, paths, defaults.
+
+/** Resolve a local `$ref` ("#/$defs/x") and merge `allOf` members into one plain schema. */
+export function resolve(schema, rootSchema, depth = 0) {
+  if (!schema || typeof schema !== 'object' || depth > 20) return schema || {};
+  let out = schema;
+  if (typeof out.$ref === 'string' && out.$ref.startsWith('#')) {
+    const { $ref, ...rest } = out;
+    const target = pointer(rootSchema, $ref.slice(1));
+    out = { ...resolve(target, rootSchema, depth + 1), ...rest };
+  }
+  if (Array.isArray(out.allOf)) {
+    const { allOf, ...rest } = out;
+    let merged = rest;
+    for (const part of allOf) {
+      const sub = resolve(part, rootSchema, depth + 1);
+      merged = {
+        ...sub,
+        ...merged,
+        properties: { ...(sub.properties || {}), ...(merged.properties || {}) },
+        required: [...new Set([...(sub.required || []), ...(merged.required || [])])],
+      };
+    }
+    out = merged;
+  }
+  return out;
+}
+
+function pointer(doc, path) {
+  if (!path) return doc;
+  return path
+    .split('/')
+    .slice(1)
+    .map((part) => decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((node, key) => (node && typeof node === 'object' ? node[key] : undefined), doc);
+}
+
+/** The single JSON type a schema is rendered as ("null" is dropped from type unions). */
+export function schemaType(schema) {
+  let { type } = schema;
+  if (Array.isArray(type)) type = type.find((t) => t !== 'null') || type[0];
+  if (type) return type;
+  if (schema.properties) return 'object';
+  if (schema.items) return 'array';
+  const choices = choicesOf(schema);
+  if (choices) return typeof choices[0].value === 'number' ? 'number' : 'string';
+  return 'string';
+}
+
+/** [{value, label}] for enum (+ enumNames) or oneOf/anyOf of {const, title}; null otherwise. */
+export function choicesOf(schema) {
+  if (Array.isArray(schema.enum)) {
+    const names = Array.isArray(schema.enumNames) ? schema.enumNames : [];
+    return schema.enum.map((value, i) => ({ value, label: names[i] ?? String(value) }));
+  }
+  const list = schema.oneOf || schema.anyOf;
+  if (Array.isArray(list) && list.length && list.every((s) => s && 'const' in s)) {
+    return list.map((s) => ({ value: s.const, label: s.title ?? String(s.const) }));
+  }
+  return null;
+}
+
+export function isAttachment(schema) {
+  return schema && schema.format === 'attachment';
+}
+
+export function isMoney(schema) {
+  return schema.format === 'money' || schema['x-unit'] === '元' || schema['x-unit'] === '万元';
+}
+
+export function unitOf(schema) {
+  return schema['x-unit'] || (schema.format === 'money' ? '元' : null);
+}
+
+// --- paths: arrays of keys; "a.0.b" is how they are written in error maps ----------------------
+
+export function pathKey(path) {
+  return path.join('.');
+}
+
+/** Normalise a server error path ("items[0].amount", "/items/0/amount", "items.0.amount"). */
+export function normalisePath(text) {
+  return String(text)
+    .replace(/\[(\d+)\]/g, '.$1')
+    .replace(/^[/.]+/, '')
+    .replace(/\//g, '.');
+}
+
+export function getIn(data, path) {
+  let node = data;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+export function setIn(data, path, value) {
+  let node = data;
+  for (let i = 0; i < path.length - 1; i += 1) {
+    const key = path[i];
+    if (node[key] === null || typeof node[key] !== 'object') {
+      node[key] = typeof path[i + 1] === 'number' ? [] : {};
+    }
+    node = node[key];
+  }
+  const last = path[path.length - 1];
+  if (value === undefined) {
+    if (Array.isArray(node)) node[last] = undefined;
+    else delete node[last];
+  } else {
+    node[last] = value;
+  }
+}
+
+export function clone(value) {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+/** Fill `default`s into `data` where values are missing (objects recursively; arrays item by item). */
+export function applyDefaults(schema, data, rootSchema) {
+  const s = resolve(schema, rootSchema);
+  const type = schemaType(s);
+  if (data === undefined && s.default !== undefined) data = clone(s.default);
+  if (type === 'object' && !isAttachment(s) && s.properties) {
+    const obj = data && typeof data === 'object' && !Array.isArray(data) ? data : {};
+    for (const [key, sub] of Object.entries(s.properties)) {
+      const value = applyDefaults(sub, obj[key], rootSchema);
+      if (value !== undefined) obj[key] = value;
+    }
+    return Object.keys(obj).length || data !== undefined ? obj : undefined;
+  }
+  if (type === 'array' && Array.isArray(data) && s.items) {
+    const itemSchema = resolve(s.items, rootSchema);
+    if (schemaType(itemSchema) === 'object' && !isAttachment(itemSchema)) {
+      return data.map((item) => applyDefaults(itemSchema, item, rootSchema) ?? {});
+    }
+  }
+  return data;
+}
+
+/** Remove undefined holes and empty strings so the payload only carries real answers. */
+export function prune(value) {
+  if (Array.isArray(value)) return value.map((v) => (v === undefined || Number.isNaN(v) ? null : prune(v)));
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined || v === '' || (typeof v === 'number' && Number.isNaN(v))) continue;
+      out[k] = prune(v);
+    }
+    return out;
+  }
+  return value;
+}

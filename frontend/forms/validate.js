@@ -1,0 +1,98 @@
+// Client-side checks before submit: required, length, pattern, format, min/max, item counts.
+// The server validates every submission with the full schema; these only save a round trip.
+import { choicesOf, isAttachment, pathKey, resolve, schemaType } from './schema.js';
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function isEmpty(value) {
+  return value === undefined || value === null || value === '';
+}
+
+/**
+ * Return {"a.0.b": ["中文消息"]} for `data` against `schema`. readOnly parts are skipped:
+ * the user cannot fix them, and the server decides about them anyway.
+ */
+export function validate(schema, data, rootSchema) {
+  const errors = {};
+  const add = (path, message) => {
+    const key = pathKey(path);
+    (errors[key] = errors[key] || []).push(message);
+  };
+  walk(schema, data, [], rootSchema, add);
+  return errors;
+}
+
+function walk(rawSchema, value, path, rootSchema, add) {
+  const schema = resolve(rawSchema, rootSchema);
+  if (schema.readOnly) return;
+  const type = schemaType(schema);
+
+  if (type === 'object' && !isAttachment(schema)) {
+    const obj = value && typeof value === 'object' ? value : {};
+    for (const name of schema.required || []) {
+      const sub = resolve((schema.properties || {})[name] || {}, rootSchema);
+      if (sub.readOnly) continue;
+      if (isEmpty(obj[name]) && schemaType(sub) !== 'object') add([...path, name], '此项为必填项');
+    }
+    for (const [name, sub] of Object.entries(schema.properties || {})) {
+      const child = obj[name];
+      const subSchema = resolve(sub, rootSchema);
+      // Descend into missing objects too, so their required fields are reported one by one.
+      if (child !== undefined || (schemaType(subSchema) === 'object' && (schema.required || []).includes(name))) {
+        walk(subSchema, child, [...path, name], rootSchema, add);
+      }
+    }
+    return;
+  }
+
+  if (type === 'object' && isAttachment(schema)) return; // uploaded metadata comes from the server
+
+  if (type === 'array') {
+    const list = Array.isArray(value) ? value : [];
+    if (schema.minItems !== undefined && list.length < schema.minItems) {
+      add(path, schema.minItems === 1 ? '请至少填写一项' : `至少需要 ${schema.minItems} 项`);
+    }
+    if (schema.maxItems !== undefined && list.length > schema.maxItems) add(path, `最多 ${schema.maxItems} 项`);
+    if (schema.items && !choicesOf(resolve(schema.items, rootSchema))) {
+      list.forEach((item, i) => walk(schema.items, item, [...path, i], rootSchema, add));
+    }
+    return;
+  }
+
+  if (isEmpty(value)) return;
+
+  if (type === 'string') {
+    const text = String(value);
+    const length = [...text].length;
+    if (schema.minLength !== undefined && length < schema.minLength) add(path, `不能少于 ${schema.minLength} 个字`);
+    if (schema.maxLength !== undefined && length > schema.maxLength) add(path, `不能超过 ${schema.maxLength} 个字`);
+    if (schema.pattern) {
+      let re = null;
+      try {
+        re = new RegExp(schema.pattern, 'u');
+      } catch {
+        re = null; // a pattern JS cannot compile is left to the server
+      }
+      if (re && !re.test(text)) add(path, schema['x-errorMessage'] || schema.errorMessage || '格式不正确');
+    }
+    if (schema.format === 'email' && !EMAIL.test(text)) add(path, '邮箱格式不正确');
+    if (schema.format === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(text)) add(path, '请输入正确的日期');
+    return;
+  }
+
+  if (type === 'number' || type === 'integer') {
+    if (typeof value !== 'number' || Number.isNaN(value)) {
+      add(path, '请输入数字');
+      return;
+    }
+    if (type === 'integer' && !Number.isInteger(value)) add(path, '请输入整数');
+    if (schema.minimum !== undefined && value < schema.minimum) add(path, `不能小于 ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum) add(path, `不能大于 ${schema.maximum}`);
+    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) {
+      add(path, `必须大于 ${schema.exclusiveMinimum}`);
+    }
+    if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) {
+      add(path, `必须小于 ${schema.exclusiveMaximum}`);
+    }
+  }
+}
