@@ -486,18 +486,19 @@ def run(workflow: BpmnWorkflow, engine: StepEngine) -> None:
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[UserTaskView]:
     """Return the READY manual tasks of the workflow and its subprocesses."""
-    views = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-        ts = task.task_spec
-        ext = getattr(ts, "extensions", {}) or {}
-        props = ext.get("properties", {}) or {}
-        views.append(UserTaskView(
-            guid=str(task.id), spec_id=ts.bpmn_id or ts.name, name=ts.bpmn_name or ts.bpmn_id or ts.name,
-            process_id=task.workflow.spec.name, lane=ts.lane, form=props.get("formJsonSchemaFilename"),
-            owner_expr=props.get("owner"), due_expr=props.get("dueIn"),
-            instructions=ext.get("instructionsForEndUser"),
-        ))
-    return views
+    return [_view(task) for task in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+
+def _view(task: Any) -> UserTaskView:
+    ts = task.task_spec
+    ext = getattr(ts, "extensions", {}) or {}
+    props = ext.get("properties", {}) or {}
+    return UserTaskView(
+        guid=str(task.id), spec_id=ts.bpmn_id or ts.name, name=ts.bpmn_name or ts.bpmn_id or ts.name,
+        process_id=task.workflow.spec.name, lane=ts.lane, form=props.get("formJsonSchemaFilename"),
+        owner_expr=props.get("owner"), due_expr=props.get("dueIn"),
+        instructions=ext.get("instructionsForEndUser"),
+    )
 
 
 def find_ready_task(workflow: BpmnWorkflow, guid: str):  # noqa: ANN201
@@ -671,30 +672,53 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: Any, engine: Ste
 
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """Return the data a person would call "the instance's data now" (merged over open branches)."""
-    if workflow.is_completed():
-        return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
-    merged: dict[str, Any] = {}
-    tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
-    for task in sorted(tasks, key=lambda t: t.last_state_change):
-        merged.update(task.data)
-    if not merged and workflow.last_task is not None:
-        merged.update(workflow.last_task.data)
-    return merged
+    return snapshot(workflow).data
 
 
-def state_of_elements(workflow: BpmnWorkflow) -> dict[str, list[str]]:
-    """Return bpmn ids completed, active and failed, per process id (for the diagram view)."""
-    out: dict[str, dict[str, set[str]]] = {}
+@dataclass
+class Snapshot:
+    """Everything the runtime projects after a step, gathered in one walk of the task tree."""
+
+    completed: bool
+    data: dict[str, Any]
+    ready: list[UserTaskView]
+    errored: list[str]
+    elements: dict[str, dict[str, list[str]]]
+
+
+_OPEN = (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR)
+
+
+def snapshot(workflow: BpmnWorkflow) -> Snapshot:
+    """Walk the tree once: open data, READY user tasks, failed tasks and element states per process."""
+    completed = workflow.is_completed()
+    open_tasks, ready, errored = [], [], []
+    elements: dict[str, dict[str, set[str]]] = {}
     for task in workflow.get_tasks():
+        state = task.state
         ts = task.task_spec
         bpmn_id = getattr(ts, "bpmn_id", None)
-        if not bpmn_id:
-            continue
-        per = out.setdefault(task.workflow.spec.name, {"completed": set(), "active": set(), "failed": set()})
-        if task.state == TaskState.COMPLETED:
-            per["completed"].add(bpmn_id)
-        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-            per["active"].add(bpmn_id)
-        elif task.state == TaskState.ERROR:
-            per["failed"].add(bpmn_id)
-    return {pid: {k: sorted(v) for k, v in d.items()} for pid, d in out.items()}  # type: ignore[misc]
+        if state in _OPEN:
+            open_tasks.append(task)
+        if state == TaskState.READY and ts.manual:
+            ready.append(_view(task))
+        elif state == TaskState.ERROR:
+            errored.append(str(task.id))
+        if bpmn_id:
+            per = elements.setdefault(task.workflow.spec.name, {"completed": set(), "active": set(), "failed": set()})
+            if state == TaskState.COMPLETED:
+                per["completed"].add(bpmn_id)
+            elif state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                per["active"].add(bpmn_id)
+            elif state == TaskState.ERROR:
+                per["failed"].add(bpmn_id)
+    if completed:
+        data = dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
+    else:
+        data = {}
+        for task in sorted(open_tasks, key=lambda t: t.last_state_change):
+            data.update(task.data)
+        if not data and workflow.last_task is not None:
+            data.update(workflow.last_task.data)
+    return Snapshot(completed, data, ready, errored,
+                    {pid: {k: sorted(v) for k, v in d.items()} for pid, d in elements.items()})

@@ -340,7 +340,7 @@ class Runtime:
             handler = self.handlers.get(operator)
             if handler is None:
                 raise engine.HandlerFailed(f"未注册的服务处理器: {operator}")
-            data = engine.current_data(step.workflow)
+            data = engine.task_data(step.workflow, task_guid)
             ctx = HandlerContext(
                 session=session, now=self.clock.now(), instance_id=instance.id, process_id=process_id,
                 task_id=task_guid, project_id=data.get("project_id") or instance.project_id,
@@ -411,14 +411,15 @@ class Runtime:
         now = self.clock.now()
         with engine.clock_context(self.clock.now):
             engine.compact(workflow)
-            data = _jsonable(engine.current_data(workflow))
-            ready = engine.ready_user_tasks(workflow)
+            snap = engine.snapshot(workflow)
+            data = _jsonable(snap.data)
+            ready = snap.ready
             instance.state_json = engine.dump_state(workflow)
-            instance.element_state = engine.state_of_elements(workflow)
+            instance.element_state = snap.elements
             if instance.status not in (InstanceStatus.ERROR, InstanceStatus.SUSPENDED, InstanceStatus.TERMINATED):
-                if engine.is_completed(workflow):
+                if snap.completed:
                     instance.status = InstanceStatus.COMPLETE
-                elif engine.errored_task_guids(workflow):
+                elif snap.errored:
                     instance.status = InstanceStatus.ERROR
                 else:
                     instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
