@@ -20,8 +20,6 @@ DEFAULTS = {
     "BPMN_DIR": str(ROOT / "bpmn"),
     "FORMS_DIR": str(ROOT / "forms"),
     "SCRIPT_TIMEOUT": 1.0,
-    "WORKER_INTERVAL": 5.0,
-    "EMBEDDED_WORKER": False,  # gunicorn_conf.py turns it on for `make run`
     "MAX_CONTENT_LENGTH": 30 * 1024 * 1024,
     "CLOCK": "system",
     "LOGIN_MAX_FAILURES": 5,
