@@ -479,16 +479,17 @@ class Runtime:
                 row.completed_at = now
         if instance.status == InstanceStatus.TERMINATED:
             return
-        lane_roles = None
+        lane_roles: dict[str, tuple[str, RoleScope]] | None = None
         for view in ready:
             if view.guid in open_rows:
                 continue
             if lane_roles is None:
-                lane_roles = {lr.lane: lr for lr in session.scalars(select(LaneRole))}
+                lane_roles = {lane: (code, scope) for lane, code, scope in session.execute(
+                    select(LaneRole.lane, Role.code, Role.scope).join(Role, Role.code == LaneRole.role_code))}
             session.add(self._new_task(session, step, view, lane_roles, now))
 
     def _new_task(self, session: Session, step: _Step, view: engine.UserTaskView,
-                  lane_roles: dict[str, LaneRole], now: datetime) -> HumanTask:
+                  lane_roles: dict[str, tuple[str, RoleScope]], now: datetime) -> HumanTask:
         instance = step.instance
         task = HumanTask(instance_id=instance.id, task_guid=view.guid, spec_id=view.spec_id, name=view.name,
                          process_id=view.process_id, lane=view.lane, form=view.form, status=TaskStatus.READY,
@@ -496,9 +497,8 @@ class Runtime:
         eng = self._engine(session, step)
         task_values = None
         if view.lane and view.lane in lane_roles:
-            role = session.get(Role, lane_roles[view.lane].role_code)
-            task.role_code = role.code if role else None
-            if role is not None and role.scope == RoleScope.UNIT:
+            task.role_code, scope = lane_roles[view.lane]
+            if scope == RoleScope.UNIT:
                 task.unit_id = instance.unit_id
         elif not view.lane:
             task.assignee_id = instance.initiator_id
@@ -531,6 +531,10 @@ class Runtime:
 
     @staticmethod
     def _sync_waits(session: Session, instance: ProcessInstance, waiting_for: set[str]) -> None:
+        wanted = sorted(waiting_for)
+        if wanted == (instance.waiting_messages or []) and (not wanted or instance.project_id is None):
+            return  # nothing changed (the usual step): no query
+        instance.waiting_messages = wanted
         rows = {w.message: w for w in session.scalars(select(MessageWait).where(
             MessageWait.instance_id == instance.id))}
         for name, row in rows.items():

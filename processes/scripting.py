@@ -153,10 +153,14 @@ def _analyse(source: str, mode: str) -> tuple[list[tuple[int | None, str]], ast.
             if (problem := _problem(node)) is not None:
                 problems.add((line, problem))
             isolated = isolated or isinstance(node, _NEW_SCOPES)
-            stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
+            stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node) if _counted(child))
     except RecursionError:  # _pure() on an absurdly deep augmented-assignment target
         problems.add((None, f"嵌套层次过深 (超过 {MAX_DEPTH} 层)"))
     return sorted(problems, key=lambda p: (p[0] or 0, p[1])), tree, isolated
+
+
+def _counted(node: ast.AST) -> bool:
+    return not isinstance(node, ast.expr_context | ast.operator | ast.boolop | ast.cmpop | ast.unaryop)
 
 
 def _problem(node: ast.AST) -> str | None:
@@ -571,6 +575,12 @@ def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
     return sum(items, start)
 
 
+def _round(number: Any, ndigits: Any = None) -> Any:
+    if isinstance(number, int) and isinstance(ndigits, int) and -ndigits > number.bit_length():
+        return 0  # CPython builds 10**-ndigits first: round(5, -10**9) would never return
+    return round(number) if ndigits is None else round(number, ndigits)
+
+
 def _print(*args: Any, **kwargs: Any) -> None:
     """Drop output: scripts have no console, and task data is where results belong."""
 
@@ -578,12 +588,13 @@ def _print(*args: Any, **kwargs: Any) -> None:
 _SAFE_BUILTINS = (
     "abs", "all", "any", "bool", "chr", "dict", "divmod", "enumerate", "filter", "float", "frozenset",
     "hash", "int", "isinstance", "len", "list", "map", "max", "min", "next", "ord", "repr", "reversed",
-    "round", "set", "sorted", "str", "tuple", "zip",
+    "set", "sorted", "str", "tuple", "zip",
     "Exception", "ValueError", "KeyError", "TypeError", "IndexError", "ZeroDivisionError",
 )  # fmt: skip
 _BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _SAFE_BUILTINS} | {
     "True": True, "False": False, "None": None,
-    "range": _range, "pow": _pow, "sum": _sum, "iter": _iter, "format": _format, "print": _print,
+    "range": _range, "pow": _pow, "sum": _sum, "iter": _iter, "format": _format, "round": _round,
+    "print": _print,
     # Helpers the rewriter calls; scripts cannot name them because they start with an underscore.
     "__sb_tick": _tick, "__sb_add": _add, "__sb_iadd": _iadd, "__sb_mul": _mul, "__sb_imul": _imul,
     "__sb_pow": _pow, "__sb_lshift": _lshift, "__sb_mod": _mod, "__sb_fstring": _fstring, "__sb_attr": _attr,

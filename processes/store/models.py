@@ -176,6 +176,7 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     next_wakeup_at: Mapped[datetime | None]
+    waiting_messages: Mapped[list] = mapped_column(JSON, default=list)  # names; rows in message_wait
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     serializer_version: Mapped[str] = mapped_column(String(10))
     # SpiffWorkflow state without its spec. Deferred: list pages never fetch it; only the runtime reads it.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 20:56:58.073029
+Create Date: 2026-11-25 21:09:05.557811
 """
 
 from alembic import op
@@ -129,6 +129,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('next_wakeup_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('waiting_messages', sa.JSON(), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.Column('serializer_version', sa.String(length=10), nullable=False),
     sa.Column('state_json', sa.Text(), nullable=False),
