@@ -149,14 +149,15 @@ class HandlerServiceTask(SpiffServiceTask):
 def _throw_error(task, err: HandlerError) -> bool:  # noqa: ANN001
     """Throw a BPMN error for `err`; True when an error boundary or event subprocess caught it."""
     definition = ErrorEventDefinition(err.code, code=err.code)
-    payload = {"error_code": err.code, "error_message": err.message, "error_details": err.details}
+    # The payload lands in the bpmn:error's spiffworkflow:variableName, when the diagram names one.
+    payload = {"code": err.code, "message": err.message, "details": err.details}
     event = BpmnEvent(definition, payload=payload, target=task.workflow)
     top = task.workflow.top_workflow
     catchers = [t for t in top.event_manager.tasks.values() if t.task_spec.event_definition.catches(t, event)]
     if not catchers:
         return False
-    for catcher in catchers:  # the error branch starts from the boundary event's data
-        catcher.data.update(payload)
+    for catcher in catchers:  # and the error branch always sees error_code / error_message
+        catcher.data.update(error_code=err.code, error_message=err.message, error_details=err.details)
     top.catch(event)
     if event in top.bpmn_events:  # nobody inside the process caught it after all
         top.bpmn_events.remove(event)
@@ -633,11 +634,14 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
     return workflow.is_completed()
 
 
+_TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
+
+
 def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     """Return when the earliest waiting timer falls due, or None."""
     due = []
     for event in workflow.waiting_events():
-        if "Timer" in event.event_type and isinstance(event.value, str):
+        if event.event_type in _TIMER_EVENTS and isinstance(event.value, str):
             try:
                 due.append(TimerEventDefinition.get_datetime(event.value))
             except ValueError:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 _FORMAT_CHECKER = FormatChecker()
-_validators: dict[int, Draft202012Validator] = {}
+_validators: dict[int, tuple[dict, Draft202012Validator]] = {}
 
 
 def _validator(schema: dict) -> Draft202012Validator:
     key = id(schema)  # schemas are cached per version and never mutated, so identity is stable
     found = _validators.get(key)
-    if found is None or found.schema is not schema:
-        found = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    if found is None or found[0] is not schema:
+        # Numbers as Decimal on both sides: with floats, multipleOf 0.01 refuses amounts such as 19.99.
+        exact = json.loads(json.dumps(schema), parse_float=Decimal)
+        found = (schema, Draft202012Validator(exact, format_checker=_FORMAT_CHECKER))
         _validators[key] = found
-    return found
+    return found[1]
 
 
 def field_errors(schema: dict | None, data: Any) -> dict[str, list[str]]:
@@ -32,7 +36,8 @@ def field_errors(schema: dict | None, data: Any) -> dict[str, list[str]]:
         for key in data:
             if key not in declared:
                 errors.setdefault(str(key), []).append("表单中没有此字段")
-    for err in _validator(schema).iter_errors(data):
+    exact = json.loads(json.dumps(data, default=str), parse_float=Decimal)
+    for err in _validator(schema).iter_errors(exact):
         path = _path(err)
         errors.setdefault(path, []).append(_message(err))
     return errors

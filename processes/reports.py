@@ -165,7 +165,7 @@ def project_instances(session: Session, user: User, project_id: str) -> list[Pro
 
 def projects_by_stage(session: Session) -> list[tuple[str, int]]:
     """Return (stage, number of register rows), in lifecycle order."""
-    counts = dict(session.execute(select(Project.stage, func.count()).group_by(Project.stage)).tuples())
+    counts = dict(session.execute(select(Project.stage, func.count()).group_by(Project.stage)).all())
     ordered = [s for s in STAGES if s in counts] + sorted(s for s in counts if s not in STAGES)
     return [(s, int(counts[s])) for s in ordered]
 
@@ -267,7 +267,7 @@ def _process_names(session: Session) -> dict[str, str]:
               .group_by(ProcessVersion.process_id).subquery())
     rows = session.execute(select(ProcessVersion.process_id, ProcessVersion.name).join(
         newest, and_(ProcessVersion.process_id == newest.c.process_id, ProcessVersion.version == newest.c.v)))
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 @dataclass

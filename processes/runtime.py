@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
@@ -32,6 +33,7 @@ from processes.store.models import (
     InstanceStatus,
     LaneRole,
     MessageWait,
+    Organisation,
     ProcessInstance,
     ProcessVersion,
     Role,
@@ -116,11 +118,16 @@ class Runtime:
         now = self.clock.now()
         spec, subs = self.specs.specs(session, pv)
         initial = dict(data or {})
+        unit_id = unit_id if unit_id is not None else (initiator.organisation_id if initiator else None)
+        unit = session.get(Organisation, unit_id) if unit_id is not None else None
+        # Who started it and for which unit: facts every diagram may read (e.g. handlers' unit_code).
+        initial.setdefault("unit_code", unit.code if unit else None)
+        initial.setdefault("unit_name", unit.name if unit else None)
+        initial.setdefault("initiator", initiator.username if initiator else None)
         workflow = engine.new_workflow(spec, subs, initial)
         instance = ProcessInstance(
             process_version_id=pv.id, process_id=pv.process_id, status=InstanceStatus.RUNNING,
-            unit_id=unit_id if unit_id is not None else (initiator.organisation_id if initiator else None),
-            initiator_id=initiator.id if initiator else None, parent_instance_id=parent_instance_id,
+            unit_id=unit_id, initiator_id=initiator.id if initiator else None, parent_instance_id=parent_instance_id,
             title=pv.name, started_at=now, updated_at=now, serializer_version=engine.STATE_FORMAT,
             state_json="{}", data_json={}, element_state={},
         )
@@ -633,19 +640,16 @@ def version_of(session: Session, instance: ProcessInstance) -> ProcessVersion:
     return instance.version
 
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
+_TEMPLATES = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
 
 
 def render_instructions(template: str, data: Mapping[str, Any]) -> str:
-    """Fill `{{ name }}` / `{{ a.b }}` placeholders from task data (no code runs, unknown names stay empty)."""
-
-    def value(match: re.Match[str]) -> str:
-        current: Any = data
-        for part in match.group(1).split("."):
-            current = current.get(part) if isinstance(current, Mapping) else None
-        return "" if current is None else str(current)
-
-    return _PLACEHOLDER.sub(value, template)
+    """Render a task's Jinja instructions against its data in Jinja's sandbox; a broken template shows as is."""
+    try:
+        return _TEMPLATES.from_string(template).render(**data)
+    except TemplateError as err:
+        log.warning("instructions could not be rendered: %s", err)
+        return template
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,7 @@ class _Program:
     code: CodeType | None
     problems: tuple[tuple[int | None, str], ...]
     isolated: bool  # needs the context merged into globals (see _NEW_SCOPES)
+    helpers: frozenset[str] = frozenset()  # the guard names the rewritten code looks up
 
 
 def check(source: str, mode: str = "exec") -> list[str]:
@@ -123,16 +124,21 @@ def _compile(source: str, mode: str) -> _Program:
         return _Program(None, ((err.lineno, f"语法错误 ({err.msg})"),), isolated)
     except (RecursionError, MemoryError):
         return _Program(None, ((None, "脚本过于复杂, 无法编译"),), isolated)
-    return _Program(code, (), isolated)
+    helpers = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id.startswith("__sb_")}
+    return _Program(code, (), isolated, frozenset(helpers))
 
 
 def _analyse(source: str, mode: str) -> tuple[list[tuple[int | None, str]], ast.AST | None, bool]:
     if len(source) > MAX_SOURCE_CHARS:
         return [(None, f"脚本过长 ({len(source)} 个字符, 上限 {MAX_SOURCE_CHARS})")], None, False
+    offset = 0
+    if mode == "eval":  # eval() forgives leading spaces, and XML text often has newlines around it
+        offset = source[: len(source) - len(source.lstrip())].count("\n")
+        source = source.strip()
     try:
-        tree = ast.parse(source, _FILENAME, mode)
+        tree = ast.increment_lineno(ast.parse(source, _FILENAME, mode), offset)
     except SyntaxError as err:
-        return [(err.lineno, f"语法错误 ({err.msg})")], None, False
+        return [(err.lineno and err.lineno + offset, f"语法错误 ({err.msg})")], None, False
     except (ValueError, RecursionError, MemoryError):  # a NUL byte, or nesting deeper than the parser allows
         return [(None, "脚本无法解析 (含空字符或嵌套过深)")], None, False
     problems: set[tuple[int | None, str]] = set()
@@ -581,6 +587,16 @@ def _round(number: Any, ndigits: Any = None) -> Any:
     return round(number) if ndigits is None else round(number, ndigits)
 
 
+# C code such as datetime.strftime imports through the running code's builtins; scripts cannot name this.
+_INTERNAL_IMPORTS = frozenset({"time", "_strptime", "locale", "calendar"})
+
+
+def _internal_import(name: str, *args: Any, **kwargs: Any) -> ModuleType:
+    if name not in _INTERNAL_IMPORTS:
+        raise SandboxViolation(f"不允许导入模块 ({name})")
+    return builtins.__import__(name, *args, **kwargs)
+
+
 def _print(*args: Any, **kwargs: Any) -> None:
     """Drop output: scripts have no console, and task data is where results belong."""
 
@@ -595,13 +611,16 @@ _BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _SAFE_BUI
     "True": True, "False": False, "None": None,
     "range": _range, "pow": _pow, "sum": _sum, "iter": _iter, "format": _format, "round": _round,
     "print": _print,
-    # Helpers the rewriter calls; scripts cannot name them because they start with an underscore.
+    # Helpers the rewriter and C code call; scripts cannot name them because they start with an underscore.
+    "__import__": _internal_import,
     "__sb_tick": _tick, "__sb_add": _add, "__sb_iadd": _iadd, "__sb_mul": _mul, "__sb_imul": _imul,
     "__sb_pow": _pow, "__sb_lshift": _lshift, "__sb_mod": _mod, "__sb_fstring": _fstring, "__sb_attr": _attr,
 }  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- running
+
+_PLAIN = frozenset({bool, int, float, str, type(None), dict, list, tuple})  # results that need no closer look
 
 
 def evaluate(
@@ -611,12 +630,17 @@ def evaluate(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Any:
     """Evaluate an expression against task data (`context`) plus `extra` names; raises ScriptError subclasses."""  # noqa: E501
-    program = _runnable(expression, "eval")
+    program = _runnable(expression, "eval", context)
     scope = _globals(extra)
     if program.isolated:  # a copy, so a walrus cannot write into task data
         scope.update(context)
-        return _run(program, scope, None, timeout)
-    return _run(program, scope, context, timeout)  # context as locals: looked up first, never copied
+        result = _run(program, scope, None, timeout)
+    else:
+        result = _run(program, scope, context, timeout)  # context as locals: looked up first, never copied
+    if type(result) not in _PLAIN and (callable(result) or hasattr(result, "__next__")):
+        # Called or iterated later, it would run outside any deadline.
+        raise SandboxViolation("表达式的结果必须是数据, 不能是函数或迭代器")
+    return result
 
 
 def execute(
@@ -626,7 +650,7 @@ def execute(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> None:
     """Run a script that reads and assigns task data in `context` in place; names from `extra`, functions, modules and classes defined by the script are not left in `context`."""  # noqa: E501
-    program = _runnable(script, "exec")
+    program = _runnable(script, "exec", context)
     names = _globals(extra)
     injected = [name for name in names if name not in context]  # task data wins over extra
     for name in injected:
@@ -642,11 +666,14 @@ def execute(
             del context[name]
 
 
-def _runnable(source: str, mode: str) -> _Program:
+def _runnable(source: str, mode: str, context: Mapping[str, Any]) -> _Program:
     program = _program(source, mode)
     if program.code is None:
         line = program.problems[0][0] if program.problems else None
         raise SandboxViolation("; ".join(_located(n, text) for n, text in program.problems), line)
+    # Task data is looked up before builtins, so a submitted field named like a guard would shadow it.
+    if clash := sorted(name for name in program.helpers if name in context):
+        raise SandboxViolation(f"任务数据中有保留名称 ({', '.join(clash)})")
     return program
 
 
