@@ -71,7 +71,7 @@ def _named_forms(files: Mapping[str, bytes]) -> set[str]:
                 value_at = content.find(b'value="', pos, pos + 200)
                 if value_at != -1:
                     end = content.find(b'"', value_at + 7)
-                    names.add(content[value_at + 7:end].decode("utf-8", "replace"))
+                    names.add(content[value_at + 7 : end].decode("utf-8", "replace"))
                 start = pos + 1
     return {n for n in names if n and "/" not in n and "\\" not in n}
 
@@ -85,8 +85,9 @@ class Validation:
     forms: dict[str, dict]  # form name -> parsed schema
 
 
-def validate(files: Mapping[str, bytes], handlers: Mapping[str, Callable[..., Any]],
-             lanes: set[str] | None = None) -> Validation:
+def validate(
+    files: Mapping[str, bytes], handlers: Mapping[str, Callable[..., Any]], lanes: set[str] | None = None
+) -> Validation:
     """Check a bundle without deploying it; `problems` is empty when it may be deployed."""
     problems: list[Problem] = []
     if not any(n.endswith(".bpmn") for n in files):
@@ -130,8 +131,12 @@ def _load_forms(files: Mapping[str, bytes]) -> tuple[dict[str, dict], list[Probl
     return forms, problems
 
 
-def _check_element(info: engine.ElementInfo, forms: Mapping[str, dict],
-                   handlers: Mapping[str, Callable[..., Any]], lanes: set[str] | None) -> list[Problem]:
+def _check_element(
+    info: engine.ElementInfo,
+    forms: Mapping[str, dict],
+    handlers: Mapping[str, Callable[..., Any]],
+    lanes: set[str] | None,
+) -> list[Problem]:
     out: list[Problem] = []
 
     def problem(message: str) -> None:
@@ -178,7 +183,9 @@ def _check_params(handler: Callable[..., Any], info: engine.ElementInfo) -> list
     known = {p.name for p in params}
     required = {p.name for p in params if p.default is p.empty and p.kind is not p.VAR_POSITIONAL}
     messages = [f"处理器 {info.operator} 没有参数 {name}" for name in info.params if name not in known]
-    messages += [f"处理器 {info.operator} 缺少必填参数 {name}" for name in sorted(required - set(info.params))]
+    messages += [
+        f"处理器 {info.operator} 缺少必填参数 {name}" for name in sorted(required - set(info.params))
+    ]
     return messages
 
 
@@ -195,9 +202,16 @@ class DeployedVersion:
     created: bool
 
 
-def deploy(session: Session, files: Mapping[str, bytes], handlers: Mapping[str, Callable[..., Any]], *,
-           now: datetime, user: str | None = None, source: str | None = None,
-           lanes: set[str] | None = None) -> list[DeployedVersion]:
+def deploy(
+    session: Session,
+    files: Mapping[str, bytes],
+    handlers: Mapping[str, Callable[..., Any]],
+    *,
+    now: datetime,
+    user: str | None = None,
+    source: str | None = None,
+    lanes: set[str] | None = None,
+) -> list[DeployedVersion]:
     """Validate and store a bundle; each process whose content changed gets a new immutable version."""
     checked = validate(files, handlers, lanes)
     if checked.bundle is None:
@@ -215,17 +229,28 @@ def deploy(session: Session, files: Mapping[str, bytes], handlers: Mapping[str, 
             results.append(DeployedVersion(pid, latest.name, latest.version, created=False))
             continue
         if deployment is None:
-            deployment = Deployment(created_at=now, created_by=user, source=source,
-                                    bundle_hash=sha256("".join(sorted(hashes.values())).encode()))
+            deployment = Deployment(
+                created_at=now,
+                created_by=user,
+                source=source,
+                bundle_hash=sha256("".join(sorted(hashes.values())).encode()),
+            )
             session.add(deployment)
             session.flush()
         for name in needed:
             if session.get(FileBlob, hashes[name]) is None:
                 session.add(FileBlob(sha256=hashes[name], content=files[name].decode("utf-8")))
         number = (latest.version + 1) if latest is not None else 1
-        version = ProcessVersion(process_id=pid, version=number, name=bundle.process_names.get(pid, pid),
-                                 content_hash=content_hash, deployment_id=deployment.id, created_at=now,
-                                 start_lane=bundle.start_lane(pid), called_only=pid in called)
+        version = ProcessVersion(
+            process_id=pid,
+            version=number,
+            name=bundle.process_names.get(pid, pid),
+            content_hash=content_hash,
+            deployment_id=deployment.id,
+            created_at=now,
+            start_lane=bundle.start_lane(pid),
+            called_only=pid in called,
+        )
         session.add(version)
         session.flush()
         for name in sorted(needed):
@@ -256,8 +281,10 @@ def _kind(name: str) -> str:
 def latest_version(session: Session, process_id: str) -> ProcessVersion | None:
     """Return the newest version of a process, or None."""
     return session.scalars(
-        select(ProcessVersion).where(ProcessVersion.process_id == process_id)
-        .order_by(ProcessVersion.version.desc()).limit(1)
+        select(ProcessVersion)
+        .where(ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
     ).first()
 
 
@@ -266,8 +293,11 @@ def get_version(session: Session, process_id: str, version: int | None = None) -
     if version is None:
         found = latest_version(session, process_id)
     else:
-        found = session.scalars(select(ProcessVersion).where(
-            ProcessVersion.process_id == process_id, ProcessVersion.version == version)).first()
+        found = session.scalars(
+            select(ProcessVersion).where(
+                ProcessVersion.process_id == process_id, ProcessVersion.version == version
+            )
+        ).first()
     if found is None:
         raise NotFound(f"流程 {process_id} 不存在" + (f"版本 {version}" if version else ""))
     return found
@@ -275,18 +305,30 @@ def get_version(session: Session, process_id: str, version: int | None = None) -
 
 def list_processes(session: Session) -> list[ProcessVersion]:
     """Return the newest version of every process, by name."""
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .group_by(ProcessVersion.process_id).subquery())
-    stmt = (select(ProcessVersion).join(newest, (ProcessVersion.process_id == newest.c.process_id)
-                                        & (ProcessVersion.version == newest.c.v))
-            .order_by(ProcessVersion.process_id))
+    newest = (
+        select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
+    stmt = (
+        select(ProcessVersion)
+        .join(
+            newest,
+            (ProcessVersion.process_id == newest.c.process_id) & (ProcessVersion.version == newest.c.v),
+        )
+        .order_by(ProcessVersion.process_id)
+    )
     return list(session.scalars(stmt))
 
 
 def version_files(session: Session, version: ProcessVersion) -> dict[str, str]:
     """Return the texts of every file of a version, by name."""
-    blobs = {b.sha256: b.content for b in session.scalars(
-        select(FileBlob).where(FileBlob.sha256.in_([f.sha256 for f in version.files])))}
+    blobs = {
+        b.sha256: b.content
+        for b in session.scalars(
+            select(FileBlob).where(FileBlob.sha256.in_([f.sha256 for f in version.files]))
+        )
+    }
     return {f.name: blobs[f.sha256] for f in version.files}
 
 

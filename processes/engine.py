@@ -172,7 +172,10 @@ class _HandlerServiceTaskParser(ServiceTaskParser):
 class _Parser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        "{http://www.omg.org/spec/BPMN/20100524/MODEL}serviceTask": (_HandlerServiceTaskParser, HandlerServiceTask),
+        "{http://www.omg.org/spec/BPMN/20100524/MODEL}serviceTask": (
+            _HandlerServiceTaskParser,
+            HandlerServiceTask,
+        ),
     }
 
 
@@ -182,7 +185,11 @@ class _Parser(SpiffBpmnParser):
 def _safe_xml(content: bytes) -> etree._Element:
     """Parse XML with entity expansion, DTDs and network access off."""
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
         remove_comments=False,
     )
     root = etree.fromstring(content, parser)
@@ -291,7 +298,14 @@ def parse_bundle(files: dict[str, bytes]) -> tuple[ParsedBundle | None, list[Pro
                 parser.add_dmn_xml(root, filename=name)
         except ValidationException as err:
             problems.append(Problem(name, getattr(err, "id", "") or "", _validation_message(err)))
-        except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError, AttributeError, TypeError) as err:
+        except (
+            SpiffWorkflowException,
+            etree.LxmlError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            TypeError,
+        ) as err:
             problems.append(Problem(name, "", f"无法解析: {err}"))
     if problems:
         return None, problems
@@ -308,8 +322,9 @@ def parse_bundle(files: dict[str, bytes]) -> tuple[ParsedBundle | None, list[Pro
             bundle.specs(pid)
         except (ValidationException, SpiffWorkflowException) as err:
             eid = getattr(err, "id", "") or ""
-            problems.append(Problem(getattr(err, "file_name", "") or process_files[pid], eid,
-                                    _validation_message(err)))
+            problems.append(
+                Problem(getattr(err, "file_name", "") or process_files[pid], eid, _validation_message(err))
+            )
         except (KeyError, AttributeError, TypeError, ValueError) as err:
             problems.append(Problem(process_files[pid], pid, f"无法解析: {err}"))
     return (None if problems else bundle), problems
@@ -339,8 +354,14 @@ def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) 
         if not bpmn_id or (spec.name, bpmn_id) in seen:
             continue
         seen.add((spec.name, bpmn_id))
-        info = ElementInfo(file, spec.name, bpmn_id, getattr(ts, "bpmn_name", None) or "",
-                           ts.__class__.__name__, lane=getattr(ts, "lane", None))
+        info = ElementInfo(
+            file,
+            spec.name,
+            bpmn_id,
+            getattr(ts, "bpmn_name", None) or "",
+            ts.__class__.__name__,
+            lane=getattr(ts, "lane", None),
+        )
         ext = getattr(ts, "extensions", {}) or {}
         props = ext.get("properties", {}) or {}
         if getattr(ts, "manual", False):
@@ -362,7 +383,7 @@ def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) 
         for attr, label in (("prescript", "前置脚本"), ("postscript", "后置脚本")):
             if getattr(ts, attr, None):
                 info.expressions.append((label, getattr(ts, attr), "exec"))
-        for cond_spec, condition in getattr(ts, "cond_task_specs", None) or []:
+        for _target, condition in getattr(ts, "cond_task_specs", None) or []:
             if condition:
                 info.expressions.append(("条件", condition, "eval"))
         if hasattr(ts, "decision_table") or ts.__class__.__name__ == "BusinessRuleTask":
@@ -386,7 +407,7 @@ def check_timer_value(value: Any) -> str | None:
     if isinstance(value, datetime):
         return None
     if not isinstance(value, str):
-        return "定时器表达式必须得到 ISO 8601 字符串(如 \"P5D\")"
+        return '定时器表达式必须得到 ISO 8601 字符串(如 "P5D")'
     text = value.strip().upper()
     try:
         if text.startswith("R"):
@@ -495,9 +516,14 @@ def _view(task: Any) -> UserTaskView:
     ext = getattr(ts, "extensions", {}) or {}
     props = ext.get("properties", {}) or {}
     return UserTaskView(
-        guid=str(task.id), spec_id=ts.bpmn_id or ts.name, name=ts.bpmn_name or ts.bpmn_id or ts.name,
-        process_id=task.workflow.spec.name, lane=ts.lane, form=props.get("formJsonSchemaFilename"),
-        owner_expr=props.get("owner"), due_expr=props.get("dueIn"),
+        guid=str(task.id),
+        spec_id=ts.bpmn_id or ts.name,
+        name=ts.bpmn_name or ts.bpmn_id or ts.name,
+        process_id=task.workflow.spec.name,
+        lane=ts.lane,
+        form=props.get("formJsonSchemaFilename"),
+        owner_expr=props.get("owner"),
+        due_expr=props.get("dueIn"),
         instructions=ext.get("instructionsForEndUser"),
     )
 
@@ -709,7 +735,9 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
         elif state == TaskState.ERROR:
             errored.append(str(task.id))
         if bpmn_id:
-            per = elements.setdefault(task.workflow.spec.name, {"completed": set(), "active": set(), "failed": set()})
+            per = elements.setdefault(
+                task.workflow.spec.name, {"completed": set(), "active": set(), "failed": set()}
+            )
             if state == TaskState.COMPLETED:
                 per["completed"].add(bpmn_id)
             elif state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
@@ -724,5 +752,10 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
             data.update(task.data)
         if not data and workflow.last_task is not None:
             data.update(workflow.last_task.data)
-    return Snapshot(completed, data, ready, errored,
-                    {pid: {k: sorted(v) for k, v in d.items()} for pid, d in elements.items()})
+    return Snapshot(
+        completed,
+        data,
+        ready,
+        errored,
+        {pid: {k: sorted(v) for k, v in d.items()} for pid, d in elements.items()},
+    )

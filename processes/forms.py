@@ -68,8 +68,15 @@ def _message(err: ValidationError) -> str:
     if v == "required":
         return "此项为必填项"
     if v == "type":
-        names = {"string": "文本", "number": "数字", "integer": "整数", "boolean": "是/否", "array": "列表",
-                 "object": "对象", "null": "空值"}
+        names = {
+            "string": "文本",
+            "number": "数字",
+            "integer": "整数",
+            "boolean": "是/否",
+            "array": "列表",
+            "object": "对象",
+            "null": "空值",
+        }
         wanted = value if isinstance(value, list) else [value]
         return "应填写" + "或".join(names.get(t, t) for t in wanted)
     if v == "minimum":
@@ -89,8 +96,11 @@ def _message(err: ValidationError) -> str:
     if v == "pattern":
         return "格式不正确"
     if v == "format":
-        return {"date": "日期格式应为 YYYY-MM-DD", "date-time": "时间格式不正确", "email": "邮箱格式不正确"}.get(
-            value, "格式不正确")
+        return {
+            "date": "日期格式应为 YYYY-MM-DD",
+            "date-time": "时间格式不正确",
+            "email": "邮箱格式不正确",
+        }.get(value, "格式不正确")
     if v in ("enum", "const", "oneOf", "anyOf"):
         return "请选择有效的选项"
     if v == "minItems":

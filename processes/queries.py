@@ -45,8 +45,11 @@ def paginate(session: Session, stmt: Select, page: int, page_size: int) -> Page[
 
 def sees_everything(user: User) -> bool:
     """Admins, managers and municipal bureau staff see every instance; units see their own."""
-    return user.is_admin or user.is_manager or (
-        user.organisation is not None and user.organisation.kind in ("bureau", "government"))
+    return (
+        user.is_admin
+        or user.is_manager
+        or (user.organisation is not None and user.organisation.kind in ("bureau", "government"))
+    )
 
 
 def visible_instances(user: User) -> ColumnElement[bool]:
@@ -65,8 +68,11 @@ def can_see_instance(session: Session, user: User, instance: ProcessInstance) ->
     """Tell whether `user` may see `instance` and its data."""
     if sees_everything(user):
         return True
-    return bool(session.scalar(select(ProcessInstance.id).where(
-        ProcessInstance.id == instance.id, visible_instances(user))))
+    return bool(
+        session.scalar(
+            select(ProcessInstance.id).where(ProcessInstance.id == instance.id, visible_instances(user))
+        )
+    )
 
 
 def task_scope(user: User, scope: str) -> ColumnElement[bool]:
@@ -85,10 +91,17 @@ def task_scope(user: User, scope: str) -> ColumnElement[bool]:
     return or_(mine, and_(pool, HumanTask.claimed_by_id.is_(None)))
 
 
-TASK_LIST_LOADS = (joinedload(HumanTask.instance), selectinload(HumanTask.assignee),
-                   selectinload(HumanTask.claimed_by), selectinload(HumanTask.completed_by))
-INSTANCE_LIST_LOADS = (joinedload(ProcessInstance.version), selectinload(ProcessInstance.unit),
-                       selectinload(ProcessInstance.initiator))
+TASK_LIST_LOADS = (
+    joinedload(HumanTask.instance),
+    selectinload(HumanTask.assignee),
+    selectinload(HumanTask.claimed_by),
+    selectinload(HumanTask.completed_by),
+)
+INSTANCE_LIST_LOADS = (
+    joinedload(ProcessInstance.version),
+    selectinload(ProcessInstance.unit),
+    selectinload(ProcessInstance.initiator),
+)
 
 TASK_SORTS = {
     "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
@@ -97,26 +110,53 @@ TASK_SORTS = {
 }
 
 
-def open_tasks(session: Session, user: User, scope: str = "all", q: str | None = None, sort: str = "due",
-               page: int = 1, page_size: int = 20) -> Page[HumanTask]:
+def open_tasks(
+    session: Session,
+    user: User,
+    scope: str = "all",
+    q: str | None = None,
+    sort: str = "due",
+    page: int = 1,
+    page_size: int = 20,
+) -> Page[HumanTask]:
     """Return the open tasks `user` can work on, searchable by task name, project or instance title."""
-    stmt = (select(HumanTask).join(HumanTask.instance).options(*TASK_LIST_LOADS)
-            .where(HumanTask.status == TaskStatus.READY, task_scope(user, scope),
-                   ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING,
-                                               InstanceStatus.ERROR]))
-            .order_by(*TASK_SORTS.get(sort, TASK_SORTS["due"])))
+    stmt = (
+        select(HumanTask)
+        .join(HumanTask.instance)
+        .options(*TASK_LIST_LOADS)
+        .where(
+            HumanTask.status == TaskStatus.READY,
+            task_scope(user, scope),
+            ProcessInstance.status.in_(
+                [InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR]
+            ),
+        )
+        .order_by(*TASK_SORTS.get(sort, TASK_SORTS["due"]))
+    )
     if q:
         like = f"%{q}%"
-        stmt = stmt.where(or_(HumanTask.name.ilike(like), ProcessInstance.title.ilike(like),
-                              ProcessInstance.project_id.ilike(like)))
+        stmt = stmt.where(
+            or_(
+                HumanTask.name.ilike(like),
+                ProcessInstance.title.ilike(like),
+                ProcessInstance.project_id.ilike(like),
+            )
+        )
     return paginate(session, stmt, page, page_size)
 
 
 def task_counts(session: Session, user: User, now: datetime) -> dict[str, int]:
     """Return counts for the home page: mine, my roles' pool, overdue."""
-    base = select(func.count(HumanTask.id)).join(HumanTask.instance).where(
-        HumanTask.status == TaskStatus.READY,
-        ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR]))
+    base = (
+        select(func.count(HumanTask.id))
+        .join(HumanTask.instance)
+        .where(
+            HumanTask.status == TaskStatus.READY,
+            ProcessInstance.status.in_(
+                [InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR]
+            ),
+        )
+    )
     return {
         "mine": session.scalar(base.where(task_scope(user, "mine"))) or 0,
         "roles": session.scalar(base.where(task_scope(user, "roles"))) or 0,
@@ -149,17 +189,24 @@ class InstanceFilter:
     q: str | None = None
 
 
-def instances(session: Session, user: User, f: InstanceFilter, sort: str = "started", page: int = 1,
-              page_size: int = 20) -> Page[ProcessInstance]:
+def instances(
+    session: Session, user: User, f: InstanceFilter, sort: str = "started", page: int = 1, page_size: int = 20
+) -> Page[ProcessInstance]:
     """Return the instances `user` may see, filtered and sorted."""
-    stmt = select(ProcessInstance).options(*INSTANCE_LIST_LOADS).where(visible_instances(user)).order_by(
-        *INSTANCE_SORTS.get(sort, INSTANCE_SORTS["started"]))
+    stmt = (
+        select(ProcessInstance)
+        .options(*INSTANCE_LIST_LOADS)
+        .where(visible_instances(user))
+        .order_by(*INSTANCE_SORTS.get(sort, INSTANCE_SORTS["started"]))
+    )
     if f.process_id:
         stmt = stmt.where(ProcessInstance.process_id == f.process_id)
     if f.status:
         stmt = stmt.where(ProcessInstance.status == f.status)
     if f.unit:
-        stmt = stmt.join(Organisation, Organisation.id == ProcessInstance.unit_id).where(Organisation.code == f.unit)
+        stmt = stmt.join(Organisation, Organisation.id == ProcessInstance.unit_id).where(
+            Organisation.code == f.unit
+        )
     if f.stage:
         stmt = stmt.where(ProcessInstance.stage == f.stage)
     if f.project_id:
@@ -182,15 +229,24 @@ def instances(session: Session, user: User, f: InstanceFilter, sort: str = "star
 
 def history(session: Session, instance_id: int) -> list[InstanceEvent]:
     """Return an instance's events, oldest first."""
-    return list(session.scalars(select(InstanceEvent).options(selectinload(InstanceEvent.user))
-                                .where(InstanceEvent.instance_id == instance_id)
-                                .order_by(InstanceEvent.at, InstanceEvent.id)))
+    return list(
+        session.scalars(
+            select(InstanceEvent)
+            .options(selectinload(InstanceEvent.user))
+            .where(InstanceEvent.instance_id == instance_id)
+            .order_by(InstanceEvent.at, InstanceEvent.id)
+        )
+    )
 
 
 def instance_tasks(session: Session, instance_id: int, open_only: bool = False) -> list[HumanTask]:
     """Return the human tasks of an instance, newest first."""
-    stmt = (select(HumanTask).options(*TASK_LIST_LOADS).where(HumanTask.instance_id == instance_id)
-            .order_by(HumanTask.id.desc()))
+    stmt = (
+        select(HumanTask)
+        .options(*TASK_LIST_LOADS)
+        .where(HumanTask.instance_id == instance_id)
+        .order_by(HumanTask.id.desc())
+    )
     if open_only:
         stmt = stmt.where(HumanTask.status == TaskStatus.READY)
     return list(session.scalars(stmt))
@@ -198,13 +254,22 @@ def instance_tasks(session: Session, instance_id: int, open_only: bool = False) 
 
 def incidents(session: Session, instance_id: int) -> list[Incident]:
     """Return the incidents of an instance, newest first."""
-    return list(session.scalars(select(Incident).where(Incident.instance_id == instance_id)
-                                .order_by(Incident.id.desc())))
+    return list(
+        session.scalars(
+            select(Incident).where(Incident.instance_id == instance_id).order_by(Incident.id.desc())
+        )
+    )
 
 
 def next_task_for(session: Session, user: User, instance_id: int) -> HumanTask | None:
     """Return the user's next open task, preferring the same instance (the wizard flow)."""
-    base = select(HumanTask).join(HumanTask.instance).where(
-        HumanTask.status == TaskStatus.READY, task_scope(user, "all"),
-        ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]))
+    base = (
+        select(HumanTask)
+        .join(HumanTask.instance)
+        .where(
+            HumanTask.status == TaskStatus.READY,
+            task_scope(user, "all"),
+            ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]),
+        )
+    )
     return session.scalars(base.where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)).first()

@@ -64,8 +64,11 @@ def visible_projects(user: User) -> ColumnElement[bool]:
 
 
 def _project_query(user: User, f: ProjectFilter, sort: str) -> Select:
-    stmt = select(Project).where(visible_projects(user)).order_by(
-        *PROJECT_SORTS.get(sort, PROJECT_SORTS["project_id"]))
+    stmt = (
+        select(Project)
+        .where(visible_projects(user))
+        .order_by(*PROJECT_SORTS.get(sort, PROJECT_SORTS["project_id"]))
+    )
     if f.year:
         stmt = stmt.where(Project.plan_year == f.year)
     if f.unit:
@@ -84,14 +87,21 @@ def _project_query(user: User, f: ProjectFilter, sort: str) -> Select:
     return stmt
 
 
-def projects(session: Session, user: User, f: ProjectFilter, sort: str = "project_id", page: int = 1,
-             page_size: int = 20) -> Page[Project]:
+def projects(
+    session: Session,
+    user: User,
+    f: ProjectFilter,
+    sort: str = "project_id",
+    page: int = 1,
+    page_size: int = 20,
+) -> Page[Project]:
     """Return one page of the register rows `user` may see, filtered and sorted."""
     return paginate(session, _project_query(user, f, sort), page, page_size)
 
 
-def projects_for_export(session: Session, user: User, f: ProjectFilter,
-                        sort: str = "project_id") -> list[Project]:
+def projects_for_export(
+    session: Session, user: User, f: ProjectFilter, sort: str = "project_id"
+) -> list[Project]:
     """Return every matching register row (capped at MAX_EXPORT_ROWS) for a spreadsheet."""
     return list(session.scalars(_project_query(user, f, sort).limit(MAX_EXPORT_ROWS)))
 
@@ -100,18 +110,26 @@ def project_totals(session: Session, user: User, f: ProjectFilter) -> tuple[int,
     """Return how many rows match and the sum of their 总投资概算."""
     sub = _project_query(user, f, "project_id").order_by(None).subquery()
     count, total = session.execute(
-        select(func.count(), func.coalesce(func.sum(sub.c.total_estimate), 0))).one()
+        select(func.count(), func.coalesce(func.sum(sub.c.total_estimate), 0))
+    ).one()
     return int(count), Decimal(str(total))
 
 
 def project_filter_options(session: Session, user: User) -> dict[str, list[Any]]:
     """Return the years, units, stages and statuses present among the rows `user` may see."""
     where = visible_projects(user)
-    years = list(session.scalars(select(Project.plan_year).where(where).distinct()
-                                 .order_by(Project.plan_year.desc())))
-    units = [tuple(r) for r in session.execute(select(Project.unit_code, func.max(Project.unit_name))
-                                                .where(where).group_by(Project.unit_code)
-                                                .order_by(func.max(Project.unit_name)))]
+    years = list(
+        session.scalars(select(Project.plan_year).where(where).distinct().order_by(Project.plan_year.desc()))
+    )
+    units = [
+        tuple(r)
+        for r in session.execute(
+            select(Project.unit_code, func.max(Project.unit_name))
+            .where(where)
+            .group_by(Project.unit_code)
+            .order_by(func.max(Project.unit_name))
+        )
+    ]
     stages = set(session.scalars(select(Project.stage).where(where).distinct()))
     statuses = list(session.scalars(select(Project.status).where(where).distinct().order_by(Project.status)))
     ordered_stages = [s for s in STAGES if s in stages] + sorted(stages - set(STAGES))
@@ -124,8 +142,9 @@ def project_by_id(session: Session, user: User, project_id: str) -> Project | No
     return session.scalars(stmt).first()
 
 
-def may_see_project_instance(session: Session, user: User, project_id: str | None,
-                             instance_id: int | None = None) -> bool:
+def may_see_project_instance(
+    session: Session, user: User, project_id: str | None, instance_id: int | None = None
+) -> bool:
     """Tell whether `user` may see an instance of this project (or the given instance)."""
     if sees_everything(user):
         return True
@@ -136,12 +155,15 @@ def may_see_project_instance(session: Session, user: User, project_id: str | Non
         conditions.append(ProcessInstance.id == instance_id)
     if not conditions:
         return False
-    return session.scalar(select(ProcessInstance.id).where(or_(*conditions), visible_instances(user))
-                          .limit(1)) is not None
+    return (
+        session.scalar(select(ProcessInstance.id).where(or_(*conditions), visible_instances(user)).limit(1))
+        is not None
+    )
 
 
-def documents_of(session: Session, project_id: str | None,
-                 instance_ids: list[int] | None = None) -> list[Document]:
+def documents_of(
+    session: Session, project_id: str | None, instance_ids: list[int] | None = None
+) -> list[Document]:
     """Return the generated and stored documents of a project and/or instances, newest first."""
     conditions = []
     if project_id:
@@ -150,14 +172,22 @@ def documents_of(session: Session, project_id: str | None,
         conditions.append(Document.instance_id.in_(instance_ids))
     if not conditions:
         return []
-    return list(session.scalars(select(Document).where(or_(*conditions))
-                                .order_by(Document.created_at.desc(), Document.id.desc())))
+    return list(
+        session.scalars(
+            select(Document).where(or_(*conditions)).order_by(Document.created_at.desc(), Document.id.desc())
+        )
+    )
 
 
 def project_instances(session: Session, user: User, project_id: str) -> list[ProcessInstance]:
     """Return the instances of a project that `user` may see, oldest first."""
-    return list(session.scalars(select(ProcessInstance).where(
-        ProcessInstance.project_id == project_id, visible_instances(user)).order_by(ProcessInstance.id)))
+    return list(
+        session.scalars(
+            select(ProcessInstance)
+            .where(ProcessInstance.project_id == project_id, visible_instances(user))
+            .order_by(ProcessInstance.id)
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- dashboard
@@ -184,33 +214,54 @@ class UnitYearAmount:
 def amounts_by_unit_year(session: Session) -> list[UnitYearAmount]:
     """Return total estimates grouped by construction unit and plan year."""
     rows = session.execute(
-        select(Project.unit_code, func.max(Project.unit_name), Project.plan_year,
-               func.coalesce(func.sum(Project.total_estimate), 0), func.count())
-        .group_by(Project.unit_code, Project.plan_year).order_by(Project.plan_year, Project.unit_code))
-    return [UnitYearAmount(code, name, int(year), Decimal(str(amount)), int(n))
-            for code, name, year, amount, n in rows]
+        select(
+            Project.unit_code,
+            func.max(Project.unit_name),
+            Project.plan_year,
+            func.coalesce(func.sum(Project.total_estimate), 0),
+            func.count(),
+        )
+        .group_by(Project.unit_code, Project.plan_year)
+        .order_by(Project.plan_year, Project.unit_code)
+    )
+    return [
+        UnitYearAmount(code, name, int(year), Decimal(str(amount)), int(n))
+        for code, name, year, amount, n in rows
+    ]
 
 
 def _open_task_filter(now: datetime) -> list[ColumnElement[bool]]:
-    return [HumanTask.status == TaskStatus.READY, HumanTask.due_at.is_not(None), HumanTask.due_at < now,
-            ProcessInstance.status.in_(OPEN_INSTANCE)]
+    return [
+        HumanTask.status == TaskStatus.READY,
+        HumanTask.due_at.is_not(None),
+        HumanTask.due_at < now,
+        ProcessInstance.status.in_(OPEN_INSTANCE),
+    ]
 
 
 def overdue_by_role(session: Session, now: datetime) -> list[tuple[str, str, int]]:
     """Return (role code, role name, number of overdue open tasks), largest first."""
     rows = session.execute(
         select(HumanTask.role_code, func.max(Role.name), func.count(HumanTask.id))
-        .join(HumanTask.instance).outerjoin(Role, Role.code == HumanTask.role_code)
-        .where(*_open_task_filter(now)).group_by(HumanTask.role_code)
-        .order_by(func.count(HumanTask.id).desc(), HumanTask.role_code))
+        .join(HumanTask.instance)
+        .outerjoin(Role, Role.code == HumanTask.role_code)
+        .where(*_open_task_filter(now))
+        .group_by(HumanTask.role_code)
+        .order_by(func.count(HumanTask.id).desc(), HumanTask.role_code)
+    )
     return [(code or "", name or ("指定办理人" if code is None else code), int(n)) for code, name, n in rows]
 
 
-def overdue_tasks(session: Session, now: datetime, role_code: str | None = None, page: int = 1,
-                  page_size: int = 20) -> Page[HumanTask]:
+def overdue_tasks(
+    session: Session, now: datetime, role_code: str | None = None, page: int = 1, page_size: int = 20
+) -> Page[HumanTask]:
     """Return open overdue tasks, most overdue first; `role_code` "" means tasks assigned to a person."""
-    stmt = (select(HumanTask).join(HumanTask.instance).where(*_open_task_filter(now))
-            .order_by(HumanTask.due_at, HumanTask.id))
+    stmt = (
+        select(HumanTask)
+        .join(HumanTask.instance)
+        .where(*_open_task_filter(now))
+        .order_by(HumanTask.due_at, HumanTask.id)
+    )
     if role_code == "":
         stmt = stmt.where(HumanTask.role_code.is_(None))
     elif role_code:
@@ -236,10 +287,14 @@ def stage_durations(session: Session, now: datetime) -> list[StageDuration]:
     because SQLite has no percentile function. Stages still open count up to `now`.
     """
     rows = session.execute(
-        select(HumanTask.process_id, HumanTask.instance_id, func.min(HumanTask.created_at),
-               func.max(HumanTask.completed_at),
-               func.sum(case((HumanTask.status == TaskStatus.READY, 1), else_=0)))
-        .group_by(HumanTask.process_id, HumanTask.instance_id))
+        select(
+            HumanTask.process_id,
+            HumanTask.instance_id,
+            func.min(HumanTask.created_at),
+            func.max(HumanTask.completed_at),
+            func.sum(case((HumanTask.status == TaskStatus.READY, 1), else_=0)),
+        ).group_by(HumanTask.process_id, HumanTask.instance_id)
+    )
     spans: dict[str, list[float]] = defaultdict(list)
     open_count: dict[str, int] = defaultdict(int)
     for process_id, _instance_id, first, last, still_open in rows:
@@ -248,14 +303,32 @@ def stage_durations(session: Session, now: datetime) -> list[StageDuration]:
         if still_open:
             open_count[process_id] += 1
     names = _process_names(session)
-    out = [StageDuration(pid, names.get(pid, pid), round(statistics.median(days), 1), len(days),
-                         open_count[pid]) for pid, days in spans.items()]
+    out = [
+        StageDuration(pid, names.get(pid, pid), round(statistics.median(days), 1), len(days), open_count[pid])
+        for pid, days in spans.items()
+    ]
     return sorted(out, key=lambda d: (_STAGE_ORDER.get(d.process_id, 99), d.process_id))
 
 
-_STAGE_ORDER = {pid: i for i, pid in enumerate(
-    ("lifecycle", "declaration", "initial_review", "approval", "expert_review", "joint_review", "annual_plan",
-     "construction", "progress_report", "acceptance", "operation", "om_annual"))}
+_STAGE_ORDER = {
+    pid: i
+    for i, pid in enumerate(
+        (
+            "lifecycle",
+            "declaration",
+            "initial_review",
+            "approval",
+            "expert_review",
+            "joint_review",
+            "annual_plan",
+            "construction",
+            "progress_report",
+            "acceptance",
+            "operation",
+            "om_annual",
+        )
+    )
+}
 
 
 def _aware(when: datetime) -> datetime:
@@ -263,10 +336,17 @@ def _aware(when: datetime) -> datetime:
 
 
 def _process_names(session: Session) -> dict[str, str]:
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .group_by(ProcessVersion.process_id).subquery())
-    rows = session.execute(select(ProcessVersion.process_id, ProcessVersion.name).join(
-        newest, and_(ProcessVersion.process_id == newest.c.process_id, ProcessVersion.version == newest.c.v)))
+    newest = (
+        select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ProcessVersion.process_id, ProcessVersion.name).join(
+            newest,
+            and_(ProcessVersion.process_id == newest.c.process_id, ProcessVersion.version == newest.c.v),
+        )
+    )
     return dict(rows.all())
 
 
@@ -282,12 +362,21 @@ class IncidentRow:
 
 def instances_with_incidents(session: Session, limit: int = 50) -> list[IncidentRow]:
     """Return instances with unresolved incidents, most recent incident first."""
-    agg = (select(Incident.instance_id, func.count(Incident.id).label("n"),
-                  func.max(Incident.id).label("last_id")).where(Incident.resolved_at.is_(None)).group_by(Incident.instance_id).subquery())
+    agg = (
+        select(
+            Incident.instance_id, func.count(Incident.id).label("n"), func.max(Incident.id).label("last_id")
+        )
+        .where(Incident.resolved_at.is_(None))
+        .group_by(Incident.instance_id)
+        .subquery()
+    )
     rows = session.execute(
         select(ProcessInstance, agg.c.n, Incident.message, Incident.created_at)
-        .join(agg, agg.c.instance_id == ProcessInstance.id).join(Incident, Incident.id == agg.c.last_id)
-        .order_by(Incident.created_at.desc(), ProcessInstance.id.desc()).limit(limit))
+        .join(agg, agg.c.instance_id == ProcessInstance.id)
+        .join(Incident, Incident.id == agg.c.last_id)
+        .order_by(Incident.created_at.desc(), ProcessInstance.id.desc())
+        .limit(limit)
+    )
     return [IncidentRow(inst, int(n), message, at) for inst, n, message, at in rows]
 
 
@@ -295,8 +384,11 @@ def incidents_by_process(session: Session) -> list[tuple[str, str, int]]:
     """Return (process id, name, number of instances with unresolved incidents)."""
     rows = session.execute(
         select(ProcessInstance.process_id, func.count(func.distinct(ProcessInstance.id)))
-        .join(Incident, Incident.instance_id == ProcessInstance.id).where(Incident.resolved_at.is_(None))
-        .group_by(ProcessInstance.process_id).order_by(ProcessInstance.process_id))
+        .join(Incident, Incident.instance_id == ProcessInstance.id)
+        .where(Incident.resolved_at.is_(None))
+        .group_by(ProcessInstance.process_id)
+        .order_by(ProcessInstance.process_id)
+    )
     names = _process_names(session)
     return [(pid, names.get(pid, pid), int(n)) for pid, n in rows]
 
@@ -304,15 +396,39 @@ def incidents_by_process(session: Session) -> list[tuple[str, str, int]]:
 def headline(session: Session, now: datetime) -> dict[str, Any]:
     """Return the dashboard's headline figures."""
     projects_total, amount = session.execute(
-        select(func.count(Project.id), func.coalesce(func.sum(Project.total_estimate), 0))).one()
-    running = session.scalar(select(func.count(ProcessInstance.id)).where(
-        ProcessInstance.status.in_(OPEN_INSTANCE))) or 0
-    overdue = session.scalar(select(func.count(HumanTask.id)).join(HumanTask.instance)
-                             .where(*_open_task_filter(now))) or 0
-    open_tasks = session.scalar(select(func.count(HumanTask.id)).join(HumanTask.instance).where(
-        HumanTask.status == TaskStatus.READY, ProcessInstance.status.in_(OPEN_INSTANCE))) or 0
-    errors = session.scalar(select(func.count(func.distinct(Incident.instance_id)))
-                            .where(Incident.resolved_at.is_(None))) or 0
-    return {"projects": int(projects_total), "total_estimate": Decimal(str(amount)),
-            "running_instances": running, "open_tasks": open_tasks, "overdue_tasks": overdue,
-            "instances_with_incidents": errors}
+        select(func.count(Project.id), func.coalesce(func.sum(Project.total_estimate), 0))
+    ).one()
+    running = (
+        session.scalar(
+            select(func.count(ProcessInstance.id)).where(ProcessInstance.status.in_(OPEN_INSTANCE))
+        )
+        or 0
+    )
+    overdue = (
+        session.scalar(
+            select(func.count(HumanTask.id)).join(HumanTask.instance).where(*_open_task_filter(now))
+        )
+        or 0
+    )
+    open_tasks = (
+        session.scalar(
+            select(func.count(HumanTask.id))
+            .join(HumanTask.instance)
+            .where(HumanTask.status == TaskStatus.READY, ProcessInstance.status.in_(OPEN_INSTANCE))
+        )
+        or 0
+    )
+    errors = (
+        session.scalar(
+            select(func.count(func.distinct(Incident.instance_id))).where(Incident.resolved_at.is_(None))
+        )
+        or 0
+    )
+    return {
+        "projects": int(projects_total),
+        "total_estimate": Decimal(str(amount)),
+        "running_instances": running,
+        "open_tasks": open_tasks,
+        "overdue_tasks": overdue,
+        "instances_with_incidents": errors,
+    }

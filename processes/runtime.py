@@ -98,8 +98,13 @@ class _Step:
 class Runtime:
     """Executes process instances against the database; shared by web, worker and CLI."""
 
-    def __init__(self, handlers: Mapping[str, Callable[..., dict]], clock: Clock | None = None,
-                 specs: catalog.SpecCache | None = None, script_timeout: float = 1.0) -> None:
+    def __init__(
+        self,
+        handlers: Mapping[str, Callable[..., dict]],
+        clock: Clock | None = None,
+        specs: catalog.SpecCache | None = None,
+        script_timeout: float = 1.0,
+    ) -> None:
         self.handlers = handlers
         self.clock = clock or SystemClock()
         self.specs = specs or catalog.SpecCache()
@@ -108,9 +113,17 @@ class Runtime:
 
     # ------------------------------------------------------------------------- public operations
 
-    def start(self, session: Session, process_id: str, data: dict[str, Any] | None = None, *,
-              unit_id: int | None = None, initiator: User | None = None,
-              version: int | None = None, parent_instance_id: int | None = None) -> ProcessInstance:
+    def start(
+        self,
+        session: Session,
+        process_id: str,
+        data: dict[str, Any] | None = None,
+        *,
+        unit_id: int | None = None,
+        initiator: User | None = None,
+        version: int | None = None,
+        parent_instance_id: int | None = None,
+    ) -> ProcessInstance:
         """Start an instance of the newest (or a given) version of a process and run it to its first wait."""
         pv = catalog.get_version(session, process_id, version)
         if not pv.startable:
@@ -126,10 +139,19 @@ class Runtime:
         initial.setdefault("initiator", initiator.username if initiator else None)
         workflow = engine.new_workflow(spec, subs, initial)
         instance = ProcessInstance(
-            process_version_id=pv.id, process_id=pv.process_id, status=InstanceStatus.RUNNING,
-            unit_id=unit_id, initiator_id=initiator.id if initiator else None, parent_instance_id=parent_instance_id,
-            title=pv.name, started_at=now, updated_at=now, serializer_version=engine.STATE_FORMAT,
-            state_json="{}", data_json={}, element_state={},
+            process_version_id=pv.id,
+            process_id=pv.process_id,
+            status=InstanceStatus.RUNNING,
+            unit_id=unit_id,
+            initiator_id=initiator.id if initiator else None,
+            parent_instance_id=parent_instance_id,
+            title=pv.name,
+            started_at=now,
+            updated_at=now,
+            serializer_version=engine.STATE_FORMAT,
+            state_json="{}",
+            data_json={},
+            element_state={},
         )
         instance.version = pv
         session.add(instance)
@@ -139,7 +161,9 @@ class Runtime:
         self._advance(session, step, lambda: engine.run(workflow, self._engine(session, step)))
         return instance
 
-    def complete_task(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> ProcessInstance:
+    def complete_task(
+        self, session: Session, task_id: int, user: User, data: dict[str, Any]
+    ) -> ProcessInstance:
         """Validate and submit a user task, then run the instance until it waits again."""
         # Lock the instance before loading the task: a task row loaded earlier would carry a stale instance.
         instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
@@ -160,21 +184,34 @@ class Runtime:
         task.completed_by = user
         task.draft_json = None
         step.completed_guid = task.task_guid
-        self._event(step, "task_completed", spec_id=task.spec_id, task_name=task.name,
-                    detail={"changes": _diff(before, submitted)})
-        self._advance(session, step, lambda: engine.complete_user_task(
-            workflow, task.task_guid, submitted, self._engine(session, step)))
+        self._event(
+            step,
+            "task_completed",
+            spec_id=task.spec_id,
+            task_name=task.name,
+            detail={"changes": _diff(before, submitted)},
+        )
+        self._advance(
+            session,
+            step,
+            lambda: engine.complete_user_task(
+                workflow, task.task_guid, submitted, self._engine(session, step)
+            ),
+        )
         return step.instance
 
-    def _checked_submission(self, session: Session, step: _Step, task: HumanTask, user: User,
-                            data: dict[str, Any]) -> dict[str, Any]:
+    def _checked_submission(
+        self, session: Session, step: _Step, task: HumanTask, user: User, data: dict[str, Any]
+    ) -> dict[str, Any]:
         """Refuse a submission that may not go through; return the part of `data` the form declares."""
         self._check_open(task)
         if not can_work_on(session, user, task):
             raise NotAllowed("您无权办理此任务")
         if task.claimed_by_id not in (None, user.id):
-            raise Conflict(f"任务已由 {task.claimed_by.display_name if task.claimed_by else '他人'} 认领",
-                           {"claimed_by": task.claimed_by.username if task.claimed_by else None})
+            raise Conflict(
+                f"任务已由 {task.claimed_by.display_name if task.claimed_by else '他人'} 认领",
+                {"claimed_by": task.claimed_by.username if task.claimed_by else None},
+            )
         self._check_instance_accepts_work(step.instance)
         schema = self.form_schema(session, task)
         errors = forms.field_errors(schema, data)
@@ -191,8 +228,9 @@ class Runtime:
         if not can_work_on(session, user, task):
             raise NotAllowed("您无权认领此任务")
         if task.claimed_by_id not in (None, user.id):
-            raise Conflict(f"任务已由 {task.claimed_by.display_name} 认领",
-                           {"claimed_by": task.claimed_by.username})
+            raise Conflict(
+                f"任务已由 {task.claimed_by.display_name} 认领", {"claimed_by": task.claimed_by.username}
+            )
         task.claimed_by = user
         session.add(self._bare_event(task.instance_id, "task_claimed", user, task))
         session.flush()
@@ -219,8 +257,11 @@ class Runtime:
         self._check_open(task)
         task.assignee = assignee
         task.claimed_by = assignee
-        session.add(self._bare_event(task.instance_id, "task_reassigned", admin, task,
-                                     {"assignee": assignee.username}))
+        session.add(
+            self._bare_event(
+                task.instance_id, "task_reassigned", admin, task, {"assignee": assignee.username}
+            )
+        )
         session.flush()
         return task
 
@@ -241,7 +282,11 @@ class Runtime:
         step = self._lock(session, instance_id, None)
         instance = step.instance
         now = self.clock.now()
-        if instance.status not in ACTIVE or instance.next_wakeup_at is None or _aware(instance.next_wakeup_at) > now:
+        if (
+            instance.status not in ACTIVE
+            or instance.next_wakeup_at is None
+            or _aware(instance.next_wakeup_at) > now
+        ):
             self._release(step)
             return False
         self._event(step, "timer_fired", detail={"due": instance.next_wakeup_at.isoformat()})
@@ -256,8 +301,9 @@ class Runtime:
             raise Conflict("实例没有待处理的故障")
         guids = engine.errored_task_guids(step.workflow)
         now = self.clock.now()
-        for incident in session.scalars(select(Incident).where(
-                Incident.instance_id == instance_id, Incident.resolved_at.is_(None))):
+        for incident in session.scalars(
+            select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
+        ):
             incident.resolved_at = now
             incident.resolved_by_id = user.id
         self._event(step, "incident_retried", detail={"tasks": guids})
@@ -306,8 +352,10 @@ class Runtime:
         self._save(session, step)
         return step.instance
 
-    def deliver_message(self, session: Session, name: str, payload: Any, sender_id: int | None = None) -> list[int]:
-        """Deliver a message to every instance waiting for it whose project id correlates; returns their ids."""
+    def deliver_message(
+        self, session: Session, name: str, payload: Any, sender_id: int | None = None
+    ) -> list[int]:
+        """Deliver a message to the waiting instances whose project id correlates; returns their ids."""
         queue: list[tuple[str, Any, int | None]] = [(name, payload, sender_id)]
         delivered: list[int] = []
         hops = 0
@@ -320,8 +368,14 @@ class Runtime:
                     self._release(step)
                     continue
                 self._event(step, "message_received", detail={"message": msg, "payload": _jsonable(body)})
-                ok = self._advance(session, step, lambda s=step, m=msg, b=body: engine.deliver_message(
-                    s.workflow, m, b, self._engine(session, s)), route_messages=False)
+                ok = self._advance(
+                    session,
+                    step,
+                    lambda s=step, m=msg, b=body: engine.deliver_message(
+                        s.workflow, m, b, self._engine(session, s)
+                    ),
+                    route_messages=False,
+                )
                 if ok:
                     delivered.append(target_id)
                 queue.extend((m, p, target_id) for m, p in step.outbox)
@@ -349,8 +403,12 @@ class Runtime:
                 raise engine.HandlerFailed(f"未注册的服务处理器: {operator}")
             data = engine.task_data(step.workflow, task_guid)
             ctx = HandlerContext(
-                session=session, now=self.clock.now(), instance_id=instance.id, process_id=process_id,
-                task_id=task_guid, project_id=data.get("project_id") or instance.project_id,
+                session=session,
+                now=self.clock.now(),
+                instance_id=instance.id,
+                process_id=process_id,
+                task_id=task_guid,
+                project_id=data.get("project_id") or instance.project_id,
                 unit_code=instance.unit.code if instance.unit else None,
                 initiator=instance.initiator.username if instance.initiator else None,
             )
@@ -365,20 +423,30 @@ class Runtime:
                 savepoint.rollback()
                 raise engine.HandlerFailed(f"服务处理器 {operator} 失败: {err}") from err
             savepoint.commit()
-            step.events.append(self._new_event(step, "service_task", spec_id=None, task_name=operator,
-                                               detail={"result": _jsonable(result)}))
+            step.events.append(
+                self._new_event(
+                    step,
+                    "service_task",
+                    spec_id=None,
+                    task_name=operator,
+                    detail={"result": _jsonable(result)},
+                )
+            )
             return result
 
         return engine.StepEngine(call, self.script_timeout)
 
     def _lock(self, session: Session, instance_id: int, user: User | None) -> _Step:
-        instance = session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
-                               populate_existing=True)
+        instance = session.get(
+            ProcessInstance, instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True
+        )
         if instance is None:
             raise NotFound(f"流程实例 {instance_id} 不存在")
         workflow = self.workflows.take(instance.id, instance.lock_version)
         if workflow is None:
-            state = session.scalar(select(ProcessInstance.state_json).where(ProcessInstance.id == instance_id))
+            state = session.scalar(
+                select(ProcessInstance.state_json).where(ProcessInstance.id == instance_id)
+            )
             spec, subs = self.specs.specs(session, instance.version)
             workflow = engine.restore_state(state, spec, subs)
         return _Step(instance, workflow, user)
@@ -387,7 +455,9 @@ class Runtime:
         """Put back an untouched workflow so the next step need not deserialise it."""
         self.workflows.put(step.instance.id, step.instance.lock_version, step.workflow)
 
-    def _advance(self, session: Session, step: _Step, work: Callable[[], Any], route_messages: bool = True) -> Any:
+    def _advance(
+        self, session: Session, step: _Step, work: Callable[[], Any], route_messages: bool = True
+    ) -> Any:
         """Run engine work; an engine failure becomes an incident, anything else aborts the transaction."""
         result = None
         try:
@@ -407,9 +477,16 @@ class Runtime:
 
     def _incident(self, session: Session, step: _Step, failure: engine.StepFailure) -> None:
         step.instance.status = InstanceStatus.ERROR
-        session.add(Incident(instance_id=step.instance.id, task_guid=failure.task_guid, spec_id=failure.spec_id,
-                             message=failure.message[:4000], traceback=failure.traceback,
-                             created_at=self.clock.now()))
+        session.add(
+            Incident(
+                instance_id=step.instance.id,
+                task_guid=failure.task_guid,
+                spec_id=failure.spec_id,
+                message=failure.message[:4000],
+                traceback=failure.traceback,
+                created_at=self.clock.now(),
+            )
+        )
         self._event(step, "incident", spec_id=failure.spec_id, detail={"message": failure.message[:500]})
         log.warning("instance %s: incident at %s: %s", step.instance.id, failure.spec_id, failure.message)
 
@@ -423,7 +500,11 @@ class Runtime:
             ready = snap.ready
             instance.state_json = engine.dump_state(workflow)
             instance.element_state = snap.elements
-            if instance.status not in (InstanceStatus.ERROR, InstanceStatus.SUSPENDED, InstanceStatus.TERMINATED):
+            if instance.status not in (
+                InstanceStatus.ERROR,
+                InstanceStatus.SUSPENDED,
+                InstanceStatus.TERMINATED,
+            ):
                 if snap.completed:
                     instance.status = InstanceStatus.COMPLETE
                 elif snap.errored:
@@ -438,7 +519,9 @@ class Runtime:
             instance.next_wakeup_at = None
             ready = []
             waiting_for = set()
-            if instance.status == InstanceStatus.COMPLETE and not any(e.kind == "completed" for e in step.events):
+            if instance.status == InstanceStatus.COMPLETE and not any(
+                e.kind == "completed" for e in step.events
+            ):
                 self._event(step, "completed")
         instance.data_json = data
         instance.updated_at = now
@@ -474,11 +557,23 @@ class Runtime:
         except (TypeError, ValueError):
             pass
 
-    def _sync_tasks(self, session: Session, step: _Step, ready: list[engine.UserTaskView],
-                    data: dict[str, Any], now: datetime) -> None:
+    def _sync_tasks(
+        self,
+        session: Session,
+        step: _Step,
+        ready: list[engine.UserTaskView],
+        data: dict[str, Any],
+        now: datetime,
+    ) -> None:
         instance = step.instance
-        open_rows = {t.task_guid: t for t in session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY))}
+        open_rows = {
+            t.task_guid: t
+            for t in session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY
+                )
+            )
+        }
         ready_ids = {v.guid for v in ready}
         for guid, row in open_rows.items():
             if guid not in ready_ids:
@@ -491,16 +586,36 @@ class Runtime:
             if view.guid in open_rows:
                 continue
             if lane_roles is None:
-                lane_roles = {lane: (code, scope) for lane, code, scope in session.execute(
-                    select(LaneRole.lane, Role.code, Role.scope).join(Role, Role.code == LaneRole.role_code))}
+                lane_roles = {
+                    lane: (code, scope)
+                    for lane, code, scope in session.execute(
+                        select(LaneRole.lane, Role.code, Role.scope).join(
+                            Role, Role.code == LaneRole.role_code
+                        )
+                    )
+                }
             session.add(self._new_task(session, step, view, lane_roles, now))
 
-    def _new_task(self, session: Session, step: _Step, view: engine.UserTaskView,
-                  lane_roles: dict[str, tuple[str, RoleScope]], now: datetime) -> HumanTask:
+    def _new_task(
+        self,
+        session: Session,
+        step: _Step,
+        view: engine.UserTaskView,
+        lane_roles: dict[str, tuple[str, RoleScope]],
+        now: datetime,
+    ) -> HumanTask:
         instance = step.instance
-        task = HumanTask(instance_id=instance.id, task_guid=view.guid, spec_id=view.spec_id, name=view.name,
-                         process_id=view.process_id, lane=view.lane, form=view.form, status=TaskStatus.READY,
-                         created_at=now)
+        task = HumanTask(
+            instance_id=instance.id,
+            task_guid=view.guid,
+            spec_id=view.spec_id,
+            name=view.name,
+            process_id=view.process_id,
+            lane=view.lane,
+            form=view.form,
+            status=TaskStatus.READY,
+            created_at=now,
+        )
         eng = self._engine(session, step)
         task_values = None
         if view.lane and view.lane in lane_roles:
@@ -519,7 +634,9 @@ class Runtime:
                 if user is not None:
                     task.assignee_id = user.id
                 else:
-                    log.warning("instance %s: owner %r of %s is no user", instance.id, owner_name, view.spec_id)
+                    log.warning(
+                        "instance %s: owner %r of %s is no user", instance.id, owner_name, view.spec_id
+                    )
         if view.due_expr:
             due = self._evaluate_quietly(step, view, view.due_expr, eng)
             if isinstance(due, str) and (when := engine.after(now, due)) is not None:
@@ -542,15 +659,19 @@ class Runtime:
         if wanted == (instance.waiting_messages or []) and (not wanted or instance.project_id is None):
             return  # nothing changed (the usual step): no query
         instance.waiting_messages = wanted
-        rows = {w.message: w for w in session.scalars(select(MessageWait).where(
-            MessageWait.instance_id == instance.id))}
+        rows = {
+            w.message: w
+            for w in session.scalars(select(MessageWait).where(MessageWait.instance_id == instance.id))
+        }
         for name, row in rows.items():
             if name not in waiting_for:
                 session.delete(row)
             elif row.correlation_key != instance.project_id:
                 row.correlation_key = instance.project_id
         for name in waiting_for - rows.keys():
-            session.add(MessageWait(instance_id=instance.id, message=name, correlation_key=instance.project_id))
+            session.add(
+                MessageWait(instance_id=instance.id, message=name, correlation_key=instance.project_id)
+            )
 
     @staticmethod
     def _message_targets(session: Session, name: str, payload: Any, sender_id: int | None) -> list[int]:
@@ -570,8 +691,9 @@ class Runtime:
         return out
 
     def _task(self, session: Session, task_id: int, lock: bool = False) -> HumanTask:
-        task = session.get(HumanTask, task_id, with_for_update={"of": HumanTask} if lock else None,
-                           populate_existing=lock)
+        task = session.get(
+            HumanTask, task_id, with_for_update={"of": HumanTask} if lock else None, populate_existing=lock
+        )
         if task is None:
             raise NotFound(f"任务 {task_id} 不存在")
         return task
@@ -580,11 +702,14 @@ class Runtime:
     def _check_open(task: HumanTask) -> None:
         if task.status == TaskStatus.COMPLETED:
             who = task.completed_by.display_name if task.completed_by else "他人"
-            raise Conflict(f"任务已由 {who} 于 {task.completed_at:%Y-%m-%d %H:%M} 办理完成", {
-                "completed_by": task.completed_by.username if task.completed_by else None,
-                "completed_by_name": who,
-                "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-            })
+            raise Conflict(
+                f"任务已由 {who} 于 {task.completed_at:%Y-%m-%d %H:%M} 办理完成",
+                {
+                    "completed_by": task.completed_by.username if task.completed_by else None,
+                    "completed_by_name": who,
+                    "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+                },
+            )
         if task.status == TaskStatus.CANCELLED:
             raise Conflict("任务已取消(流程已走向其他分支)", {"status": "cancelled"})
 
@@ -595,20 +720,46 @@ class Runtime:
         if instance.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETE):
             raise Conflict("流程实例已结束", {"status": instance.status})
 
-    def _new_event(self, step: _Step, kind: str, spec_id: str | None = None, task_name: str | None = None,
-                   detail: dict | None = None) -> InstanceEvent:
-        return InstanceEvent(instance_id=step.instance.id, at=self.clock.now(), kind=kind,
-                             user_id=step.user.id if step.user else None, spec_id=spec_id, task_name=task_name,
-                             detail=detail or {})
+    def _new_event(
+        self,
+        step: _Step,
+        kind: str,
+        spec_id: str | None = None,
+        task_name: str | None = None,
+        detail: dict | None = None,
+    ) -> InstanceEvent:
+        return InstanceEvent(
+            instance_id=step.instance.id,
+            at=self.clock.now(),
+            kind=kind,
+            user_id=step.user.id if step.user else None,
+            spec_id=spec_id,
+            task_name=task_name,
+            detail=detail or {},
+        )
 
-    def _event(self, step: _Step, kind: str, spec_id: str | None = None, task_name: str | None = None,
-               detail: dict | None = None) -> None:
+    def _event(
+        self,
+        step: _Step,
+        kind: str,
+        spec_id: str | None = None,
+        task_name: str | None = None,
+        detail: dict | None = None,
+    ) -> None:
         step.events.append(self._new_event(step, kind, spec_id, task_name, detail))
 
-    def _bare_event(self, instance_id: int, kind: str, user: User, task: HumanTask,
-                    detail: dict | None = None) -> InstanceEvent:
-        return InstanceEvent(instance_id=instance_id, at=self.clock.now(), kind=kind, user_id=user.id,
-                             spec_id=task.spec_id, task_name=task.name, detail=detail or {})
+    def _bare_event(
+        self, instance_id: int, kind: str, user: User, task: HumanTask, detail: dict | None = None
+    ) -> InstanceEvent:
+        return InstanceEvent(
+            instance_id=instance_id,
+            at=self.clock.now(),
+            kind=kind,
+            user_id=user.id,
+            spec_id=task.spec_id,
+            task_name=task.name,
+            detail=detail or {},
+        )
 
 
 # ----------------------------------------------------------------------------- assignment
@@ -627,9 +778,11 @@ def can_work_on(session: Session, user: User, task: HumanTask) -> bool:
 
 def load_instance_for_read(session: Session, instance_id: int) -> ProcessInstance:
     """Return an instance with its data and element state (no workflow is deserialised)."""
-    instance = session.scalar(select(ProcessInstance).options(
-        undefer(ProcessInstance.data_json), undefer(ProcessInstance.element_state))
-        .where(ProcessInstance.id == instance_id))
+    instance = session.scalar(
+        select(ProcessInstance)
+        .options(undefer(ProcessInstance.data_json), undefer(ProcessInstance.element_state))
+        .where(ProcessInstance.id == instance_id)
+    )
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
     return instance
@@ -644,7 +797,7 @@ _TEMPLATES = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False
 
 
 def render_instructions(template: str, data: Mapping[str, Any]) -> str:
-    """Render a task's Jinja instructions against its data in Jinja's sandbox; a broken template shows as is."""
+    """Render a task's Jinja instructions in Jinja's sandbox; a broken template is shown as written."""
     try:
         return _TEMPLATES.from_string(template).render(**data)
     except TemplateError as err:
@@ -653,8 +806,11 @@ def render_instructions(template: str, data: Mapping[str, Any]) -> str:
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: {"old": _jsonable(before.get(k)), "new": _jsonable(v)} for k, v in after.items()
-            if before.get(k) != v}
+    return {
+        k: {"old": _jsonable(before.get(k)), "new": _jsonable(v)}
+        for k, v in after.items()
+        if before.get(k) != v
+    }
 
 
 def _jsonable(value: Any) -> Any:

@@ -88,8 +88,15 @@ def run_file(path: Path, *, bpmn_dir: Path, forms_dir: Path, database_url: str |
         try:
             clock = ManualClock(_parse_time(spec.get("clock")) if spec.get("clock") else None)
             runtime = Runtime(REGISTRY, clock=clock)
-            run = _Run(sessions=db[1], engine=db[0], runtime=runtime, clock=clock, root=bpmn_dir.parent,
-                       forms_dir=forms_dir, deploy_paths=[])
+            run = _Run(
+                sessions=db[1],
+                engine=db[0],
+                runtime=runtime,
+                clock=clock,
+                root=bpmn_dir.parent,
+                forms_dir=forms_dir,
+                deploy_paths=[],
+            )
             return execute(spec, run, name=str(spec.get("name") or path.stem), default_deploy=[bpmn_dir])
         finally:
             db[0].dispose()
@@ -122,7 +129,7 @@ def execute(spec: Mapping[str, Any], run: _Run, *, name: str, default_deploy: li
         run.step_no += 1
         if not isinstance(step, Mapping) or len(step) != 1:
             raise ScenarioFailed(f"第 {run.step_no} 步格式错误: {step!r}")
-        (verb, args), = step.items()
+        ((verb, args),) = step.items()
         action = _ACTIONS.get(verb)
         if action is None:
             raise ScenarioFailed(f"第 {run.step_no} 步: 未知动作 {verb}")
@@ -181,11 +188,23 @@ def _resolve(value: Any, data: Mapping[str, Any]) -> Any:
 
 
 def _open_task(session: Session, instance_id: int, name: str) -> HumanTask:
-    tasks = list(session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY, HumanTask.name == name)))
+    tasks = list(
+        session.scalars(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance_id,
+                HumanTask.status == TaskStatus.READY,
+                HumanTask.name == name,
+            )
+        )
+    )
     if len(tasks) != 1:
-        open_names = list(session.scalars(select(HumanTask.name).where(
-            HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY)))
+        open_names = list(
+            session.scalars(
+                select(HumanTask.name).where(
+                    HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY
+                )
+            )
+        )
         raise ScenarioFailed(f"应有 1 个待办「{name}」，实际 {len(tasks)} 个；当前待办: {open_names}")
     return tasks[0]
 
@@ -193,8 +212,13 @@ def _open_task(session: Session, instance_id: int, name: str) -> HumanTask:
 def _start(run: _Run, args: Mapping[str, Any]) -> None:
     with run.sessions() as session:
         user = _user(session, args["as"])
-        instance = run.runtime.start(session, args["process"], copy.deepcopy(args.get("data") or {}),
-                                     initiator=user, version=args.get("version"))
+        instance = run.runtime.start(
+            session,
+            args["process"],
+            copy.deepcopy(args.get("data") or {}),
+            initiator=user,
+            version=args.get("version"),
+        )
         session.commit()
         run.current = instance.id
         run.instances[str(args.get("id", f"#{instance.id}"))] = instance.id
@@ -210,7 +234,9 @@ def _complete(run: _Run, args: Mapping[str, Any]) -> None:
         try:
             run.runtime.complete_task(session, task.id, _user(session, args["as"]), data)
         except ProcessError as err:
-            raise ScenarioFailed(f"办理「{args['task']}」失败: {err.message} {getattr(err, 'errors', '')}") from err
+            raise ScenarioFailed(
+                f"办理「{args['task']}」失败: {err.message} {getattr(err, 'errors', '')}"
+            ) from err
         session.commit()
 
 
@@ -218,9 +244,17 @@ def _complete_each(run: _Run, args: Mapping[str, Any]) -> None:
     """Complete every open task of that name, each as its own assignee, with per-assignee data."""
     instance_id = _instance_id(run, args)
     with run.sessions() as session:
-        tasks = list(session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY,
-            HumanTask.name == args["task"]).order_by(HumanTask.id)))
+        tasks = list(
+            session.scalars(
+                select(HumanTask)
+                .where(
+                    HumanTask.instance_id == instance_id,
+                    HumanTask.status == TaskStatus.READY,
+                    HumanTask.name == args["task"],
+                )
+                .order_by(HumanTask.id)
+            )
+        )
         owners = [t.assignee.username if t.assignee else None for t in tasks]
     if args.get("count") is not None and len(tasks) != args["count"]:
         raise ScenarioFailed(f"应有 {args['count']} 个「{args['task']}」，实际 {len(tasks)} 个")
@@ -284,8 +318,11 @@ def _tasks(run: _Run, args: Mapping[str, Any]) -> None:
     with run.sessions() as session:
         user = _user(session, args["as"])
         page = queries.open_tasks(session, user, args.get("scope", "all"), page_size=200)
-        names = sorted(t.name for t in page.items
-                       if args.get("all_instances") or t.instance_id == _instance_id(run, args))
+        names = sorted(
+            t.name
+            for t in page.items
+            if args.get("all_instances") or t.instance_id == _instance_id(run, args)
+        )
     expected = sorted(args.get("names") or [])
     if names != expected:
         raise ScenarioFailed(f"{args['as']} 的待办应为 {expected}，实际 {names}")
@@ -294,9 +331,13 @@ def _tasks(run: _Run, args: Mapping[str, Any]) -> None:
 def _no_task(run: _Run, args: Mapping[str, Any]) -> None:
     instance_id = _instance_id(run, args)
     with run.sessions() as session:
-        found = session.scalar(select(HumanTask.id).where(
-            HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY,
-            HumanTask.name == args["task"]))
+        found = session.scalar(
+            select(HumanTask.id).where(
+                HumanTask.instance_id == instance_id,
+                HumanTask.status == TaskStatus.READY,
+                HumanTask.name == args["task"],
+            )
+        )
     if found is not None:
         raise ScenarioFailed(f"不应有待办「{args['task']}」")
 
@@ -366,8 +407,11 @@ def _use(run: _Run, args: Mapping[str, Any]) -> None:
         run.current = _instance_id(run, args)
         return
     with run.sessions() as session:
-        found = session.scalar(select(ProcessInstance.id).where(
-            ProcessInstance.process_id == args["process"]).order_by(ProcessInstance.id.desc()))
+        found = session.scalar(
+            select(ProcessInstance.id)
+            .where(ProcessInstance.process_id == args["process"])
+            .order_by(ProcessInstance.id.desc())
+        )
     if found is None:
         raise ScenarioFailed(f"没有流程 {args['process']} 的实例")
     run.current = found
@@ -383,7 +427,16 @@ def _parse_time(value: Any) -> datetime:
 
 
 _ACTIONS: dict[str, Callable[[_Run, Any], None]] = {
-    "start": _start, "complete": _complete, "complete_each": _complete_each, "claim": _claim,
-    "refuse": _refuse, "advance": _advance, "tasks": _tasks, "no_task": _no_task, "expect": _expect,
-    "record": _record, "redeploy": _redeploy, "use": _use,
+    "start": _start,
+    "complete": _complete,
+    "complete_each": _complete_each,
+    "claim": _claim,
+    "refuse": _refuse,
+    "advance": _advance,
+    "tasks": _tasks,
+    "no_task": _no_task,
+    "expect": _expect,
+    "record": _record,
+    "redeploy": _redeploy,
+    "use": _use,
 }

@@ -18,9 +18,12 @@ log = logging.getLogger(__name__)
 
 def claim_due(session: Session, now: datetime) -> int | None:
     """Lock and return one due instance id; on PostgreSQL rows other workers hold are skipped."""
-    stmt = (select(ProcessInstance.id)
-            .where(ProcessInstance.status.in_(ACTIVE), ProcessInstance.next_wakeup_at <= now)
-            .order_by(ProcessInstance.next_wakeup_at).limit(1))
+    stmt = (
+        select(ProcessInstance.id)
+        .where(ProcessInstance.status.in_(ACTIVE), ProcessInstance.next_wakeup_at <= now)
+        .order_by(ProcessInstance.next_wakeup_at)
+        .limit(1)
+    )
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
     return session.scalar(stmt)
@@ -31,20 +34,19 @@ def tick(sessions: sessionmaker[Session], runtime: Runtime, limit: int = 100) ->
     fired = 0
     skipped: set[int] = set()
     for _ in range(limit):
-        with sessions() as session:
-            with session.begin():
-                instance_id = claim_due(session, runtime.clock.now())
-                if instance_id is None or instance_id in skipped:
-                    return fired
-                try:
-                    if runtime.wake(session, instance_id):
-                        fired += 1
-                    else:
-                        skipped.add(instance_id)
-                except Exception:
-                    log.exception("instance %s: waking failed", instance_id)
+        with sessions() as session, session.begin():
+            instance_id = claim_due(session, runtime.clock.now())
+            if instance_id is None or instance_id in skipped:
+                return fired
+            try:
+                if runtime.wake(session, instance_id):
+                    fired += 1
+                else:
                     skipped.add(instance_id)
-                    raise
+            except Exception:
+                log.exception("instance %s: waking failed", instance_id)
+                skipped.add(instance_id)
+                raise
     return fired
 
 

@@ -34,9 +34,19 @@ BUREAUS: list[dict[str, str]] = [
     {"code": "11341500MB1A000110", "name": "六安市财政局", "short": "市财政局", "kind": "bureau"},
     {"code": "11341500MB1A000211", "name": "六安市发展和改革委员会", "short": "市发改委", "kind": "bureau"},
     {"code": "11341500MB1A000312", "name": "六安市密码管理局", "short": "市密码管理局", "kind": "bureau"},
-    {"code": "11341500MB1A000413", "name": "六安市公共资源交易监督管理局", "short": "市公管局", "kind": "bureau"},
+    {
+        "code": "11341500MB1A000413",
+        "name": "六安市公共资源交易监督管理局",
+        "short": "市公管局",
+        "kind": "bureau",
+    },
     {"code": "11341500MB1A000514", "name": "六安市审计局", "short": "市审计局", "kind": "bureau"},
-    {"code": "11341500MB1A000615", "name": "六安市人民政府办公室", "short": "市政府办公室", "kind": "government"},
+    {
+        "code": "11341500MB1A000615",
+        "name": "六安市人民政府办公室",
+        "short": "市政府办公室",
+        "kind": "government",
+    },
 ]
 DEMO_PASSWORD = "Egov@2026"
 
@@ -53,8 +63,14 @@ STAFF: list[tuple[str, str, str, list[str], bool, bool]] = [
     ("audit", "郑审计(市审计局)", "市审计局", ["AUDIT"], False, True),
     ("manager", "陈主任(市数管局)", "市数管局", [], False, True),
 ]
-UNIT_ACCOUNT_PREFIX = {"市教育局": "jyj", "市卫健委": "wjw", "市公安局": "gaj", "市人社局": "rsj",
-                       "市自然资源局": "zrj", "市城管局": "cgj"}
+UNIT_ACCOUNT_PREFIX = {
+    "市教育局": "jyj",
+    "市卫健委": "wjw",
+    "市公安局": "gaj",
+    "市人社局": "rsj",
+    "市自然资源局": "zrj",
+    "市城管局": "cgj",
+}
 
 
 def seed_roles(session: Session) -> None:
@@ -94,8 +110,14 @@ def seed_demo(session: Session, hash_password: Callable[[str], str], now: dateti
     for username, display, short, roles, admin, manager in accounts:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            user = User(username=username, display_name=display, password_hash=password,
-                        organisation_id=orgs[short].id if short else None, is_admin=admin, is_manager=manager)
+            user = User(
+                username=username,
+                display_name=display,
+                password_hash=password,
+                organisation_id=orgs[short].id if short else None,
+                is_admin=admin,
+                is_manager=manager,
+            )
             user.roles = [UserRole(role_code=code) for code in roles]
             session.add(user)
         created.append((username, display))

@@ -83,8 +83,9 @@ def login(username: str, password: str) -> User:
     """Check credentials and start a browser session; raises AuthError (401/429)."""
     limiter: LoginLimiter = current_app.extensions["egovflow_limiter"]
     key = f"{request.remote_addr}:{username}"
-    if limiter.blocked(key, int(current_app.config["LOGIN_MAX_FAILURES"]),
-                       float(current_app.config["LOGIN_WINDOW_S"])):
+    if limiter.blocked(
+        key, int(current_app.config["LOGIN_MAX_FAILURES"]), float(current_app.config["LOGIN_WINDOW_S"])
+    ):
         raise AuthError(429, "登录失败次数过多，请 5 分钟后再试")
     user = get_session().scalar(select(User).where(User.username == username))
     if user is None or not user.active or not verify_password(user, password):
@@ -118,8 +119,11 @@ def current_user() -> User | None:
     user = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        token = get_session().scalar(select(ApiToken).where(
-            ApiToken.token_hash == _sha(header[7:].strip()), ApiToken.revoked.is_(False)))
+        token = get_session().scalar(
+            select(ApiToken).where(
+                ApiToken.token_hash == _sha(header[7:].strip()), ApiToken.revoked.is_(False)
+            )
+        )
         if token is not None:
             user = get_session().get(User, token.user_id)
         g.via_token = True

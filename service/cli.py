@@ -37,9 +37,8 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest migration."""
-    from service.migrate import upgrade
-
     from processes.seed import seed_roles
+    from service.migrate import upgrade
 
     app = _app()
     upgrade(app.config["DATABASE_URL"])
@@ -72,8 +71,10 @@ def validate_command(paths: tuple[Path, ...]) -> None:
             click.echo(str(problem))
         click.echo(f"共 {len(result.problems)} 个问题，不可部署", err=True)
         sys.exit(1)
-    click.echo(f"校验通过: {len([n for n in files if n.endswith(('.bpmn', '.dmn'))])} 个模型文件，"
-               f"{len([n for n in files if n.endswith('.json')])} 个表单")
+    click.echo(
+        f"校验通过: {len([n for n in files if n.endswith(('.bpmn', '.dmn'))])} 个模型文件，"
+        f"{len([n for n in files if n.endswith('.json')])} 个表单"
+    )
 
 
 def _read(paths: tuple[Path, ...]) -> dict[str, bytes]:
@@ -94,8 +95,15 @@ def deploy_command(paths: tuple[Path, ...]) -> None:
         from service.api.catalog import known_lanes_in
 
         try:
-            versions = catalog.deploy(session, files, REGISTRY, now=state.runtime.clock.now(), user="cli",
-                                      source=" ".join(str(p) for p in paths), lanes=known_lanes_in(session))
+            versions = catalog.deploy(
+                session,
+                files,
+                REGISTRY,
+                now=state.runtime.clock.now(),
+                user="cli",
+                source=" ".join(str(p) for p in paths),
+                lanes=known_lanes_in(session),
+            )
         except BundleInvalid as err:
             for problem in err.problems:
                 click.echo(str(problem), err=True)

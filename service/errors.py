@@ -14,8 +14,16 @@ from service.auth import AuthError
 log = logging.getLogger(__name__)
 
 HTTP_MESSAGES = {
-    400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "页面或资源不存在", 405: "不支持的请求方法",
-    409: "操作冲突", 413: "上传的文件过大", 422: "提交的数据有误", 429: "请求过于频繁", 500: "服务器内部错误",
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限",
+    404: "页面或资源不存在",
+    405: "不支持的请求方法",
+    409: "操作冲突",
+    413: "上传的文件过大",
+    422: "提交的数据有误",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
 }
 
 
@@ -23,8 +31,9 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def error_response(status: int, code: str, message: str, errors: dict | list | None = None,
-                   detail: dict | None = None):  # noqa: ANN201
+def error_response(
+    status: int, code: str, message: str, errors: dict | list | None = None, detail: dict | None = None
+):  # noqa: ANN201
     """Build the error response in the caller's format."""
     if _wants_json():
         body = {"code": code, "status": status, "message": message, "errors": errors or {}}
@@ -43,8 +52,13 @@ def init_app(app: Flask) -> None:
             from flask import redirect, url_for
 
             return redirect(url_for("web.login", next=request.full_path))
-        return error_response(err.status, {401: "unauthenticated", 403: "forbidden", 429: "too_many_attempts"}
-                              .get(err.status, "bad_request"), err.message)
+        return error_response(
+            err.status,
+            {401: "unauthenticated", 403: "forbidden", 429: "too_many_attempts"}.get(
+                err.status, "bad_request"
+            ),
+            err.message,
+        )
 
     @app.errorhandler(FormInvalid)
     def _form(err: FormInvalid):  # noqa: ANN202

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-      'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"')
+NS = (
+    'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
+)
 
 
 @dataclass
@@ -27,7 +29,9 @@ class Process:
             self.lanes.setdefault(lane, []).append(element_id)
         return self
 
-    def flow(self, source: str, target: str, condition: str | None = None, flow_id: str | None = None) -> Process:
+    def flow(
+        self, source: str, target: str, condition: str | None = None, flow_id: str | None = None
+    ) -> Process:
         """Connect two elements, optionally with a condition expression."""
         fid = flow_id or f"f_{source}_{target}"
         self.flows.append((fid, source, target, condition))
@@ -68,15 +72,19 @@ class Process:
             body.append(element)
         for fid, s, t, cond in self.flows:
             if cond:
-                body.append(f'<bpmn:sequenceFlow id="{fid}" sourceRef="{s}" targetRef="{t}">'
-                            f"<bpmn:conditionExpression>{escape(cond)}</bpmn:conditionExpression>"
-                            "</bpmn:sequenceFlow>")
+                body.append(
+                    f'<bpmn:sequenceFlow id="{fid}" sourceRef="{s}" targetRef="{t}">'
+                    f"<bpmn:conditionExpression>{escape(cond)}</bpmn:conditionExpression>"
+                    "</bpmn:sequenceFlow>"
+                )
             else:
                 body.append(f'<bpmn:sequenceFlow id="{fid}" sourceRef="{s}" targetRef="{t}"/>')
-        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="defs_{self.id}" '
-                f'targetNamespace="http://egovflow/test">{"".join(self.extras)}'
-                f'<bpmn:process id="{self.id}" name={quoteattr(self.name or self.id)} isExecutable="true">'
-                f'{"".join(body)}</bpmn:process></bpmn:definitions>')
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="defs_{self.id}" '
+            f'targetNamespace="http://egovflow/test">{"".join(self.extras)}'
+            f'<bpmn:process id="{self.id}" name={quoteattr(self.name or self.id)} isExecutable="true">'
+            f"{''.join(body)}</bpmn:process></bpmn:definitions>"
+        )
 
 
 def start(eid: str = "start") -> str:
@@ -89,8 +97,14 @@ def end(eid: str = "end") -> str:
     return f'<bpmn:endEvent id="{eid}"/>'
 
 
-def user_task(eid: str, name: str, form: str | None = None, owner: str | None = None,
-              due: str | None = None, instructions: str | None = None) -> str:
+def user_task(
+    eid: str,
+    name: str,
+    form: str | None = None,
+    owner: str | None = None,
+    due: str | None = None,
+    instructions: str | None = None,
+) -> str:
     """A user task with Spiff properties."""
     props = ""
     if form:
@@ -101,24 +115,33 @@ def user_task(eid: str, name: str, form: str | None = None, owner: str | None = 
         props += f'<spiffworkflow:property name="dueIn" value={quoteattr(due)}/>'
     ext = f"<spiffworkflow:properties>{props}</spiffworkflow:properties>" if props else ""
     if instructions:
-        ext += f"<spiffworkflow:instructionsForEndUser>{escape(instructions)}</spiffworkflow:instructionsForEndUser>"
-    return (f'<bpmn:userTask id="{eid}" name={quoteattr(name)}>'
-            f'<bpmn:extensionElements>{ext}</bpmn:extensionElements></bpmn:userTask>')
+        tag = "spiffworkflow:instructionsForEndUser"
+        ext += f"<{tag}>{escape(instructions)}</{tag}>"
+    return (
+        f'<bpmn:userTask id="{eid}" name={quoteattr(name)}>'
+        f"<bpmn:extensionElements>{ext}</bpmn:extensionElements></bpmn:userTask>"
+    )
 
 
 def script_task(eid: str, script: str, name: str = "") -> str:
     """A script task."""
-    return (f'<bpmn:scriptTask id="{eid}" name={quoteattr(name or eid)}>'
-            f"<bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>")
+    return (
+        f'<bpmn:scriptTask id="{eid}" name={quoteattr(name or eid)}>'
+        f"<bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>"
+    )
 
 
 def service_task(eid: str, operator: str, params: dict[str, str], name: str = "") -> str:
     """A service task calling a handler; parameter values are expressions."""
-    ps = "".join(f'<spiffworkflow:parameter id="{k}" type="any" value={quoteattr(v)}/>' for k, v in params.items())
-    return (f'<bpmn:serviceTask id="{eid}" name={quoteattr(name or eid)}><bpmn:extensionElements>'
-            f'<spiffworkflow:serviceTaskOperator id="{operator}"><spiffworkflow:parameters>{ps}'
-            f"</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>"
-            f"</bpmn:serviceTask>")
+    ps = "".join(
+        f'<spiffworkflow:parameter id="{k}" type="any" value={quoteattr(v)}/>' for k, v in params.items()
+    )
+    return (
+        f'<bpmn:serviceTask id="{eid}" name={quoteattr(name or eid)}><bpmn:extensionElements>'
+        f'<spiffworkflow:serviceTaskOperator id="{operator}"><spiffworkflow:parameters>{ps}'
+        f"</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>"
+        f"</bpmn:serviceTask>"
+    )
 
 
 def gateway(eid: str, kind: str = "exclusive", default: str | None = None) -> str:
@@ -129,22 +152,29 @@ def gateway(eid: str, kind: str = "exclusive", default: str | None = None) -> st
 
 def timer_boundary(eid: str, attached: str, duration: str, interrupting: bool = True) -> str:
     """A timer boundary event with a duration expression."""
-    return (f'<bpmn:boundaryEvent id="{eid}" attachedToRef="{attached}" cancelActivity="{str(interrupting).lower()}">'
-            f"<bpmn:timerEventDefinition><bpmn:timeDuration>{escape(duration)}</bpmn:timeDuration>"
-            f"</bpmn:timerEventDefinition></bpmn:boundaryEvent>")
+    return (
+        f'<bpmn:boundaryEvent id="{eid}" attachedToRef="{attached}" '
+        f'cancelActivity="{str(interrupting).lower()}">'
+        f"<bpmn:timerEventDefinition><bpmn:timeDuration>{escape(duration)}</bpmn:timeDuration>"
+        f"</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+    )
 
 
 def timer_catch(eid: str, expression: str, kind: str = "timeDuration") -> str:
     """An intermediate timer catch event."""
-    return (f'<bpmn:intermediateCatchEvent id="{eid}"><bpmn:timerEventDefinition>'
-            f"<bpmn:{kind}>{escape(expression)}</bpmn:{kind}></bpmn:timerEventDefinition>"
-            f"</bpmn:intermediateCatchEvent>")
+    return (
+        f'<bpmn:intermediateCatchEvent id="{eid}"><bpmn:timerEventDefinition>'
+        f"<bpmn:{kind}>{escape(expression)}</bpmn:{kind}></bpmn:timerEventDefinition>"
+        f"</bpmn:intermediateCatchEvent>"
+    )
 
 
 def error_boundary(eid: str, attached: str, error_ref: str) -> str:
     """An interrupting error boundary event."""
-    return (f'<bpmn:boundaryEvent id="{eid}" attachedToRef="{attached}">'
-            f'<bpmn:errorEventDefinition errorRef="{error_ref}"/></bpmn:boundaryEvent>')
+    return (
+        f'<bpmn:boundaryEvent id="{eid}" attachedToRef="{attached}">'
+        f'<bpmn:errorEventDefinition errorRef="{error_ref}"/></bpmn:boundaryEvent>'
+    )
 
 
 def error_def(eid: str, code: str) -> str:

@@ -39,8 +39,16 @@ def db_url(tmp_path: Path) -> Iterator[str]:
 
 def make_app(url: str, **overrides: object):  # noqa: ANN201
     """Create an app on `url` with its tables and the demo accounts."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url, "CLOCK": "manual",
-                      "LOGIN_MAX_FAILURES": 1000, **overrides})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": url,
+            "CLOCK": "manual",
+            "LOGIN_MAX_FAILURES": 1000,
+            **overrides,
+        }
+    )
     state = app.extensions["egovflow"]
     Base.metadata.create_all(state.engine)
     DomainBase.metadata.create_all(state.engine)

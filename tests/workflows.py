@@ -27,8 +27,16 @@ def two_lanes(process_id: str = "two_lanes", review_lane: str = "市数管局项
     p.add(start(), "建设单位经办人", "start")
     p.add(user_task("fill", "填写申请", form="approval.schema.json"), "建设单位经办人", "fill")
     p.add(script_task("calc", "big = amount >= 5000000"), "建设单位经办人", "calc")
-    p.add(user_task("review", "审核申请", form="approval.schema.json",
-                    instructions="请审核 {{ project_name }}，金额 {{ amount }} 元"), review_lane, "review")
+    p.add(
+        user_task(
+            "review",
+            "审核申请",
+            form="approval.schema.json",
+            instructions="请审核 {{ project_name }}，金额 {{ amount }} 元",
+        ),
+        review_lane,
+        "review",
+    )
     p.add(end(), review_lane, "end")
     p.chain("start", "fill", "calc", "review", "end")
     return p.xml()

@@ -141,7 +141,9 @@ class ProcessVersion(Base):
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
     created_at: Mapped[datetime]
     startable: Mapped[bool] = mapped_column(Boolean, default=True)
-    start_lane: Mapped[str | None] = mapped_column(String(60))  # whose role may start it (the start event's lane)
+    start_lane: Mapped[str | None] = mapped_column(
+        String(60)
+    )  # whose role may start it (the start event's lane)
     called_only: Mapped[bool] = mapped_column(Boolean, default=False)  # only ever called by another process
     files: Mapped[list[VersionFile]] = relationship(order_by="VersionFile.name")
 

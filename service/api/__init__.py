@@ -6,12 +6,16 @@ from flask import Flask
 from flask_smorest import Api
 
 SPEC = {
-    "info": {"description": "六安市电子政务项目全生命周期流程平台 API。浏览器用会话登录，程序用 "
-                            "`Authorization: Bearer <令牌>`。错误统一为 `{code, status, message, errors}`。"},
-    "components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"},
-        "session": {"type": "apiKey", "in": "cookie", "name": "session"},
-    }},
+    "info": {
+        "description": "六安市电子政务项目全生命周期流程平台 API。浏览器用会话登录，程序用 "
+        "`Authorization: Bearer <令牌>`。错误统一为 `{code, status, message, errors}`。"
+    },
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+        }
+    },
     "security": [{"bearer": []}, {"session": []}],
 }
 

@@ -19,8 +19,21 @@ from service import auth
 from service.db import get_session, runtime
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1/attachments", description="附件")
-ALLOWED_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ofd", ".png", ".jpg", ".jpeg", ".zip", ".txt",
-                    ".wps", ".et")
+ALLOWED_SUFFIXES = (
+    ".pdf",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".ofd",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".zip",
+    ".txt",
+    ".wps",
+    ".et",
+)
 
 
 class AttachmentSchema(ma.Schema):
@@ -56,10 +69,16 @@ class Upload(MethodView):
             raise FormInvalid({"file": ["文件为空"]})
         instance_id = request.form.get("instance_id", type=int)
         attachment = Attachment(
-            instance_id=instance_id, task_guid=request.form.get("task_guid"), filename=name,
-            content_type=upload.mimetype or "application/octet-stream", size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(), sm3=sm3_hex(content),
-            kind=(request.form.get("kind") or None), content=content, uploaded_by_id=user.id,
+            instance_id=instance_id,
+            task_guid=request.form.get("task_guid"),
+            filename=name,
+            content_type=upload.mimetype or "application/octet-stream",
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            sm3=sm3_hex(content),
+            kind=(request.form.get("kind") or None),
+            content=content,
+            uploaded_by_id=user.id,
             uploaded_at=runtime().clock.now(),
         )
         session = get_session()
@@ -78,9 +97,15 @@ class Download(MethodView):
         attachment = session.get(Attachment, attachment_id)
         if attachment is None or not _may_read(user, attachment):
             raise NotFound(f"附件 {attachment_id} 不存在")
-        return Response(attachment.content, mimetype=attachment.content_type, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
-            "X-Content-SHA256": attachment.sha256, "X-Content-SM3": attachment.sm3})
+        return Response(
+            attachment.content,
+            mimetype=attachment.content_type,
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
+                "X-Content-SHA256": attachment.sha256,
+                "X-Content-SM3": attachment.sm3,
+            },
+        )
 
 
 def _may_read(user: User, attachment: Attachment) -> bool:

@@ -28,7 +28,9 @@ class VersionSchema(ma.Schema):
     created_at = ma.fields.DateTime()
     start_lane = ma.fields.Str(allow_none=True)
     called_only = ma.fields.Bool()
-    files = ma.fields.Function(lambda v: [{"name": f.name, "kind": f.kind, "sha256": f.sha256} for f in v.files])
+    files = ma.fields.Function(
+        lambda v: [{"name": f.name, "kind": f.kind, "sha256": f.sha256} for f in v.files]
+    )
 
 
 class VersionDetail(VersionSchema):
@@ -36,9 +38,12 @@ class VersionDetail(VersionSchema):
 
 
 class BundleArgs(ma.Schema):
-    files = ma.fields.Dict(keys=ma.fields.Str(validate=ma.validate.Length(min=1, max=200)),
-                           values=ma.fields.Str(), required=True,
-                           validate=ma.validate.Length(min=1, max=MAX_FILES))
+    files = ma.fields.Dict(
+        keys=ma.fields.Str(validate=ma.validate.Length(min=1, max=200)),
+        values=ma.fields.Str(),
+        required=True,
+        validate=ma.validate.Length(min=1, max=MAX_FILES),
+    )
 
 
 class ProblemSchema(ma.Schema):
@@ -92,8 +97,13 @@ class Versions(MethodView):
     def get(self, process_id: str):
         """List the versions of one process, newest first."""
         auth.require_user()
-        return list(get_session().scalars(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
-                                          .order_by(ProcessVersion.version.desc())))
+        return list(
+            get_session().scalars(
+                select(ProcessVersion)
+                .where(ProcessVersion.process_id == process_id)
+                .order_by(ProcessVersion.version.desc())
+            )
+        )
 
 
 @blp.route("/processes/<process_id>/versions/<int:version>")
@@ -131,8 +141,15 @@ class Deployments(MethodView):
             raise auth.AuthError(403, "需要流程管理员权限")
         session = get_session()
         try:
-            versions = catalog.deploy(session, _bundle(args), runtime().handlers, now=runtime().clock.now(),
-                                      user=user.username, source="api", lanes=known_lanes())
+            versions = catalog.deploy(
+                session,
+                _bundle(args),
+                runtime().handlers,
+                now=runtime().clock.now(),
+                user=user.username,
+                source="api",
+                lanes=known_lanes(),
+            )
         except BundleInvalid:
             session.rollback()
             raise

@@ -58,8 +58,9 @@ def may_start(user: User, process_id: str) -> bool:
     return mapping is not None and mapping.role_code in user.role_codes
 
 
-def start_instance(user: User, process_id: str, data: dict, unit_code: str | None = None,
-                   version: int | None = None) -> ProcessInstance:
+def start_instance(
+    user: User, process_id: str, data: dict, unit_code: str | None = None, version: int | None = None
+) -> ProcessInstance:
     """Start an instance as `user` (shared by the API and the pages)."""
     session = get_session()
     catalog.get_version(session, process_id, version)  # 404 before 403 for unknown processes
@@ -150,9 +151,17 @@ class Diagram(MethodView):
             "process_id": instance.process_id,
             "files": xml_by_process,
             "state": instance.element_state or {},
-            "active_tasks": [{"spec_id": t.spec_id, "process_id": t.process_id, "name": t.name,
-                              "holder": (t.claimed_by or t.assignee).display_name
-                              if (t.claimed_by or t.assignee) else (t.lane or "")} for t in open_tasks],
+            "active_tasks": [
+                {
+                    "spec_id": t.spec_id,
+                    "process_id": t.process_id,
+                    "name": t.name,
+                    "holder": (t.claimed_by or t.assignee).display_name
+                    if (t.claimed_by or t.assignee)
+                    else (t.lane or ""),
+                }
+                for t in open_tasks
+            ],
         }
 
 

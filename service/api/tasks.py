@@ -48,8 +48,11 @@ def visible_task(task_id: int) -> HumanTask:
     task = session.get(HumanTask, task_id)
     if task is None:
         raise NotFound(f"任务 {task_id} 不存在")
-    if not (can_work_on(session, user, task) or task.completed_by_id == user.id
-            or queries.can_see_instance(session, user, task.instance)):
+    if not (
+        can_work_on(session, user, task)
+        or task.completed_by_id == user.id
+        or queries.can_see_instance(session, user, task.instance)
+    ):
         raise NotFound(f"任务 {task_id} 不存在")
     return task
 
@@ -60,8 +63,11 @@ def task_detail(task: HumanTask) -> HumanTask:
     session = get_session()
     schema = runtime().form_schema(session, task)
     instance = task.instance
-    data = instance.data_json if queries.can_see_instance(session, user, instance) or can_work_on(
-        session, user, task) else None
+    data = (
+        instance.data_json
+        if queries.can_see_instance(session, user, instance) or can_work_on(session, user, task)
+        else None
+    )
     # Plain attributes read by the response schema; nothing here is written back.
     task.schema, task.draft, task.data = schema, task.draft_json, data
     task.can_complete = task.status == TaskStatus.READY and can_work_on(session, user, task)
@@ -75,8 +81,11 @@ def complete(task_id: int, data: dict) -> dict:
     instance = runtime().complete_task(session, task_id, user, data)
     session.commit()
     follow = queries.next_task_for(session, user, instance.id)
-    return {"instance_id": instance.id, "instance_status": instance.status,
-            "next_task_id": follow.id if follow else None}
+    return {
+        "instance_id": instance.id,
+        "instance_status": instance.status,
+        "next_task_id": follow.id if follow else None,
+    }
 
 
 @blp.route("")
@@ -86,8 +95,9 @@ class Tasks(MethodView):
     def get(self, args: dict):
         """List open tasks: `mine` (assigned or claimed), `roles` (my roles' pool) or `all`."""
         user = auth.require_user()
-        return queries.open_tasks(get_session(), user, args["scope"], args["q"], args["sort"],
-                                  args["page"], args["page_size"])
+        return queries.open_tasks(
+            get_session(), user, args["scope"], args["q"], args["sort"], args["page"], args["page_size"]
+        )
 
 
 @blp.route("/<int:task_id>")

@@ -1,4 +1,4 @@
-"""The engine runtime through the HTTP API: deploy, versions, assignment, forms, conflicts, incidents, timers."""
+"""The runtime through the HTTP API: deploy, versions, assignment, forms, conflicts, incidents, timers."""
 
 from __future__ import annotations
 
@@ -49,10 +49,15 @@ def test_deploy_is_versioned_and_unchanged_content_is_a_no_op(admin: ApiClient) 
     first = deploy(admin, bundle(two_lanes()))
     assert first.status_code == 201, first.get_json()
     assert first.get_json()["versions"] == [
-        {"process_id": "two_lanes", "name": "两级审批", "version": 1, "created": True}]
+        {"process_id": "two_lanes", "name": "两级审批", "version": 1, "created": True}
+    ]
     again = deploy(admin, bundle(two_lanes()))
-    assert again.get_json()["versions"][0] == {"process_id": "two_lanes", "name": "两级审批", "version": 1,
-                                               "created": False}
+    assert again.get_json()["versions"][0] == {
+        "process_id": "two_lanes",
+        "name": "两级审批",
+        "version": 1,
+        "created": False,
+    }
     changed = deploy(admin, bundle(two_lanes(review_lane="市数管局领导")))
     assert changed.get_json()["versions"][0]["version"] == 2
     versions = admin.get("/api/v1/processes/two_lanes/versions").get_json()
@@ -134,8 +139,17 @@ def test_form_errors_are_reported_per_field_and_nothing_changes(admin, login) ->
     operator = login("jyj_jb")
     instance = start(operator, "two_lanes")
     task = my_tasks(operator)[0]
-    bad = complete(operator, task["id"], {"decision": "MAYBE", "amount": -1.005, "contact_date": "2026-13-40",
-                                          "items": [{"name": ""}], "surprise": 1})
+    bad = complete(
+        operator,
+        task["id"],
+        {
+            "decision": "MAYBE",
+            "amount": -1.005,
+            "contact_date": "2026-13-40",
+            "items": [{"name": ""}],
+            "surprise": 1,
+        },
+    )
     assert bad.status_code == 422
     errors = bad.get_json()["errors"]
     assert errors["decision"] == ["请选择有效的选项"]
@@ -148,8 +162,11 @@ def test_form_errors_are_reported_per_field_and_nothing_changes(admin, login) ->
     shown = operator.get(f"/api/v1/instances/{instance['id']}").get_json()
     assert [t["status"] for t in shown["tasks"]] == ["ready"]
     assert [e["kind"] for e in shown["history"]] == ["started"]
-    not_json = operator.client.post(f"/api/v1/tasks/{task['id']}/complete", data="x",
-                                    headers={"X-CSRFToken": operator.csrf, "Content-Type": "application/json"})
+    not_json = operator.client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        data="x",
+        headers={"X-CSRFToken": operator.csrf, "Content-Type": "application/json"},
+    )
     assert not_json.status_code in (400, 422)
 
 

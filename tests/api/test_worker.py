@@ -36,8 +36,13 @@ def test_two_workers_never_advance_the_same_instance_twice(app, login, clock) ->
         t.join()
     assert sum(fired) == len(instances)
     with state.sessions() as session:
-        counts = dict(session.execute(select(InstanceEvent.instance_id, func.count()).where(
-            InstanceEvent.kind == "timer_fired").group_by(InstanceEvent.instance_id)).all())
+        counts = dict(
+            session.execute(
+                select(InstanceEvent.instance_id, func.count())
+                .where(InstanceEvent.kind == "timer_fired")
+                .group_by(InstanceEvent.instance_id)
+            ).all()
+        )
     assert counts == {i["id"]: 1 for i in instances}
     assert len(my_tasks(operator)) == len(instances)
     assert tick(state.sessions, state.runtime) == 0

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from processes import engine  # noqa: E402
-from processes.store.models import ApiToken, HumanTask, TaskStatus, User  # noqa: E402
+from processes.store.models import HumanTask, TaskStatus, User  # noqa: E402
 from service.auth import new_token  # noqa: E402
 from tests.conftest import make_app  # noqa: E402
 from tests.workflows import linear, script_only  # noqa: E402
@@ -43,15 +43,18 @@ LOOPED = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:flowNodeRef>yearly</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>
     </bpmn:lane></bpmn:laneSet>
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="init" name="初始化"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    <bpmn:scriptTask id="init" name="初始化">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
       <bpmn:script>year = 2000</bpmn:script></bpmn:scriptTask>
     <bpmn:subProcess id="yearly" name="年度填报">
       <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
       <bpmn:standardLoopCharacteristics><bpmn:loopCondition>year &lt; 2400</bpmn:loopCondition>
       </bpmn:standardLoopCharacteristics>
       <bpmn:startEvent id="s_start"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
-      <bpmn:userTask id="file" name="填报"><bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>
-      <bpmn:scriptTask id="next_year" name="下一年"><bpmn:incoming>g2</bpmn:incoming><bpmn:outgoing>g3</bpmn:outgoing>
+      <bpmn:userTask id="file" name="填报">
+        <bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>
+      <bpmn:scriptTask id="next_year" name="下一年">
+        <bpmn:incoming>g2</bpmn:incoming><bpmn:outgoing>g3</bpmn:outgoing>
         <bpmn:script>year = year + 1</bpmn:script></bpmn:scriptTask>
       <bpmn:endEvent id="s_end"><bpmn:incoming>g3</bpmn:incoming></bpmn:endEvent>
       <bpmn:sequenceFlow id="g1" sourceRef="s_start" targetRef="file"/>
@@ -99,8 +102,12 @@ def deploy(app, files: dict[str, str]) -> None:  # noqa: ANN001
 
     state = app.extensions["egovflow"]
     with state.sessions() as session:
-        catalog.deploy(session, {k: v.encode() for k, v in files.items()}, state.runtime.handlers,
-                       now=state.runtime.clock.now())
+        catalog.deploy(
+            session,
+            {k: v.encode() for k, v in files.items()},
+            state.runtime.handlers,
+            now=state.runtime.clock.now(),
+        )
         session.commit()
 
 
@@ -111,8 +118,11 @@ def complete_all(app, instance_id: int, user: User, collect: list[float] | None 
     state = app.extensions["egovflow"]
     while True:
         with state.sessions() as session:
-            task_id = session.scalar(select(HumanTask.id).where(
-                HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY))
+            task_id = session.scalar(
+                select(HumanTask.id).where(
+                    HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY
+                )
+            )
         if task_id is None:
             return
         t0 = time.perf_counter()
@@ -157,15 +167,20 @@ def bench_loop(app) -> tuple[float, float, int]:  # noqa: ANN001
     times: list[float] = []
     for _ in range(LOOP_ITERATIONS):
         with state.sessions() as session:
-            task_id = session.scalar(select(HumanTask.id).where(
-                HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY))
+            task_id = session.scalar(
+                select(HumanTask.id).where(
+                    HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY
+                )
+            )
         t0 = time.perf_counter()
         with state.sessions() as session:
             state.runtime.complete_task(session, task_id, session.merge(user), {})
             session.commit()
         times.append(time.perf_counter() - t0)
     with state.sessions() as session:
-        size = len(session.scalar(select(ProcessInstance.state_json).where(ProcessInstance.id == instance.id)))
+        size = len(
+            session.scalar(select(ProcessInstance.state_json).where(ProcessInstance.id == instance.id))
+        )
     return statistics.median(times[:10]), statistics.median(times[195:205]), size
 
 
@@ -190,12 +205,29 @@ def bench_http(url: str) -> tuple[float, float, float]:
         session.commit()
     state.engine.dispose()
     port = free_port()
-    env = dict(os.environ, EGOVFLOW_DATABASE_URL=url, EGOVFLOW_SECRET_KEY="bench", EGOVFLOW_EMBEDDED_WORKER="0")
+    env = dict(
+        os.environ, EGOVFLOW_DATABASE_URL=url, EGOVFLOW_SECRET_KEY="bench", EGOVFLOW_EMBEDDED_WORKER="0"
+    )
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--config", str(ROOT / "service/gunicorn_conf.py"), "--access-logfile", "/dev/null",
-         "--log-level", "warning", "service:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--config",
+            str(ROOT / "service/gunicorn_conf.py"),
+            "--access-logfile",
+            "/dev/null",
+            "--log-level",
+            "warning",
+            "service:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         conn = _wait_for(port)
         headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
@@ -225,8 +257,10 @@ def bench_http(url: str) -> tuple[float, float, float]:
             starts.append(time.perf_counter() - t0)
             assert status == 201 and body["status"] == "complete", body
         rate = SCRIPT_ONLY_C / (time.perf_counter() - t_all)
-        print(f"    script-only instance over HTTP: median {ms(statistics.median(starts))} ms, "
-              f"p95 {ms(p95(starts))} ms")
+        print(
+            f"    script-only instance over HTTP: median {ms(statistics.median(starts))} ms, "
+            f"p95 {ms(p95(starts))} ms"
+        )
         return statistics.median(times), p95(times), rate
     finally:
         server.terminate()
@@ -258,8 +292,10 @@ def main() -> None:
         b = bench_runtime(app)
         print(f"(b) runtime on SQLite per completion:              {ms(b)} ms")
         first, late, size = bench_loop(app)
-        print(f"(d) looped subprocess step: iteration 1–10 {ms(first)} ms, iteration 196–205 {ms(late)} ms "
-              f"(stored state {size // 1024} KB)")
+        print(
+            f"(d) looped subprocess step: iteration 1–10 {ms(first)} ms, iteration 196–205 {ms(late)} ms "
+            f"(stored state {size // 1024} KB)"
+        )
         c_med, c_p95, rate = bench_http(f"sqlite:///{tmp}/c.db")
         print(f"(c) HTTP under gunicorn per completion:            median {ms(c_med)} ms, p95 {ms(c_p95)} ms")
         print(f"    script-only instances started and finished over HTTP: {rate:.1f} /s")

@@ -23,9 +23,12 @@ def test_scenario(path: Path, db_url: str) -> None:
 
 def test_a_failing_expectation_names_the_step(tmp_path: Path, db_url: str) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: 故意失败\ndeploy: [tests/fixtures]\nsteps:\n"
-                   "  - start: {process: two_lanes, as: jyj_jb}\n"
-                   "  - expect: {status: complete}\n", encoding="utf-8")
+    bad.write_text(
+        "name: 故意失败\ndeploy: [tests/fixtures]\nsteps:\n"
+        "  - start: {process: two_lanes, as: jyj_jb}\n"
+        "  - expect: {status: complete}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ScenarioFailed, match="第 2 步 expect: status 应为 complete，实际 running"):
         run_file(bad, bpmn_dir=ROOT / "bpmn", forms_dir=ROOT / "forms", database_url=db_url)
 
