@@ -10,7 +10,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from processes import engine, scripting
 from processes.errors import BundleInvalid, NotFound, Problem
-from processes.store.models import Deployment, FileBlob, ProcessVersion, VersionFile
+from processes.store.models import Deployment, FileBlob, ProcessVersion, Schedule, VersionFile
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,13 @@ def validate(
         return Validation(None, parse_problems or [Problem("", "", "无法解析")], forms)
     for info in engine.iter_elements(bundle):
         problems += _check_element(info, forms, handlers, lanes)
+    for pid, expression in bundle.timer_starts.items():
+        try:
+            engine.next_occurrence(expression, datetime.now(UTC))
+        except Exception as err:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for bad durations
+            problems.append(
+                Problem(bundle.process_files[pid], pid, f"定时启动表达式无效: {expression} ({err})")
+            )
     return Validation(None if problems else bundle, problems, forms)
 
 
@@ -257,8 +264,29 @@ def deploy(
             session.add(VersionFile(version_id=version.id, name=name, kind=_kind(name), sha256=hashes[name]))
         results.append(DeployedVersion(pid, version.name, number, created=True))
         log.info("deployed %s v%s (%s)", pid, number, content_hash[:12])
+    _sync_schedules(session, bundle, called, now)
     session.flush()
     return results
+
+
+def _sync_schedules(session: Session, bundle: engine.ParsedBundle, called: set[str], now: datetime) -> None:
+    """Keep one schedule per process with a timer start event; a process that lost its timer stops."""
+    for pid in bundle.process_files:
+        expression = bundle.timer_starts.get(pid) if pid not in called else None
+        schedule = session.scalar(select(Schedule).where(Schedule.process_id == pid))
+        if expression is None:
+            if schedule is not None:
+                schedule.active = False
+            continue
+        if schedule is None:
+            schedule = Schedule(process_id=pid, expression=expression)
+            session.add(schedule)
+        elif schedule.expression == expression and schedule.active:
+            continue
+        schedule.expression = expression
+        schedule.active = True
+        schedule.next_run_at = engine.next_occurrence(expression, now)
+        log.info("schedule %s: next run %s", pid, schedule.next_run_at)
 
 
 def _files_of(bundle: engine.ParsedBundle, process_id: str, forms: Mapping[str, dict]) -> set[str]:

@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
@@ -226,15 +227,20 @@ class ParsedBundle:
     process_names: dict[str, str]
     executable: list[str]
     dmn_decisions: dict[str, str]  # decision id -> file name
+    timer_starts: dict[str, str] = field(default_factory=dict)  # process id -> its start timer expression
     _specs: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
 
     def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
         """Return (spec, subprocess specs) for a process, parsing and resolving on first use."""
         if process_id not in self._specs:
-            self._specs[process_id] = (
-                self.parser.get_spec(process_id),
-                self.parser.get_subprocess_specs(process_id),
-            )
+            spec = self.parser.get_spec(process_id)
+            subs = self.parser.get_subprocess_specs(process_id)
+            expression = _lift_start_timers(spec)
+            for sub in subs.values():
+                _lift_start_timers(sub)
+            if expression is not None:
+                self.timer_starts[process_id] = expression
+            self._specs[process_id] = (spec, subs)
         return self._specs[process_id]
 
     def start_lane(self, process_id: str) -> str | None:
@@ -259,6 +265,47 @@ class ParsedBundle:
         """Return the process ids that `process_id` calls, directly or not."""
         _, subs = self.specs(process_id)
         return {name for name in subs if name in self.process_files}
+
+
+def _lift_start_timers(spec: Any) -> str | None:
+    """Turn timer start events into plain start events; return the timer's expression.
+
+    A timer start event becomes a schedule in the database (the worker starts one short instance each
+    time it falls due), instead of SpiffWorkflow's single instance that grows a new branch every cycle.
+    """
+    expression = None
+    for ts in spec.task_specs.values():
+        definition = getattr(ts, "event_definition", None)
+        if ts.__class__.__name__ == "StartEvent" and isinstance(definition, TimerEventDefinition):
+            expression = definition.expression
+            ts.event_definition = NoneEventDefinition()
+    return expression
+
+
+MAX_SKIPPED_CYCLES = 100_000
+
+
+def next_occurrence(expression: str, now: datetime, previous: datetime | None = None) -> datetime | None:
+    """Return when a start timer is next due after `previous` (None: first time), or None when never again.
+
+    A cycle (`R[n]/start/period`) runs at its start and every period after; a date or a duration runs once.
+    Missed occurrences are skipped, not replayed.
+    """
+    value = scripting.evaluate(expression, {}, SCRIPT_GLOBALS)
+    text = value.strip().upper() if isinstance(value, str) else value
+    if isinstance(text, datetime):
+        return text if previous is None else None
+    if text.startswith("R"):
+        cycles, start, period = TimerEventDefinition.parse_iso_recurring_interval(text)
+        due, done = start, 0
+        while ((previous is not None and due <= previous) or due < now) and done < MAX_SKIPPED_CYCLES:
+            due, done = due + period, done + 1
+        return due if cycles < 0 or done < cycles else None
+    if previous is not None:
+        return None
+    if text.startswith("P"):
+        return after(now, text)
+    return TimerEventDefinition.get_datetime(text)
 
 
 def parse_bundle(files: dict[str, bytes]) -> tuple[ParsedBundle | None, list[Problem]]:

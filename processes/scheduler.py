@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from processes import engine
 from processes.runtime import ACTIVE, Runtime
 from processes.store.db import is_postgres
-from processes.store.models import ProcessInstance
+from processes.store.models import ProcessInstance, Schedule
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,48 @@ def claim_due(session: Session, now: datetime) -> int | None:
     return session.scalar(stmt)
 
 
+def start_due_schedules(sessions: sessionmaker[Session], runtime: Runtime, limit: int = 20) -> int:
+    """Start an instance for each due timer start event, one transaction each; returns how many started."""
+    started = 0
+    for _ in range(limit):
+        with sessions() as session, session.begin():
+            now = runtime.clock.now()
+            stmt = (
+                select(Schedule)
+                .where(Schedule.active.is_(True), Schedule.next_run_at <= now)
+                .order_by(Schedule.next_run_at)
+                .limit(1)
+            )
+            if is_postgres(session):
+                stmt = stmt.with_for_update(skip_locked=True)
+            schedule = session.scalar(stmt)
+            if schedule is None:
+                return started
+            instance = runtime.start(
+                session, schedule.process_id, {"scheduled_at": schedule.next_run_at.isoformat()}
+            )
+            schedule.last_run_at = schedule.next_run_at
+            schedule.last_instance_id = instance.id
+            schedule.next_run_at = engine.next_occurrence(
+                schedule.expression, now, _aware(schedule.last_run_at)
+            )
+            started += 1
+            log.info(
+                "schedule %s: started instance %s, next %s",
+                schedule.process_id,
+                instance.id,
+                schedule.next_run_at,
+            )
+    return started
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def tick(sessions: sessionmaker[Session], runtime: Runtime, limit: int = 100) -> int:
-    """Advance up to `limit` due instances, one transaction each; returns how many fired."""
-    fired = 0
+    """Start due scheduled processes, then advance up to `limit` due instances; returns how many moved."""
+    fired = start_due_schedules(sessions, runtime)
     skipped: set[int] = set()
     for _ in range(limit):
         with sessions() as session, session.begin():

@@ -272,7 +272,8 @@ class Schedule(Base):
     process_id: Mapped[str] = mapped_column(String(100), unique=True)
     expression: Mapped[str] = mapped_column(String(100))
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
-    remaining: Mapped[int] = mapped_column(Integer, default=-1)  # -1: forever
+    last_run_at: Mapped[datetime | None]
+    last_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

@@ -350,3 +350,43 @@ def test_a_looped_subprocess_runs_every_iteration_and_stays_small(app, admin, lo
     assert shown["status"] == "complete" and shown["data"]["year"] == 2030
     assert sum(1 for e in shown["history"] if e["kind"] == "task_completed") == 30
     assert max(sizes[5:]) <= sizes[5] * 1.2  # finished iterations are dropped from the stored tree
+
+
+def timer_started(process_id: str = "yearly_notice", cycle: str = '"R/2026-05-01T09:00:00+08:00/P1Y"') -> str:
+    """A process started by a cycle timer: one user task for the 市数管局项目科."""
+    from tests.bpmn_builder import Process, end, user_task
+
+    p = Process(process_id, "年度申报通知")
+    p.add(
+        f'<bpmn:startEvent id="start"><bpmn:timerEventDefinition><bpmn:timeCycle>{cycle}</bpmn:timeCycle>'
+        "</bpmn:timerEventDefinition></bpmn:startEvent>",
+        "市数管局项目科",
+        "start",
+    )
+    p.add(user_task("confirm", "确认发布年度申报通知"), "市数管局项目科", "confirm")
+    p.add(end(), "市数管局项目科", "end")
+    p.chain("start", "confirm", "end")
+    return p.xml()
+
+
+def test_a_timer_start_event_starts_one_short_instance_per_cycle(app, admin, login, clock) -> None:
+    state = app.extensions["egovflow"]
+    assert deploy(admin, bundle(timer_started(), with_form=False)).status_code == 201
+    clerk = login("dsj_clerk")
+    assert tick(state.sessions, state.runtime) == 0  # 2026-03-02: not yet May
+    clock.advance(timedelta(days=60))  # 2026-05-01 09:00 UTC, after 09:00 +08:00
+    assert tick(state.sessions, state.runtime) == 1
+    assert [t["name"] for t in my_tasks(clerk)] == ["确认发布年度申报通知"]
+    assert tick(state.sessions, state.runtime) == 0
+    clock.advance(timedelta(days=364))
+    assert tick(state.sessions, state.runtime) == 0
+    clock.advance(timedelta(days=2))
+    assert tick(state.sessions, state.runtime) == 1
+    listed = admin.get("/api/v1/instances?process_id=yearly_notice").get_json()
+    assert listed["total"] == 2 and all(i["status"] == "running" for i in listed["items"])
+
+
+def test_an_invalid_start_timer_is_refused_at_validation(admin) -> None:
+    response = deploy(admin, bundle(timer_started(cycle='"R/someday/P1Y"'), with_form=False))
+    assert response.status_code == 422
+    assert "定时启动表达式无效" in response.get_json()["errors"][0]["message"]

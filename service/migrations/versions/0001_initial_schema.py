@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 21:09:05.557811
+Create Date: 2026-11-25 21:16:55.471238
 """
 
 from alembic import op
@@ -48,19 +48,6 @@ def upgrade() -> None:
     sa.Column('scope', sa.String(length=10), nullable=False),
     sa.PrimaryKeyConstraint('code')
     )
-    op.create_table('schedule',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('process_id', sa.String(length=100), nullable=False),
-    sa.Column('expression', sa.String(length=100), nullable=False),
-    sa.Column('next_run_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('remaining', sa.Integer(), nullable=False),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('process_id')
-    )
-    with op.batch_alter_table('schedule', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_schedule_next_run_at'), ['next_run_at'], unique=False)
-
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=60), nullable=False),
@@ -264,6 +251,21 @@ def upgrade() -> None:
     with op.batch_alter_table('message_wait', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_message_wait_instance_id'), ['instance_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_wait_message'), ['message'], unique=False)
+
+    op.create_table('schedule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('process_id', sa.String(length=100), nullable=False),
+    sa.Column('expression', sa.String(length=100), nullable=False),
+    sa.Column('next_run_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_run_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_instance_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['last_instance_id'], ['process_instance.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('process_id')
+    )
+    with op.batch_alter_table('schedule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_schedule_next_run_at'), ['next_run_at'], unique=False)
 
     op.create_table('dom_acceptance',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -531,6 +533,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_dom_acceptance_project_id'))
 
     op.drop_table('dom_acceptance')
+    with op.batch_alter_table('schedule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_schedule_next_run_at'))
+
+    op.drop_table('schedule')
     with op.batch_alter_table('message_wait', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_message_wait_message'))
         batch_op.drop_index(batch_op.f('ix_message_wait_instance_id'))
@@ -577,10 +583,6 @@ def downgrade() -> None:
     op.drop_table('process_version')
     op.drop_table('lane_role')
     op.drop_table('app_user')
-    with op.batch_alter_table('schedule', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_schedule_next_run_at'))
-
-    op.drop_table('schedule')
     op.drop_table('role')
     op.drop_table('organisation')
     op.drop_table('file_blob')
