@@ -5,11 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from processes import queries
-from processes.errors import NotFound
+from processes.errors import FormInvalid, NotFound
 from processes.runtime import can_work_on
-from processes.store.models import HumanTask, TaskStatus
+from processes.store.models import HumanTask, TaskStatus, User
 from service import auth
 from service.api.schemas import PageArgs, TaskPage, TaskSchema
 from service.db import get_session, runtime
@@ -128,6 +129,28 @@ class Unclaim(MethodView):
         user = auth.require_user()
         session = get_session()
         task = runtime().unclaim(session, task_id, user)
+        session.commit()
+        return task
+
+
+class ReassignArgs(ma.Schema):
+    username = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=60))
+
+
+@blp.route("/<int:task_id>/reassign")
+class Reassign(MethodView):
+    @blp.arguments(ReassignArgs)
+    @blp.response(200, TaskSchema)
+    def post(self, args: dict, task_id: int):
+        """Give an open task to a named user (process admins)."""
+        user = auth.require_user()
+        session = get_session()
+        assignee = session.scalar(
+            select(User).where(User.username == args["username"], User.active.is_(True))
+        )
+        if assignee is None:
+            raise FormInvalid({"username": ["用户不存在"]})
+        task = runtime().reassign(session, task_id, user, assignee)
         session.commit()
         return task
 

@@ -390,3 +390,23 @@ def test_an_invalid_start_timer_is_refused_at_validation(admin) -> None:
     response = deploy(admin, bundle(timer_started(cycle='"R/someday/P1Y"'), with_form=False))
     assert response.status_code == 422
     assert "定时启动表达式无效" in response.get_json()["errors"][0]["message"]
+
+
+def test_admins_reassign_open_tasks(admin, login) -> None:
+    deploy(admin, bundle(two_lanes()))
+    operator = login("jyj_jb")
+    start(operator, "two_lanes")
+    complete(operator, my_tasks(operator)[0]["id"], {"decision": "APPROVE", "amount": 1})
+    review = task_named(login("dsj_clerk"), "审核申请")
+    assert (
+        login("dsj_clerk")
+        .post(f"/api/v1/tasks/{review['id']}/reassign", json={"username": "dsj_leader"})
+        .status_code
+        == 403
+    )
+    bad = admin.post(f"/api/v1/tasks/{review['id']}/reassign", json={"username": "nobody"})
+    assert bad.status_code == 422 and bad.get_json()["errors"]["username"] == ["用户不存在"]
+    moved = admin.post(f"/api/v1/tasks/{review['id']}/reassign", json={"username": "dsj_leader"})
+    assert moved.status_code == 200 and moved.get_json()["assignee"]["username"] == "dsj_leader"
+    assert [t["id"] for t in my_tasks(login("dsj_leader"), "mine")] == [review["id"]]
+    assert my_tasks(login("dsj_clerk")) == []
