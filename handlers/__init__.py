@@ -71,6 +71,7 @@ PARAM_TITLES: dict[str, str] = {
     "pass_score": "通过分数线",
     "drop_extremes": "去掉最高分和最低分",
     "min_scores": "最少评分人数",
+    "panel": "人工确定的评审专家",
     "authority": "审批机关",
     "approved_budget": "批复金额",
     "kind": "批复类型",

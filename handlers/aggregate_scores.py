@@ -5,10 +5,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, select
 
-from handlers.coercion import as_decimal
+from handlers.coercion import as_decimal, as_text_list
 from handlers.context import HandlerContext
+from handlers.draw_experts import exclusion_reason
 from handlers.errors import HandlerError
-from handlers.models import Expert, ExpertDraw, Project, ReviewScore
+from handlers.localtime import local_date
+from handlers.models import Expert, ExpertDraw, ExpertStatus, Project, ReviewScore
 from handlers.money import CENT, MoneyError, parse_yuan, yuan_str
 
 TITLE = "汇总专家评分"
@@ -70,18 +72,65 @@ def mean_score(scores: list[Decimal], drop_extremes: bool) -> Decimal:
     return (sum(ordered) / len(ordered)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _manual_draw(ctx: HandlerContext, panel: object) -> ExpertDraw:
+    """Record a panel the 项目科 named by hand (no random draw), refusing experts who must avoid the unit."""
+    usernames = list(dict.fromkeys(as_text_list(panel)))
+    if not usernames:
+        raise HandlerError("invalid_scores", "专家评分无效：人工组织的评审专家名单为空")
+    if not ctx.project_id:
+        raise ValueError("人工组织专家评审须在项目流程中进行（缺少项目编号）")
+    found = ctx.session.scalars(select(Expert).where(Expert.username.in_(usernames)))
+    experts = {expert.username: expert for expert in found}
+    parties = {ctx.unit_code: "项目建设单位"} if ctx.unit_code else {}
+    today = local_date(ctx.now)
+    problems = []
+    for username in usernames:
+        expert = experts.get(username)
+        if expert is None:
+            problems.append(f"{username} 不在专家库中")
+        elif expert.status != ExpertStatus.ACTIVE.value:
+            problems.append(f"专家 {expert.name}（{username}）已暂停抽取")
+        elif reason := exclusion_reason(expert, parties, today, set()):
+            problems.append(f"专家 {expert.name}（{username}）应回避：{reason}")
+    if problems:
+        raise HandlerError(
+            "invalid_scores", "专家评分无效：" + "；".join(problems), details={"problems": problems}
+        )
+    draw = ExpertDraw(
+        project_id=ctx.project_id,
+        purpose="EXPERT_REVIEW",
+        instance_id=ctx.instance_id,
+        seed=0,  # no random draw: the panel was named by hand
+        pool_size=len(usernames),
+        candidates=[],
+        specialties=[],
+        excluded=[],
+        selected=usernames,
+        backups=[],
+        drawn_at=ctx.now,
+    )
+    ctx.session.add(draw)
+    ctx.session.flush()
+    return draw
+
+
 def handle(
     ctx: HandlerContext,
     *,
-    draw_id: int,
+    draw_id: int | None,
     scores: list[dict],
     pass_score: float = 60,
     drop_extremes: bool = True,
     min_scores: int | None = None,
+    panel: list[str] | None = None,
 ) -> dict:
-    """Store each expert's score and return the panel's mean, pass flag and median budget."""
+    """Store each expert's score and return the panel's mean, pass flag and median budget.
+
+    Without a `draw_id` (the 项目科 organised the panel by hand after a failed draw) the usernames in
+    `panel` are recorded as a draw of their own, after checking none of them must avoid the unit.
+    """
     session = ctx.session
-    draw = session.get(ExpertDraw, int(draw_id))
+    draw = _manual_draw(ctx, panel) if draw_id is None else session.get(ExpertDraw, int(draw_id))
     if draw is None:
         raise LookupError(f"没有编号为 {draw_id} 的专家抽取记录")
     allowed = set(draw.selected) | set(draw.backups)

@@ -15,9 +15,18 @@ ERRORS = ("contract_invalid",)
 THREE_LISTS = {"demand": "需求清单", "responsibility": "责任清单", "negative": "负面清单"}
 
 
+def _blank(item: object) -> bool:
+    """Return True for an item without any readable text (None, "", "  ", {"item": " "}, [] …)."""
+    if isinstance(item, dict):
+        return all(_blank(value) for value in item.values())
+    if isinstance(item, list):
+        return all(_blank(value) for value in item)
+    return item is None or not str(item).strip()
+
+
 def _has_items(rows: object) -> bool:
-    """Return True for a list with at least one non-empty item."""
-    return isinstance(rows, list) and any(item not in (None, "", {}, []) for item in rows)
+    """Return True for a list with at least one item that says something."""
+    return isinstance(rows, list) and any(not _blank(item) for item in rows)
 
 
 def handle(ctx: HandlerContext, *, project_id: str, contract: dict, approved_budget: object = None) -> dict:

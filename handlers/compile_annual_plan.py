@@ -8,6 +8,7 @@ from handlers.doc_numbers import allocate_doc_no, get_authority
 from handlers.errors import HandlerError
 from handlers.models import AnnualPlan, Project, ProjectStatus
 from handlers.money import parse_yuan, yuan_str
+from handlers.queries import recorded_facts
 from handlers.sequences import insert_numbered
 
 TITLE = "编制年度电子政务项目实施计划"
@@ -27,6 +28,7 @@ ERRORS = ("plan_project_ineligible", "plan_empty")
 # Projects that passed expert review and joint review; IN_PLAN ones join a revised plan of the year again.
 PLANNABLE = (ProjectStatus.REVIEWED.value, ProjectStatus.IN_PLAN.value)
 BUNDLED, INDIVIDUAL = "BUNDLED", "INDIVIDUAL"
+ROUTES = {"SMALL": BUNDLED, "LARGE": INDIVIDUAL}  # approval_route → plan category
 
 
 def handle(
@@ -37,7 +39,11 @@ def handle(
     bundle_threshold: object = 5000000,
     authority: str = "CITY_DATA_BUREAU",
 ) -> dict:
-    """Gather the year's reviewed projects, bundle the small ones and record the plan under a 文号."""
+    """Gather the year's reviewed projects, bundle the small ones and record the plan under a 文号.
+
+    A project is bundled when its approval routed it SMALL (update_project recorded approval_route);
+    `bundle_threshold` only decides for projects without a recorded route.
+    """
     session = ctx.session
     year = int(year)
     threshold = parse_yuan(bundle_threshold, "打捆金额标准")
@@ -67,8 +73,11 @@ def handle(
 
     items = []
     for project in chosen:
-        # 总投资概算 decides bundling; the experts' recommended budget, if any, is what the plan funds.
-        category = BUNDLED if project.total_estimate < threshold else INDIVIDUAL
+        # The route the approval stage took (route_by_amount table of the project's own process version)
+        # decides bundling; only projects without a recorded route fall back to comparing 总投资概算
+        # with `bundle_threshold`. The experts' recommended budget, if any, is what the plan funds.
+        by_amount = BUNDLED if project.total_estimate < threshold else INDIVIDUAL
+        category = ROUTES.get(recorded_facts(project).get("approval_route"), by_amount)
         amount = (
             project.recommended_budget if project.recommended_budget is not None else project.total_estimate
         )

@@ -33,7 +33,7 @@ def default_seed(project_id: str, purpose: str, day: str) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def _exclusion(expert: Expert, parties: dict[str, str], today: date, skipped: set[str]) -> str | None:
+def exclusion_reason(expert: Expert, parties: dict[str, str], today: date, skipped: set[str]) -> str | None:
     """Return why `expert` must not sit on this panel, or None."""
     for code, role in parties.items():
         if expert.employer_code == code:
@@ -94,7 +94,7 @@ def handle(
     ).all()
     eligible, excluded = [], []
     for expert in active:
-        reason = _exclusion(expert, parties, today, skipped)
+        reason = exclusion_reason(expert, parties, today, skipped)
         if reason:
             excluded.append({"expert": expert.username, "name": expert.name, "reason": reason})
         else:

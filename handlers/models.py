@@ -91,7 +91,11 @@ PROJECT_STATUS_LABELS: dict[str, str] = {
 # Projects in these statuses no longer count for duplication checks or plans.
 CLOSED_STATUSES = frozenset({ProjectStatus.REJECTED, ProjectStatus.WITHDRAWN, ProjectStatus.RETIRED})
 
-STAGES: tuple[str, ...] = ("申报", "初审", "立项", "建设", "验收", "运维")
+STAGES: tuple[str, ...] = ("申报", "初审", "立项", "建设", "验收", "运维", "已办结", "已退回")
+
+# Facts the diagrams record on a project that have no column of their own (立项路径, 变更, 绩效 …):
+# kept under this key of `Project.declaration`, next to the declaration as submitted.
+RECORDED_KEY = "recorded"
 
 PROJECT_TYPES: dict[str, str] = {
     "NEW": "新建",

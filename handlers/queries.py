@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.models import PerformanceEval, Project
+from handlers.models import RECORDED_KEY, PerformanceEval, Project
 
 
 class ProjectNotFound(LookupError):
@@ -27,3 +27,8 @@ def latest_performance(
         stmt = stmt.where(PerformanceEval.year < before_year)
     stmt = stmt.order_by(PerformanceEval.year.desc(), PerformanceEval.id.desc()).limit(1)
     return session.scalar(stmt)
+
+
+def recorded_facts(project: Project) -> dict:
+    """Return the facts diagrams recorded on a project through update_project (approval_route, …)."""
+    return dict((project.declaration or {}).get(RECORDED_KEY) or {})

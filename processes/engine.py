@@ -398,9 +398,10 @@ def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) 
     file = bundle.process_files.get(spec.name, spec.file or "")
     for ts in spec.task_specs.values():
         bpmn_id = getattr(ts, "bpmn_id", None)
-        if not bpmn_id or (spec.name, bpmn_id) in seen:
+        # Keyed by the spec's own name: a multi-instance task and its manual "[child]" share one bpmn id.
+        if not bpmn_id or (spec.name, ts.name) in seen:
             continue
-        seen.add((spec.name, bpmn_id))
+        seen.add((spec.name, ts.name))
         info = ElementInfo(
             file,
             spec.name,
@@ -794,11 +795,14 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     if completed:
         data = dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
     else:
+        # Open tasks hold the live branches; a branch that finished into a waiting join only has its data
+        # on the last task it ran, so the last task of each workflow counts too.
+        lasts = [
+            wf.last_task for wf in [workflow, *workflow.subprocesses.values()] if wf.last_task is not None
+        ]
         data = {}
-        for task in sorted(open_tasks, key=lambda t: t.last_state_change):
+        for task in sorted([*lasts, *open_tasks], key=lambda t: t.last_state_change):
             data.update(task.data)
-        if not data and workflow.last_task is not None:
-            data.update(workflow.last_task.data)
     return Snapshot(
         completed,
         data,

@@ -194,10 +194,10 @@ def project_instances(session: Session, user: User, project_id: str) -> list[Pro
 
 
 def projects_by_stage(session: Session) -> list[tuple[str, int]]:
-    """Return (stage, number of register rows), in lifecycle order."""
+    """Return (stage, number of register rows) for every lifecycle stage in order, then any other stage."""
     counts = dict(session.execute(select(Project.stage, func.count()).group_by(Project.stage)).all())
-    ordered = [s for s in STAGES if s in counts] + sorted(s for s in counts if s not in STAGES)
-    return [(s, int(counts[s])) for s in ordered]
+    ordered = list(STAGES) + sorted(s for s in counts if s not in STAGES)
+    return [(s, int(counts.get(s, 0))) for s in ordered]
 
 
 @dataclass

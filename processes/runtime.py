@@ -285,7 +285,7 @@ class Runtime:
         if (
             instance.status not in ACTIVE
             or instance.next_wakeup_at is None
-            or _aware(instance.next_wakeup_at) > now
+            or _aware(instance.next_wakeup_at) >= now  # SpiffWorkflow fires only once due < now
         ):
             self._release(step)
             return False
@@ -774,6 +774,17 @@ def can_work_on(session: Session, user: User, task: HumanTask) -> bool:
     if task.role_code not in user.role_codes:
         return False
     return task.unit_id is None or task.unit_id == user.organisation_id
+
+
+def may_start(session: Session, user: User, process_id: str) -> bool:
+    """Tell whether `user` may start a process: admins, or holders of its start event's lane role."""
+    if user.is_admin:
+        return True
+    pv = catalog.latest_version(session, process_id)
+    if pv is None or not pv.start_lane or pv.called_only:
+        return False
+    mapping = session.get(LaneRole, pv.start_lane)
+    return mapping is not None and mapping.role_code in user.role_codes
 
 
 def load_instance_for_read(session: Session, instance_id: int) -> ProcessInstance:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from processes import catalog, engine
 from processes.clock import ManualClock
 from processes.errors import ProcessError
-from processes.runtime import Runtime
+from processes.runtime import Runtime, may_start
 from processes.scheduler import tick
 from processes.store.models import HumanTask, ProcessInstance, TaskStatus, User
 
@@ -212,6 +212,8 @@ def _open_task(session: Session, instance_id: int, name: str) -> HumanTask:
 def _start(run: _Run, args: Mapping[str, Any]) -> None:
     with run.sessions() as session:
         user = _user(session, args["as"])
+        if not may_start(session, user, args["process"]):
+            raise ScenarioFailed(f"{args['as']} 无权发起流程 {args['process']}")
         instance = run.runtime.start(
             session,
             args["process"],
@@ -265,7 +267,12 @@ def _complete_each(run: _Run, args: Mapping[str, Any]) -> None:
             raise ScenarioFailed(f"「{args['task']}」没有指定办理人")
         data = _resolve(copy.deepcopy(per_user.get(owner, default)), _data(run, instance_id))
         with run.sessions() as session:
-            run.runtime.complete_task(session, task.id, _user(session, owner), data)
+            try:
+                run.runtime.complete_task(session, task.id, _user(session, owner), data)
+            except ProcessError as err:
+                raise ScenarioFailed(
+                    f"{owner} 办理「{task.name}」失败: {err.message} {getattr(err, 'errors', '')}"
+                ) from err
             session.commit()
 
 

@@ -21,7 +21,7 @@ def claim_due(session: Session, now: datetime) -> int | None:
     """Lock and return one due instance id; on PostgreSQL rows other workers hold are skipped."""
     stmt = (
         select(ProcessInstance.id)
-        .where(ProcessInstance.status.in_(ACTIVE), ProcessInstance.next_wakeup_at <= now)
+        .where(ProcessInstance.status.in_(ACTIVE), ProcessInstance.next_wakeup_at < now)
         .order_by(ProcessInstance.next_wakeup_at)
         .limit(1)
     )
@@ -72,20 +72,18 @@ def _aware(when: datetime) -> datetime:
 def tick(sessions: sessionmaker[Session], runtime: Runtime, limit: int = 100) -> int:
     """Start due scheduled processes, then advance up to `limit` due instances; returns how many moved."""
     fired = start_due_schedules(sessions, runtime)
-    skipped: set[int] = set()
+    seen: set[int] = set()  # one wake per instance and tick: every due timer fires in that one wake
     for _ in range(limit):
         with sessions() as session, session.begin():
             instance_id = claim_due(session, runtime.clock.now())
-            if instance_id is None or instance_id in skipped:
+            if instance_id is None or instance_id in seen:
                 return fired
+            seen.add(instance_id)
             try:
                 if runtime.wake(session, instance_id):
                     fired += 1
-                else:
-                    skipped.add(instance_id)
             except Exception:
                 log.exception("instance %s: waking failed", instance_id)
-                skipped.add(instance_id)
                 raise
     return fired
 

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from processes import catalog, queries
 from processes.errors import NotAllowed, NotFound
 from processes.runtime import load_instance_for_read
-from processes.store.models import Incident, InstanceStatus, LaneRole, Organisation, ProcessInstance, User
+from processes.runtime import may_start as runtime_may_start
+from processes.store.models import Incident, InstanceStatus, Organisation, ProcessInstance, User
 from service import auth
 from service.api.schemas import IncidentSchema, InstanceDetail, InstancePage, InstanceSchema, PageArgs
 from service.db import get_session, runtime
@@ -47,15 +48,8 @@ class TerminateArgs(ma.Schema):
 
 
 def may_start(user: User, process_id: str) -> bool:
-    """Tell whether `user` holds the role of the start lane of the newest version of a process."""
-    if user.is_admin:
-        return True
-    session = get_session()
-    pv = catalog.latest_version(session, process_id)
-    if pv is None or not pv.start_lane:
-        return False
-    mapping = session.get(LaneRole, pv.start_lane)
-    return mapping is not None and mapping.role_code in user.role_codes
+    """Tell whether `user` may start the newest version of a process (see processes.runtime.may_start)."""
+    return runtime_may_start(get_session(), user, process_id)
 
 
 def start_instance(

@@ -3,13 +3,13 @@
 from dataclasses import replace
 
 import pytest
-from tests.handlers.handler_support import NOW, call, declaration
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
 from handlers.context import HandlerContext
 from handlers.experts import seed_experts
 from handlers.models import DomainBase
+from tests.handlers.handler_support import NOW, call, declaration
 
 
 @pytest.fixture

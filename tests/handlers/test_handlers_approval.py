@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import docx
 import pytest
-from tests.handlers.handler_support import NOW, at, call
 from sqlalchemy import select
 
 from handlers.demo_data import DEMO_VENDORS
@@ -15,6 +14,7 @@ from handlers.errors import HandlerError
 from handlers.localtime import BEIJING
 from handlers.models import Approval, Contract, Document, Project
 from handlers.queries import ProjectNotFound
+from tests.handlers.handler_support import NOW, at, call
 
 VENDOR = DEMO_VENDORS[0]
 
@@ -163,6 +163,18 @@ def test_contract_without_one_of_the_three_lists_is_refused(ctx, approved, key, 
         error = refused(ctx, approved, contract=contract(three_lists=lists))
         assert label in error.message
     assert ctx.session.scalars(select(Contract)).all() == []
+
+
+@pytest.mark.parametrize(
+    "blank", [" ", {"item": " ", "description": "  "}, {"item": "", "description": None}, [" "]]
+)
+def test_contract_with_only_blank_list_items_is_refused(ctx, approved, blank):
+    lists = dict(contract()["three_lists"], negative=[blank])
+    error = refused(ctx, approved, contract=contract(three_lists=lists))
+    assert error.details["problems"] == ["合同未附数据“三清单”中的负面清单或其内容为空"]
+    lists = dict(contract()["three_lists"], negative=[blank, {"item": "禁止外传", "description": " "}])
+    result = call("check_contract", ctx, project_id=approved, contract=contract(three_lists=lists))
+    assert result["contract_ok"]
 
 
 def test_contract_over_budget_is_refused(ctx, approved):

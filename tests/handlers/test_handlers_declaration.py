@@ -3,14 +3,14 @@
 from datetime import datetime
 
 import pytest
-from tests.handlers.handler_support import EDU, NOW, at, call, declaration
 from sqlalchemy import select
 
 from handlers.demo_data import DEMO_UNITS
 from handlers.errors import HandlerError
 from handlers.localtime import BEIJING
 from handlers.models import Project
-from handlers.queries import ProjectNotFound
+from handlers.queries import ProjectNotFound, recorded_facts
+from tests.handlers.handler_support import EDU, NOW, at, call, declaration
 
 
 def test_register_assigns_ids_per_year(ctx, make_project):
@@ -193,3 +193,38 @@ def test_update_project(ctx, make_project):
         call("update_project", ctx, project_id=project_id, fields={"approval_doc_no": "x"})
     with pytest.raises(ProjectNotFound):
         call("update_project", ctx, project_id="LA-2026-0999", stage="初审")
+
+
+def test_update_project_records_what_the_diagrams_decide(ctx, make_project):
+    project_id = make_project()
+    fields = {"approval_route": "SMALL", "bundle_threshold": 5000000, "outcome_reason": "逾期未补正"}
+    call("update_project", ctx, project_id=project_id, stage="立项", fields=fields)
+    call(
+        "update_project",
+        ctx,
+        project_id=project_id,
+        fields={"budget_delta": -150000.0, "change_type": "BUDGET", "approved_budget": "3,700,000"},
+    )
+    row = ctx.session.scalar(select(Project).where(Project.project_id == project_id))
+    assert recorded_facts(row) == {
+        "approval_route": "SMALL",
+        "bundle_threshold": "5000000",
+        "outcome_reason": "逾期未补正",
+        "budget_delta": "-150000.0",
+        "change_type": "BUDGET",
+    }
+    assert row.approved_budget == 3700000 and row.declaration["name"] == "六安市智慧教育云平台二期"
+    documents = [{"id": "9", "filename": "补正说明.pdf", "kind": "NECESSITY"}]
+    call("update_project", ctx, project_id=project_id, fields={"documents": documents})
+    assert row.declaration["documents"] == documents and recorded_facts(row)["approval_route"] == "SMALL"
+    with pytest.raises(ValueError, match="approval_route"):
+        call("update_project", ctx, project_id=project_id, fields={"approval_route": "MEDIUM"})
+    with pytest.raises(ValueError, match="金额"):
+        call("update_project", ctx, project_id=project_id, fields={"budget_delta": "很多"})
+
+
+@pytest.mark.parametrize("stage", ["已退回", "已办结"])
+def test_update_project_knows_the_closing_stages(ctx, make_project, stage):
+    project_id = make_project()
+    result = call("update_project", ctx, project_id=project_id, stage=stage, status="WITHDRAWN")
+    assert result["stage"] == stage and result["project_status_name"] == "已撤回"

@@ -3,7 +3,6 @@
 from datetime import datetime
 
 import pytest
-from tests.handlers.handler_support import EDU, NOW, at, call
 from sqlalchemy import select
 
 from handlers.demo_data import DEMO_UNITS, DEMO_VENDORS, UNIT_BY_SHORT
@@ -11,6 +10,7 @@ from handlers.draw_experts import default_seed
 from handlers.errors import HandlerError
 from handlers.localtime import BEIJING
 from handlers.models import Expert, ExpertDraw, Project, ReviewScore
+from tests.handlers.handler_support import EDU, NOW, at, call
 
 PROJECT = "LA-2026-0001"
 
@@ -201,3 +201,45 @@ def test_invalid_scores_are_refused(ctx, review, mutate, fragment):
     with pytest.raises(HandlerError) as caught:
         call("aggregate_scores", ctx, draw_id=review["draw_id"], scores=items)
     assert caught.value.code == "invalid_scores" and fragment in caught.value.message
+
+
+# --- aggregate_scores after a panel organised by hand ------------------------------------------------
+
+
+def manual_scores(usernames, values):
+    return [
+        {"username": user, "score": value, "recommended_budget": "3,000,000", "opinion": "同意"}
+        for user, value in zip(usernames, values, strict=True)
+    ]
+
+
+def test_a_manual_panel_is_recorded_as_its_own_draw(ctx, experts, make_project):
+    project_id = make_project()
+    own = at(ctx, NOW, project_id=project_id, unit_code=EDU["code"])
+    panel = ["expert01", "expert03", "expert05"]
+    result = call(
+        "aggregate_scores", own, draw_id=None, scores=manual_scores(panel, [80, 70, 90]), panel=panel
+    )
+    assert result["review_score"] == 80.0 and result["review_passed"] is True and result["score_count"] == 3
+    draw = ctx.session.scalar(select(ExpertDraw).where(ExpertDraw.project_id == project_id))
+    assert draw.selected == panel and draw.seed == 0 and draw.excluded == [] and draw.review_passed
+    assert len(ctx.session.scalars(select(ReviewScore).where(ReviewScore.draw_id == draw.id)).all()) == 3
+
+
+@pytest.mark.parametrize(
+    ("member", "fragment"),
+    [
+        ("expert07", "所在单位为项目建设单位"),  # works for 市教育局
+        ("expert12", "担任信息化顾问"),  # advises 市教育局 until 2027-12-31
+        ("expert28", "暂停抽取"),
+        ("nobody", "不在专家库中"),
+    ],
+)
+def test_a_manual_panel_may_not_include_experts_who_must_avoid(ctx, experts, make_project, member, fragment):
+    project_id = make_project()
+    own = at(ctx, NOW, project_id=project_id, unit_code=EDU["code"])
+    panel = ["expert01", "expert03", member]
+    with pytest.raises(HandlerError) as caught:
+        call("aggregate_scores", own, draw_id=None, scores=manual_scores(panel, [80, 80, 80]), panel=panel)
+    assert caught.value.code == "invalid_scores" and fragment in caught.value.message
+    assert ctx.session.scalars(select(ExpertDraw)).all() == []

@@ -3,13 +3,13 @@
 from datetime import datetime
 
 import pytest
-from tests.handlers.handler_support import at, call
 from sqlalchemy import select
 
 from handlers.errors import HandlerError
 from handlers.localtime import BEIJING
 from handlers.models import Acceptance, AnnualPlan, OmFiling, PerformanceEval, Project
 from handlers.queries import ProjectNotFound
+from tests.handlers.handler_support import at, call
 
 WITNESS = {"name": "周卫东", "org": "市公管局", "signed": True, "signed_at": "2026-11-25T09:30:00+08:00"}
 REPORTS = [
@@ -269,6 +269,20 @@ def test_annual_plan_bundles_small_projects(ctx, make_project):
     assert (revised["plan_version"], revised["plan_doc_no"]) == (2, "六数管〔2026〕2号")
     assert revised["plan_project_ids"] == [large] and revised["bundled_project_ids"] == []
     assert revised["bundle_name"] is None
+
+
+def test_annual_plan_bundles_by_the_route_the_approval_recorded(ctx, make_project):
+    # route_by_amount was edited: 450万 routed LARGE, 550万 routed SMALL; the plan follows the recorded
+    # routes, not its own 500万 default. A project without a recorded route falls back to the threshold.
+    large = make_project(status="REVIEWED", total_estimate="4,500,000")
+    small = make_project(status="REVIEWED", total_estimate="5,500,000")
+    legacy = make_project(status="REVIEWED", total_estimate="900,000")
+    for project_id, route, threshold in ((large, "LARGE", 4000000), (small, "SMALL", 6000000)):
+        fields = {"approval_route": route, "bundle_threshold": threshold}
+        call("update_project", ctx, project_id=project_id, fields=fields)
+    result = call("compile_annual_plan", ctx, year=2026)
+    assert result["bundled_project_ids"] == [small, legacy]
+    assert result["individual_project_ids"] == [large]
 
 
 def test_annual_plan_refusals(ctx, make_project):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from processes.scenarios import ScenarioFailed, run_file
@@ -15,7 +16,15 @@ ROOT = HERE.parent.parent
 SCENARIOS = sorted(HERE.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def _case(path: Path) -> object:
+    """A scenario as a test case; `known_issue: <why>` in the file marks it to fail (strictly) until fixed."""
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    issue = spec.get("known_issue")
+    marks = [pytest.mark.xfail(reason=str(issue), strict=True)] if issue else []
+    return pytest.param(path, marks=marks, id=path.stem)
+
+
+@pytest.mark.parametrize("path", [_case(p) for p in SCENARIOS])
 def test_scenario(path: Path, db_url: str) -> None:
     result = run_file(path, bpmn_dir=ROOT / "bpmn", forms_dir=ROOT / "forms", database_url=db_url)
     assert result.ok and result.steps > 0
