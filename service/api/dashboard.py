@@ -19,9 +19,18 @@ blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/dashboard", descripti
 
 WAN = Decimal(10000)
 # The lifecycle stage a (sub)process belongs to, so a duration bar links to the instances in that stage.
-PROCESS_STAGE = {"declaration": "申报", "initial_review": "初审", "approval": "立项", "expert_review": "立项",
-                 "joint_review": "立项", "construction": "建设", "progress_report": "建设", "acceptance": "验收",
-                 "operation": "运维", "om_annual": "运维"}
+PROCESS_STAGE = {
+    "declaration": "申报",
+    "initial_review": "初审",
+    "approval": "立项",
+    "expert_review": "立项",
+    "joint_review": "立项",
+    "construction": "建设",
+    "progress_report": "建设",
+    "acceptance": "验收",
+    "operation": "运维",
+    "om_annual": "运维",
+}
 
 
 def require_manager() -> User:
@@ -43,22 +52,54 @@ def summary() -> dict[str, Any]:
     now = runtime().clock.now()
     return {
         "headline": reports.headline(session, now),
-        "by_stage": [{"stage": s, "count": n, "url": url_for("web_projects.register", stage=s)}
-                     for s, n in reports.projects_by_stage(session)],
-        "amounts": [{"unit_code": a.unit_code, "unit_name": a.unit_name, "year": a.year, "amount": a.amount,
-                     "count": a.count, "url": url_for("web_projects.register", unit=a.unit_code, year=a.year)}
-                    for a in reports.amounts_by_unit_year(session)],
-        "overdue_by_role": [{"role_code": code, "role_name": name, "count": n,
-                             "url": url_for("web_dashboard.overdue", role=code)}
-                            for code, name, n in reports.overdue_by_role(session, now)],
-        "durations": [{"process_id": d.process_id, "name": d.name, "median_days": d.median_days,
-                       "instances": d.instances, "open_instances": d.open_instances,
-                       "url": _stage_url(d.process_id)} for d in reports.stage_durations(session, now)],
-        "incidents": [{"instance_id": r.instance.id, "title": r.instance.title, "process_id": r.instance.process_id,
-                       "project_id": r.instance.project_id, "open_incidents": r.open_incidents,
-                       "last_message": r.last_message, "last_at": r.last_at,
-                       "url": url_for("web_instances.show", instance_id=r.instance.id)}
-                      for r in reports.instances_with_incidents(session)],
+        "by_stage": [
+            {"stage": s, "count": n, "url": url_for("web_projects.register", stage=s)}
+            for s, n in reports.projects_by_stage(session)
+        ],
+        "amounts": [
+            {
+                "unit_code": a.unit_code,
+                "unit_name": a.unit_name,
+                "year": a.year,
+                "amount": a.amount,
+                "count": a.count,
+                "url": url_for("web_projects.register", unit=a.unit_code, year=a.year),
+            }
+            for a in reports.amounts_by_unit_year(session)
+        ],
+        "overdue_by_role": [
+            {
+                "role_code": code,
+                "role_name": name,
+                "count": n,
+                "url": url_for("web_dashboard.overdue", role=code),
+            }
+            for code, name, n in reports.overdue_by_role(session, now)
+        ],
+        "durations": [
+            {
+                "process_id": d.process_id,
+                "name": d.name,
+                "median_days": d.median_days,
+                "instances": d.instances,
+                "open_instances": d.open_instances,
+                "url": _stage_url(d.process_id),
+            }
+            for d in reports.stage_durations(session, now)
+        ],
+        "incidents": [
+            {
+                "instance_id": r.instance.id,
+                "title": r.instance.title,
+                "process_id": r.instance.process_id,
+                "project_id": r.instance.project_id,
+                "open_incidents": r.open_incidents,
+                "last_message": r.last_message,
+                "last_at": r.last_at,
+                "url": url_for("web_instances.show", instance_id=r.instance.id),
+            }
+            for r in reports.instances_with_incidents(session)
+        ],
     }
 
 
@@ -78,9 +119,13 @@ def chart(name: str) -> dict[str, Any]:
 
 def _stages() -> dict[str, Any]:
     rows = reports.projects_by_stage(get_session())
-    return {"title": "各阶段项目数", "type": "bar", "categories": [s for s, _ in rows],
-            "series": [{"name": "项目数", "data": [n for _, n in rows]}],
-            "links": [url_for("web_projects.register", stage=s) for s, _ in rows]}
+    return {
+        "title": "各阶段项目数",
+        "type": "bar",
+        "categories": [s for s, _ in rows],
+        "series": [{"name": "项目数", "data": [n for _, n in rows]}],
+        "links": [url_for("web_projects.register", stage=s) for s, _ in rows],
+    }
 
 
 def _amounts() -> dict[str, Any]:
@@ -90,36 +135,63 @@ def _amounts() -> dict[str, Any]:
         units.setdefault(r.unit_code, r.unit_name)
     years = sorted({r.year for r in rows})
     cell = {(r.unit_code, r.year): r.amount for r in rows}
-    return {"title": "各单位各年度总投资概算(万元)", "type": "bar",
-            "categories": [short_unit(n) for n in units.values()],
-            "series": [{"name": f"{y}年", "data": [float((cell.get((code, y), Decimal(0)) / WAN).quantize(
-                Decimal("0.01"))) for code in units]} for y in years],
-            "links": [url_for("web_projects.register", unit=code) for code in units]}
+    return {
+        "title": "各单位各年度总投资概算(万元)",
+        "type": "bar",
+        "categories": [short_unit(n) for n in units.values()],
+        "series": [
+            {
+                "name": f"{y}年",
+                "data": [
+                    float((cell.get((code, y), Decimal(0)) / WAN).quantize(Decimal("0.01"))) for code in units
+                ],
+            }
+            for y in years
+        ],
+        "links": [url_for("web_projects.register", unit=code) for code in units],
+    }
 
 
 def _overdue() -> dict[str, Any]:
     rows = reports.overdue_by_role(get_session(), runtime().clock.now())
-    return {"title": "各角色超期任务", "type": "bar", "categories": [name for _, name, _ in rows],
-            "series": [{"name": "超期任务", "data": [n for _, _, n in rows]}],
-            "links": [url_for("web_dashboard.overdue", role=code) for code, _, _ in rows]}
+    return {
+        "title": "各角色超期任务",
+        "type": "bar",
+        "categories": [name for _, name, _ in rows],
+        "series": [{"name": "超期任务", "data": [n for _, _, n in rows]}],
+        "links": [url_for("web_dashboard.overdue", role=code) for code, _, _ in rows],
+    }
 
 
 def _durations() -> dict[str, Any]:
     rows = reports.stage_durations(get_session(), runtime().clock.now())
-    return {"title": "各环节办理天数(中位数)", "type": "bar", "categories": [d.name for d in rows],
-            "series": [{"name": "中位天数", "data": [d.median_days for d in rows]}],
-            "links": [_stage_url(d.process_id) for d in rows]}
+    return {
+        "title": "各环节办理天数(中位数)",
+        "type": "bar",
+        "categories": [d.name for d in rows],
+        "series": [{"name": "中位天数", "data": [d.median_days for d in rows]}],
+        "links": [_stage_url(d.process_id) for d in rows],
+    }
 
 
 def _incidents() -> dict[str, Any]:
     rows = reports.incidents_by_process(get_session())
-    return {"title": "出错的流程实例", "type": "bar", "categories": [name for _, name, _ in rows],
-            "series": [{"name": "出错实例", "data": [n for _, _, n in rows]}],
-            "links": [url_for("web_instances.index", status="error", process_id=pid) for pid, _, _ in rows]}
+    return {
+        "title": "出错的流程实例",
+        "type": "bar",
+        "categories": [name for _, name, _ in rows],
+        "series": [{"name": "出错实例", "data": [n for _, _, n in rows]}],
+        "links": [url_for("web_instances.index", status="error", process_id=pid) for pid, _, _ in rows],
+    }
 
 
-CHARTS = {"stages": _stages, "amounts": _amounts, "overdue": _overdue, "durations": _durations,
-          "incidents": _incidents}
+CHARTS = {
+    "stages": _stages,
+    "amounts": _amounts,
+    "overdue": _overdue,
+    "durations": _durations,
+    "incidents": _incidents,
+}
 
 
 @blp.route("")
@@ -141,6 +213,6 @@ class Summary(MethodView):
 class Chart(MethodView):
     @blp.response(200)
     def get(self, name: str):
-        """Return one chart (`stages`, `amounts`, `overdue`, `durations`, `incidents`) for the dashboard island."""
+        """Return one chart for the dashboard island: stages, amounts, overdue, durations or incidents."""
         require_manager()
         return chart(name)

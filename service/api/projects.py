@@ -1,4 +1,4 @@
-"""The project register (项目库): list with filters, Excel export, one project, its documents and downloads."""
+"""The project register (项目库): filtered list, Excel export, one project, its documents and downloads."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from handlers.models import PROJECT_STATUS_LABELS, PROJECT_TYPES, Document, Project
 from handlers.documents import kind_label
+from handlers.models import PROJECT_STATUS_LABELS, PROJECT_TYPES, Document, Project
 from processes import reports
 from processes.errors import NotFound
 from processes.runtime import load_instance_for_read
@@ -92,9 +92,15 @@ class ProjectDetail(ProjectSchema):
 
 def project_filter(args: dict) -> reports.ProjectFilter:
     """Build the register filter from parsed query arguments."""
-    return reports.ProjectFilter(year=args.get("year"), unit=args.get("unit"), stage=args.get("stage"),
-                                 status=args.get("status"), amount_min=args.get("amount_min"),
-                                 amount_max=args.get("amount_max"), q=args.get("q"))
+    return reports.ProjectFilter(
+        year=args.get("year"),
+        unit=args.get("unit"),
+        stage=args.get("stage"),
+        status=args.get("status"),
+        amount_min=args.get("amount_min"),
+        amount_max=args.get("amount_max"),
+        q=args.get("q"),
+    )
 
 
 def visible_project(project_id: str) -> Project:
@@ -107,22 +113,47 @@ def visible_project(project_id: str) -> Project:
 
 
 def _document_row(doc: Document) -> dict[str, Any]:
-    return {"id": doc.id, "source": "document", "kind": doc.kind, "kind_name": kind_label(doc.kind),
-            "filename": doc.filename, "size": doc.size, "sha256": doc.sha256, "sm3": doc.sm3,
-            "created_at": doc.created_at, "url": f"/api/v1/documents/{doc.id}"}
+    return {
+        "id": doc.id,
+        "source": "document",
+        "kind": doc.kind,
+        "kind_name": kind_label(doc.kind),
+        "filename": doc.filename,
+        "size": doc.size,
+        "sha256": doc.sha256,
+        "sm3": doc.sm3,
+        "created_at": doc.created_at,
+        "url": f"/api/v1/documents/{doc.id}",
+    }
 
 
 def _attachment_row(att: Attachment) -> dict[str, Any]:
-    return {"id": att.id, "source": "attachment", "kind": att.kind, "kind_name": kind_label(att.kind) if att.kind
-            else None, "filename": att.filename, "size": att.size, "sha256": att.sha256, "sm3": att.sm3,
-            "created_at": att.uploaded_at, "url": f"/api/v1/attachments/{att.id}"}
+    return {
+        "id": att.id,
+        "source": "attachment",
+        "kind": att.kind,
+        "kind_name": kind_label(att.kind) if att.kind else None,
+        "filename": att.filename,
+        "size": att.size,
+        "sha256": att.sha256,
+        "sm3": att.sm3,
+        "created_at": att.uploaded_at,
+        "url": f"/api/v1/attachments/{att.id}",
+    }
 
 
 def attachment_ids_in(value: Any) -> Iterator[int]:
     """Yield the ids of uploaded files referenced in form data ({id, filename, sha256, …} objects)."""
     if isinstance(value, dict):
-        if isinstance(value.get("id"), int) and value.get("filename") and value.get("sha256"):
-            yield value["id"]
+        ident = value.get("id")
+        if (
+            value.get("filename")
+            and value.get("sha256")
+            and isinstance(ident, int | str)
+            and not isinstance(ident, bool)
+            and str(ident).isdigit()
+        ):
+            yield int(ident)
         for child in value.values():
             yield from attachment_ids_in(child)
     elif isinstance(value, list):
@@ -165,9 +196,22 @@ def register_workbook(rows: list[Project], title: str = "项目库") -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
-    columns = [("项目编号", 16), ("项目名称", 40), ("计划年度", 10), ("建设单位", 28), ("统一社会信用代码", 22),
-               ("项目类型", 14), ("是否计划内", 10), ("总投资概算(元)", 18), ("专家建议金额(元)", 18),
-               ("批复金额(元)", 18), ("批复文号", 22), ("阶段", 8), ("状态", 14), ("更新时间", 18)]
+    columns = [
+        ("项目编号", 16),
+        ("项目名称", 40),
+        ("计划年度", 10),
+        ("建设单位", 28),
+        ("统一社会信用代码", 22),
+        ("项目类型", 14),
+        ("是否计划内", 10),
+        ("总投资概算(元)", 18),
+        ("专家建议金额(元)", 18),
+        ("批复金额(元)", 18),
+        ("批复文号", 22),
+        ("阶段", 8),
+        ("状态", 14),
+        ("更新时间", 18),
+    ]
     ws.append([c for c, _ in columns])
     for index, (_, width) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
@@ -175,13 +219,26 @@ def register_workbook(rows: list[Project], title: str = "项目库") -> bytes:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="EEF4FC")
         cell.alignment = Alignment(horizontal="center")
-    money = '#,##0.00'
+    money = "#,##0.00"
     for p in rows:
-        ws.append([p.project_id, p.name, p.plan_year, p.unit_name, p.unit_code,
-                   PROJECT_TYPES.get(p.project_type, p.project_type), "是" if p.planned else "否",
-                   _number(p.total_estimate), _number(p.recommended_budget), _number(p.approved_budget),
-                   p.approval_doc_no or "", p.stage, PROJECT_STATUS_LABELS.get(p.status, p.status),
-                   p.updated_at.strftime("%Y-%m-%d %H:%M") if p.updated_at else ""])
+        ws.append(
+            [
+                p.project_id,
+                p.name,
+                p.plan_year,
+                p.unit_name,
+                p.unit_code,
+                PROJECT_TYPES.get(p.project_type, p.project_type),
+                "是" if p.planned else "否",
+                _number(p.total_estimate),
+                _number(p.recommended_budget),
+                _number(p.approved_budget),
+                p.approval_doc_no or "",
+                p.stage,
+                PROJECT_STATUS_LABELS.get(p.status, p.status),
+                p.updated_at.strftime("%Y-%m-%d %H:%M") if p.updated_at else "",
+            ]
+        )
         for col in (8, 9, 10):
             ws.cell(row=ws.max_row, column=col).number_format = money
     ws.freeze_panes = "A2"
@@ -197,14 +254,18 @@ def _number(value: Decimal | None) -> float | None:
 
 def xlsx_response(content: bytes, filename: str) -> Response:
     """Return a spreadsheet download."""
-    return Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+    return Response(
+        content,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+    )
 
 
 def export_register(args: dict) -> Response:
     """Build the register export the caller may see (shared by the API and the register page)."""
     user: User = auth.require_user()
-    rows = reports.projects_for_export(get_session(), user, project_filter(args), args.get("sort", "project_id"))
+    sort = args.get("sort", "project_id")
+    rows = reports.projects_for_export(get_session(), user, project_filter(args), sort)
     stamp = runtime().clock.now().strftime("%Y%m%d")
     return xlsx_response(register_workbook(rows), f"项目库_{stamp}.xlsx")
 
@@ -220,8 +281,13 @@ class Projects(MethodView):
         f = project_filter(args)
         page = reports.projects(session, user, f, args["sort"], args["page"], args["page_size"])
         _count, total = reports.project_totals(session, user, f)
-        return {"items": page.items, "total": page.total, "page": page.page, "page_size": page.page_size,
-                "total_estimate": total}
+        return {
+            "items": page.items,
+            "total": page.total,
+            "page": page.page,
+            "page_size": page.page_size,
+            "total_estimate": total,
+        }
 
 
 @blp.route("/projects/export")
@@ -268,8 +334,16 @@ class DocumentDownload(MethodView):
         user = auth.require_user()
         session = get_session()
         doc = session.get(Document, document_id)
-        if doc is None or not reports.may_see_project_instance(session, user, doc.project_id, doc.instance_id):
+        if doc is None or not reports.may_see_project_instance(
+            session, user, doc.project_id, doc.instance_id
+        ):
             raise NotFound(f"文档 {document_id} 不存在")
-        return Response(doc.content, mimetype=doc.media_type, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}",
-            "X-Content-SHA256": doc.sha256, "X-Content-SM3": doc.sm3})
+        return Response(
+            doc.content,
+            mimetype=doc.media_type,
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}",
+                "X-Content-SHA256": doc.sha256,
+                "X-Content-SM3": doc.sm3,
+            },
+        )

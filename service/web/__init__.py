@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.web import pages
+from service.web import admin, dashboard, formatting, instances, pages, projects, tasks
 
 
 def init_web(app: Flask) -> None:
-    """Register the page blueprint."""
-    app.register_blueprint(pages.bp)
+    """Register the filters and the page blueprints."""
+    formatting.init_app(app)
+    for module in (pages, tasks, instances, projects, dashboard, admin):
+        app.register_blueprint(module.bp)

@@ -1,44 +1,103 @@
-"""Pages: log-in, home (my tasks), API docs."""
+"""Pages: log-in, log-out, home (my tasks, my roles' tasks, start buttons), API docs."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+import secrets
 
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import session as browser_session
+from werkzeug.wrappers import Response
+
+from processes import catalog, queries
+from processes.store.models import HumanTask, ProcessVersion, User
 from service import auth
+from service.api.instances import may_start
+from service.db import get_session, runtime
 
 bp = Blueprint("web", __name__, template_folder="../templates")
+PAGE_SIZE = 10
+# What the start button of a process says when "发起<name>" would not read well.
+START_LABELS = {"lifecycle": "新建项目申报"}
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
-    """Show the log-in form and log in."""
+def login() -> Response | tuple[str, int]:
+    """Show the log-in form and log in (the form carries the session's CSRF token against login CSRF)."""
     error = None
+    status = 200
+    username = ""
     if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        sent = request.form.get("csrf_token", "")
         try:
-            auth.login(request.form.get("username", "").strip(), request.form.get("password", ""))
-            target = request.args.get("next") or url_for("web.home")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            if not sent or not secrets.compare_digest(sent, browser_session.get("csrf", "")):
+                raise auth.AuthError(400, "页面已过期(CSRF 校验失败)，请刷新后重试")
+            auth.login(username, request.form.get("password", ""))
+            return redirect(_safe_next(request.args.get("next")))
         except auth.AuthError as err:
             error = err.message
-    return render_template("login.html", error=error), (401 if error else 200)
+            status = err.status
+    elif auth.current_user() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, username=username), status
+
+
+def _safe_next(target: str | None) -> str:
+    """Return a local path to go to after log-in; anything else goes home."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("web.home")
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # noqa: ANN201
+def logout() -> Response:
     """Log out and go to the log-in page."""
     auth.logout()
     return redirect(url_for("web.login"))
 
 
+def startable_processes(user: User) -> list[tuple[ProcessVersion, str]]:
+    """Return the newest versions the user may start, with the label of their start button."""
+    out = []
+    for pv in catalog.list_processes(get_session()):
+        if pv.called_only or not pv.startable or not may_start(user, pv.process_id):
+            continue
+        out.append((pv, START_LABELS.get(pv.process_id, f"发起{pv.name}")))
+    return out
+
+
 @bp.route("/")
-def home():  # noqa: ANN201
-    """The home page: my tasks."""
-    auth.require_user()
-    return render_template("home.html")
+def home() -> str:
+    """The home page: my tasks and my roles' tasks, with counts, search, paging and start buttons."""
+    user = auth.require_user()
+    session = get_session()
+    now = runtime().clock.now()
+    q = request.args.get("q", "").strip() or None
+    sort = request.args.get("sort", "due")
+    sort = sort if sort in queries.TASK_SORTS else "due"
+    mine = queries.open_tasks(
+        session, user, "mine", q, sort, request.args.get("page", 1, type=int), PAGE_SIZE
+    )
+    pool = queries.open_tasks(
+        session, user, "roles", q, sort, request.args.get("pool_page", 1, type=int), PAGE_SIZE
+    )
+    done = session.get(HumanTask, request.args.get("done", 0, type=int))
+    return render_template(
+        "home.html",
+        done_task=done if done is not None and done.completed_by_id == user.id else None,
+        section="home",
+        mine=mine,
+        pool=pool,
+        now=now,
+        q=q or "",
+        sort=sort,
+        counts=queries.task_counts(session, user, now),
+        starts=startable_processes(user),
+    )
 
 
 @bp.route("/api/docs")
-def api_docs():  # noqa: ANN201
+def api_docs() -> str:
     """A readable page of the OpenAPI document, served without any external asset."""
     spec = current_app.extensions["egovflow_api"].spec.to_dict()
-    return render_template("api_docs.html", spec=spec)
+    return render_template("api_docs.html", spec=spec, section="api")

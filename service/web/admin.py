@@ -1,0 +1,362 @@
+"""Process admin pages: models and versions, the modeler, version diff, form editor, lane ↔ role mapping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from sqlalchemy import func, select
+
+from processes import catalog
+from processes.errors import BundleInvalid, FormInvalid, NotFound
+from processes.store.models import Deployment, InstanceStatus, LaneRole, ProcessInstance, ProcessVersion, Role
+from service import auth
+from service.api.admin import form_catalog
+from service.api.catalog import known_lanes
+from service.db import get_session, runtime
+from service.web import bpmn_diff, bundles, diagrams
+
+bp = Blueprint("web_admin", __name__, url_prefix="/admin")
+MAX_BUNDLE_FILES = 100
+
+
+@bp.before_request
+def _admins_only() -> None:
+    """Every page here is for process admins."""
+    if not auth.require_user().is_admin:
+        raise auth.AuthError(403, "需要流程管理员权限")
+
+
+def _forms_dir() -> Path:
+    return Path(current_app.config["FORMS_DIR"])
+
+
+# ----------------------------------------------------------------------------- models and versions
+
+
+@bp.route("/processes")
+def processes() -> str:
+    """List the process models with their newest version and how many instances run on each."""
+    session = get_session()
+    counts = dict(
+        session.execute(
+            select(ProcessInstance.process_id, func.count()).group_by(ProcessInstance.process_id)
+        ).all()
+    )
+    running = dict(
+        session.execute(
+            select(ProcessInstance.process_id, func.count())
+            .where(
+                ProcessInstance.status.in_(
+                    [InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR]
+                )
+            )
+            .group_by(ProcessInstance.process_id)
+        ).all()
+    )
+    return render_template(
+        "admin/processes.html",
+        section="processes",
+        counts=counts,
+        running=running,
+        versions=catalog.list_processes(session),
+    )
+
+
+@bp.route("/processes/<process_id>")
+def versions(process_id: str) -> str:
+    """List the versions of one process with who deployed them and the instances pinned to each."""
+    session = get_session()
+    rows = list(
+        session.execute(
+            select(ProcessVersion, Deployment)
+            .join(Deployment, Deployment.id == ProcessVersion.deployment_id)
+            .where(ProcessVersion.process_id == process_id)
+            .order_by(ProcessVersion.version.desc())
+        )
+    )
+    if not rows:
+        raise NotFound(f"流程 {process_id} 不存在")
+    counts = dict(
+        session.execute(
+            select(ProcessInstance.process_version_id, func.count())
+            .where(ProcessInstance.process_id == process_id)
+            .group_by(ProcessInstance.process_version_id)
+        ).all()
+    )
+    return render_template(
+        "admin/versions.html",
+        section="processes",
+        process_id=process_id,
+        rows=rows,
+        counts=counts,
+        newest=rows[0][0],
+    )
+
+
+@bp.route("/processes/<process_id>/versions/<int:version>")
+def version(process_id: str, version: int) -> str:
+    """Show one version: its diagram and files."""
+    session = get_session()
+    pv = catalog.get_version(session, process_id, version)
+    texts = catalog.version_files(session, pv)
+    own = diagrams.processes_in(texts).get(process_id)
+    current = request.args.get("file") or (own.file if own else next(iter(texts), ""))
+    if current not in texts:
+        raise NotFound(f"版本中没有文件 {current}")
+    return render_template("admin/version.html", section="processes", pv=pv, files=pv.files, current=current)
+
+
+@bp.route("/processes/<process_id>/versions/<int:version>/files/<name>")
+def version_file(process_id: str, version: int, name: str) -> Response:
+    """Return the text of one file of a version (BPMN/DMN XML or a form)."""
+    session = get_session()
+    text = catalog.version_file(session, catalog.get_version(session, process_id, version), name)
+    mimetype = "application/json" if name.endswith(".json") else "application/xml"
+    return Response(text, mimetype=mimetype)
+
+
+# ----------------------------------------------------------------------------- modeler
+
+
+@bp.route("/processes/<process_id>/versions/<int:version>/modeler")
+def modeler(process_id: str, version: int) -> str:
+    """The modeler on a file of a version; deploying makes new versions, the shown one stays as it is."""
+    session = get_session()
+    pv = catalog.get_version(session, process_id, version)
+    texts = catalog.version_files(session, pv)
+    own = diagrams.processes_in(texts).get(process_id)
+    name = request.args.get("file") or (own.file if own else "")
+    if not name.endswith(".bpmn") or name not in texts:
+        raise NotFound(f"版本中没有流程图 {name}")
+    return render_template(
+        "admin/modeler.html",
+        section="processes",
+        pv=pv,
+        file_name=name,
+        bpmn_files=[f.name for f in pv.files if f.name.endswith(".bpmn")],
+        xml_url=url_for("web_admin.version_file", process_id=process_id, version=version, name=name),
+    )
+
+
+@bp.route("/modeler/new")
+def modeler_new() -> str:
+    """The modeler on a blank diagram."""
+    name = request.args.get("file", "").strip() or "new_process.bpmn"
+    if not name.endswith(".bpmn"):
+        name += ".bpmn"
+    return render_template(
+        "admin/modeler.html", section="processes", pv=None, file_name=name, bpmn_files=[], xml_url=""
+    )
+
+
+def _edited_bundle() -> dict[str, bytes]:
+    body = request.get_json(silent=True)
+    files = body.get("files") if isinstance(body, dict) else None
+    if (
+        not isinstance(files, dict)
+        or not files
+        or len(files) > MAX_BUNDLE_FILES
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+    ):
+        raise FormInvalid({"files": ["应为 {文件名: 文件内容} 形式的对象"]})
+    edited = {name.rsplit("/", 1)[-1]: text.encode("utf-8") for name, text in files.items()}
+    return bundles.complete_bundle(get_session(), edited, _forms_dir())
+
+
+@bp.route("/modeler/validate", methods=["POST"])
+def modeler_validate() -> Response:
+    """Validate the edited diagram together with the other newest files and forms."""
+    result = catalog.validate(_edited_bundle(), runtime().handlers, known_lanes())
+    problems = [{"file": p.file, "element_id": p.element_id, "message": p.message} for p in result.problems]
+    return jsonify({"ok": not problems, "problems": problems})
+
+
+@bp.route("/modeler/deploy", methods=["POST"])
+def modeler_deploy() -> tuple[Response, int]:
+    """Deploy the edited diagram with the newest other files; changed processes and callers get versions."""
+    return _deploy(_edited_bundle(), "web:modeler")
+
+
+def _deploy(files: dict[str, bytes], source: str) -> tuple[Response, int]:
+    user = auth.require_user()
+    session = get_session()
+    try:
+        versions = catalog.deploy(
+            session,
+            files,
+            runtime().handlers,
+            now=runtime().clock.now(),
+            user=user.username,
+            source=source,
+            lanes=known_lanes(),
+        )
+    except BundleInvalid:
+        session.rollback()
+        raise
+    session.commit()
+    # The island lists what it is given and shows `created` as a time: name the new versions and when.
+    made = [v for v in versions if v.created] or versions
+    stamp = runtime().clock.now().isoformat()
+    return jsonify(
+        {
+            "versions": [
+                {
+                    "process_id": v.process_id,
+                    "name": v.name,
+                    "version": v.version,
+                    "created": stamp if v.created else False,
+                }
+                for v in made
+            ]
+        }
+    ), 201
+
+
+# ----------------------------------------------------------------------------- diff
+
+
+def _diff(process_id: str) -> tuple[ProcessVersion, ProcessVersion, list[bpmn_diff.ElementChange]]:
+    session = get_session()
+    newest = catalog.get_version(session, process_id)
+    b = request.args.get("b", newest.version, type=int)
+    a = request.args.get("a", max(b - 1, 1), type=int)
+    old, new = catalog.get_version(session, process_id, a), catalog.get_version(session, process_id, b)
+    changes = bpmn_diff.diff_files(catalog.version_files(session, old), catalog.version_files(session, new))
+    return old, new, changes
+
+
+@bp.route("/processes/<process_id>/diff")
+def diff(process_id: str) -> str:
+    """Compare two versions: a table of added, removed and changed elements and both diagrams coloured."""
+    old, new, changes = _diff(process_id)
+    all_versions = list(
+        get_session().scalars(
+            select(ProcessVersion.version)
+            .where(ProcessVersion.process_id == process_id)
+            .order_by(ProcessVersion.version.desc())
+        )
+    )
+    own = diagrams.processes_in(catalog.version_files(get_session(), new)).get(process_id)
+    bpmn_names = sorted({f.name for f in old.files + new.files if f.name.endswith(".bpmn")})
+    current = request.args.get("file") or (own.file if own else (bpmn_names[0] if bpmn_names else ""))
+    return render_template(
+        "admin/diff.html",
+        section="processes",
+        process_id=process_id,
+        old=old,
+        new=new,
+        changes=changes,
+        all_versions=all_versions,
+        bpmn_names=bpmn_names,
+        current=current,
+        old_files={f.name for f in old.files},
+        new_files={f.name for f in new.files},
+    )
+
+
+@bp.route("/processes/<process_id>/diff.json")
+def diff_json(process_id: str) -> Response:
+    """Return the differences between two versions as JSON (?a=1&b=2)."""
+    old, new, changes = _diff(process_id)
+    return jsonify(
+        {
+            "process_id": process_id,
+            "a": old.version,
+            "b": new.version,
+            "changes": [
+                {
+                    "file": c.file,
+                    "element_id": c.element_id,
+                    "type": c.tag,
+                    "name": c.name,
+                    "change": c.change,
+                    "details": c.details,
+                }
+                for c in changes
+            ],
+        }
+    )
+
+
+@bp.route("/processes/<process_id>/diff/<side>/state.json")
+def diff_state(process_id: str, side: str) -> Response:
+    """Return the viewer colouring of the old or new side of a diff for one file."""
+    if side not in ("old", "new"):
+        raise NotFound("没有这一侧")
+    _old, _new, changes = _diff(process_id)
+    return jsonify(bpmn_diff.viewer_state(changes, request.args.get("file", ""), side))
+
+
+# ----------------------------------------------------------------------------- forms
+
+
+@bp.route("/forms")
+def forms() -> str:
+    """List the forms: those in forms/ and those deployed with the newest versions, with who uses them."""
+    session = get_session()
+    names = {f["name"]: f["title"] for f in form_catalog()}
+    for pv in catalog.list_processes(session):
+        for f in pv.files:
+            if f.kind == "form" and f.name.endswith(".schema.json"):
+                names.setdefault(f.name, f.name)
+    rows = [(name, title, bundles.versions_using(session, name)) for name, title in sorted(names.items())]
+    return render_template("admin/forms.html", section="forms", rows=rows)
+
+
+@bp.route("/forms/<name>", methods=["GET"])
+def form_editor(name: str) -> str:
+    """Edit a form's JSON Schema with a live preview rendered by the form island."""
+    session = get_session()
+    text, source = bundles.form_source(session, name, _forms_dir())
+    return render_template(
+        "admin/form_editor.html",
+        section="forms",
+        name=name,
+        text=text,
+        source=source,
+        users=bundles.versions_using(session, name),
+    )
+
+
+@bp.route("/forms/<name>", methods=["POST"])
+def form_save(name: str) -> tuple[Response, int]:
+    """Save a form by deploying it with the processes that use it (each gets a new version)."""
+    body = request.get_json(silent=True)
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        raise FormInvalid({"text": ["缺少表单内容"]})
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as err:
+        where = f"第 {err.lineno} 行第 {err.colno} 列"
+        raise FormInvalid({"text": [f"不是合法的 JSON：{where} {err.msg}"]}) from err
+    if not isinstance(parsed, dict):
+        raise FormInvalid({"text": ["表单必须是 JSON 对象"]})
+    return _deploy(bundles.bundle_with_form(get_session(), name, text), f"web:form:{name}")
+
+
+@bp.route("/forms/preview/submit", methods=["POST"])
+def form_preview_submit() -> Response:
+    """Accept a preview submission: the preview only exercises the form's own checks."""
+    return jsonify({})
+
+
+# ----------------------------------------------------------------------------- lanes
+
+
+@bp.route("/lanes")
+def lanes() -> str:
+    """The lane → role mapping, with the lanes the newest diagrams use that have no role yet."""
+    session = get_session()
+    mapping = list(session.scalars(select(LaneRole).order_by(LaneRole.lane)))
+    used = diagrams.lane_names(bundles.newest_files(session))
+    return render_template(
+        "admin/lanes.html",
+        section="lanes",
+        mapping=mapping,
+        roles=list(session.scalars(select(Role).order_by(Role.code))),
+        unmapped=sorted(used - known_lanes()),
+        used=used,
+    )

@@ -1,0 +1,39 @@
+"""The manager dashboard page and its drill-down list of overdue tasks."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from processes import reports
+from processes.store.models import Role
+from service.api.dashboard import CHARTS, require_manager, summary
+from service.db import get_session, runtime
+
+bp = Blueprint("web_dashboard", __name__)
+
+
+@bp.route("/dashboard")
+def index() -> str:
+    """Charts and tables for managers: stages, amounts, overdue tasks, durations, incidents."""
+    require_manager()
+    return render_template("dashboard.html", section="dashboard", data=summary(), charts=list(CHARTS))
+
+
+@bp.route("/dashboard/overdue")
+def overdue() -> str:
+    """The open overdue tasks, optionally of one role, most overdue first."""
+    require_manager()
+    session = get_session()
+    role = request.args.get("role")
+    now = runtime().clock.now()
+    page = reports.overdue_tasks(session, now, role, request.args.get("page", 1, type=int), 20)
+    role_name = session.scalar(select(Role.name).where(Role.code == role)) if role else None
+    return render_template(
+        "overdue.html",
+        section="dashboard",
+        page=page,
+        now=now,
+        role=role,
+        role_name=role_name or ("指定办理人" if role == "" else None),
+    )

@@ -1,0 +1,150 @@
+"""The manager dashboard API: who may read it, the figures from SQL, and the chart shapes for the island."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from handlers import REGISTRY
+from processes.store.models import HumanTask
+from tests.api.test_pages import APPROVE, JYJ, WJW, add_project, open_task, start, submit
+from tests.api.test_runtime_api import FlakyHandler
+from tests.conftest import deploy
+from tests.workflows import bundle, flaky, two_lanes
+
+CHARTS = ("stages", "amounts", "overdue", "durations", "incidents")
+
+
+@pytest.fixture
+def figures(app, login, clock) -> dict:  # noqa: ANN001
+    """Three register rows, a task overdue by 10 days, a finished review, and an instance in error."""
+    admin = login("admin")
+    app.extensions["egovflow"].runtime.handlers = {**REGISTRY, "flaky": FlakyHandler()}
+    assert deploy(admin, bundle(two_lanes())).status_code == 201
+    assert deploy(admin, bundle(flaky())).status_code == 201
+    operator = login("jyj_jb")
+    done = start(operator)
+    submit(operator, open_task(operator, done)["id"], APPROVE)
+    clock.advance(timedelta(days=4))
+    clerk = login("dsj_clerk")
+    submit(clerk, open_task(clerk, done)["id"], APPROVE)
+    waiting = start(operator)
+    broken = start(operator, "flaky")
+    with app.extensions["egovflow"].sessions() as session:
+        add_project(session, "LA-2026-0001", *JYJ, 2026, "3200000.00", "初审", "INITIAL_REVIEW")
+        add_project(session, "LA-2026-0002", *JYJ, 2026, "8800000.50", "立项", "APPROVED")
+        add_project(session, "LA-2025-0003", *WJW, 2025, "450000.00", "建设", "BUILDING")
+        session.execute(
+            update(HumanTask)
+            .where(HumanTask.instance_id == waiting)
+            .values(due_at=clock.now() - timedelta(days=10))
+        )
+        session.commit()
+    return {"done": done, "waiting": waiting, "broken": broken}
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [
+        ("manager", 200),
+        ("admin", 200),
+        ("dsj_leader", 200),
+        ("audit", 200),
+        ("dsj_clerk", 403),
+        ("jyj_jb", 403),
+    ],
+)
+def test_only_managers_and_admins_read_the_dashboard(login, username: str, status: int) -> None:  # noqa: ANN001
+    client = login(username)
+    assert client.get("/api/v1/dashboard").status_code == status
+    assert client.get("/api/v1/dashboard/charts/stages").status_code == status
+
+
+def test_anonymous_callers_get_401_json(app) -> None:  # noqa: ANN001
+    response = app.test_client().get("/api/v1/dashboard")
+    assert response.status_code == 401 and response.get_json()["code"] == "unauthenticated"
+
+
+def test_summary_figures_come_from_the_projections(figures, login) -> None:  # noqa: ANN001
+    data = login("manager").get("/api/v1/dashboard").get_json()
+    assert data["headline"] == {
+        "projects": 3,
+        "total_estimate": "12450000.50",
+        "running_instances": 2,
+        "open_tasks": 1,
+        "overdue_tasks": 1,
+        "instances_with_incidents": 1,
+    }
+    stages = {row["stage"]: row["count"] for row in data["by_stage"]}
+    assert list(stages)[:6] == ["申报", "初审", "立项", "建设", "验收", "运维"]
+    assert (stages["初审"], stages["立项"], stages["申报"]) == (1, 1, 0)
+    assert data["by_stage"][1]["url"] == "/projects?stage=%E5%88%9D%E5%AE%A1"
+    amounts = {(r["unit_code"], r["year"]): r["amount"] for r in data["amounts"]}
+    assert amounts == {(JYJ[0], 2026): "12000000.50", (WJW[0], 2025): "450000.00"}
+    assert data["overdue_by_role"] == [
+        {
+            "role_code": "UNIT_OPERATOR",
+            "role_name": "建设单位经办人",
+            "count": 1,
+            "url": "/dashboard/overdue?role=UNIT_OPERATOR",
+        }
+    ]
+    durations = {d["process_id"]: d for d in data["durations"]}
+    # Two instances went through two_lanes: one took 4 days, the other has just started (0 days so far).
+    assert durations["two_lanes"]["median_days"] == pytest.approx(2.0, abs=0.1)
+    assert durations["two_lanes"]["instances"] == 2 and durations["two_lanes"]["open_instances"] == 1
+    [incident] = data["incidents"]
+    assert incident["instance_id"] == figures["broken"] and "下游系统不可用" in incident["last_message"]
+    assert incident["url"] == f"/instances/{figures['broken']}"
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_charts_have_the_islands_shape(figures, login, name: str) -> None:  # noqa: ANN001
+    chart = login("manager").get(f"/api/v1/dashboard/charts/{name}").get_json()
+    assert chart["title"] and chart["type"] in ("bar", "pie", "line")
+    assert chart["series"] and all(len(s["data"]) == len(chart["categories"]) for s in chart["series"])
+    assert len(chart["links"]) == len(chart["categories"])
+    assert all(link.startswith("/") for link in chart["links"])
+
+
+def test_amounts_chart_is_in_wan_yuan_per_unit_and_year(figures, login) -> None:  # noqa: ANN001
+    chart = login("manager").get("/api/v1/dashboard/charts/amounts").get_json()
+    assert chart["categories"] == ["卫生健康委员会", "教育局"]
+    assert chart["series"] == [
+        {"name": "2025年", "data": [45.0, 0.0]},
+        {"name": "2026年", "data": [0.0, 1200.0]},
+    ]
+    assert chart["links"][1] == f"/projects?unit={JYJ[0]}"
+
+
+def test_overdue_chart_links_to_the_overdue_list(figures, login) -> None:  # noqa: ANN001
+    manager = login("manager")
+    chart = manager.get("/api/v1/dashboard/charts/overdue").get_json()
+    assert chart["categories"] == ["建设单位经办人"] and chart["series"][0]["data"] == [1]
+    page = manager.get(chart["links"][0]).get_data(as_text=True)
+    assert "超期任务：建设单位经办人" in page and "10 天" in page and "填写申请" in page
+    assert login("jyj_jb").get(chart["links"][0]).status_code == 403
+
+
+def test_incident_chart_links_to_the_instances_in_error(figures, login) -> None:  # noqa: ANN001
+    manager = login("manager")
+    chart = manager.get("/api/v1/dashboard/charts/incidents").get_json()
+    assert chart["categories"] == ["故障重试流程"] and chart["series"][0]["data"] == [1]
+    assert chart["links"] == ["/instances?status=error&process_id=flaky"]
+    listed = manager.get(chart["links"][0]).get_data(as_text=True)
+    assert f'href="/instances/{figures["broken"]}"' in listed
+    assert f'href="/instances/{figures["done"]}"' not in listed
+
+
+def test_unknown_chart_is_404(login) -> None:  # noqa: ANN001
+    response = login("manager").get("/api/v1/dashboard/charts/nope")
+    assert response.status_code == 404 and response.get_json()["message"] == "没有图表 nope"
+
+
+def test_dashboard_page_renders_charts_and_tables(figures, login) -> None:  # noqa: ANN001
+    html = login("manager").get("/dashboard").get_data(as_text=True)
+    for name in CHARTS:
+        assert f'data-chart-url="/api/v1/dashboard/charts/{name}"' in html
+    assert "1,245.00 万元" in html and "故障重试流程" in html

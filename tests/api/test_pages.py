@@ -1,0 +1,545 @@
+"""Pages through the Flask test client: who sees what, 403/404 rules, CSRF, the island adapters."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import update
+
+from handlers import REGISTRY
+from handlers.doc_store import store_document
+from handlers.models import Project
+from processes.store.models import HumanTask
+from tests.api.test_runtime_api import FlakyHandler
+from tests.bpmn_builder import Process, end, user_task
+from tests.bpmn_builder import start as start_event
+from tests.conftest import ApiClient, deploy, make_app
+from tests.workflows import bundle, flaky, two_lanes
+
+JSON = {"Accept": "application/json"}
+ROLES = [
+    "admin",
+    "dsj_clerk",
+    "dsj_leader",
+    "fin",
+    "ndrc",
+    "crypto",
+    "ggj",
+    "gov",
+    "audit",
+    "manager",
+    "jyj_jb",
+    "jyj_fzr",
+    "expert01",
+]
+
+
+@pytest.fixture
+def admin(login) -> ApiClient:  # noqa: ANN001
+    client = login("admin")
+    assert deploy(client, bundle(two_lanes())).status_code == 201
+    return client
+
+
+def start(client: ApiClient, process_id: str = "two_lanes", data: dict | None = None) -> int:
+    """Start an instance through the API and return its id."""
+    response = client.post("/api/v1/instances", json={"process_id": process_id, "data": data or {}})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def open_task(client: ApiClient, instance_id: int) -> dict:
+    """Return the caller's one open task of an instance."""
+    found = [t for t in client.get("/api/v1/tasks").get_json()["items"] if t["instance_id"] == instance_id]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def page(client: ApiClient, url: str, status: int = 200) -> str:
+    """GET a page, check its status, return its HTML."""
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code, response.get_data(as_text=True)[:500])
+    return response.get_data(as_text=True)
+
+
+def submit(client: ApiClient, task_id: int, data: dict):  # noqa: ANN201
+    """POST the form island's submission."""
+    return client.client.post(
+        f"/tasks/{task_id}/submit", json={"data": data}, headers={"X-CSRFToken": client.csrf, **JSON}
+    )
+
+
+APPROVE = {"decision": "APPROVE", "amount": 1234567.8}
+
+
+# ----------------------------------------------------------------------------- log-in
+
+
+def login_form(client, username: str, password: str, next_url: str = ""):  # noqa: ANN001, ANN201
+    """Log in through the page as a browser does: GET the form for its CSRF token, then POST it."""
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return client.post(
+        f"/login{next_url}", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+def test_login_page_shows_chinese_errors_and_sends_home(app) -> None:  # noqa: ANN001
+    client = app.test_client()
+    assert client.get("/").status_code == 302
+    assert client.get("/").headers["Location"].startswith("/login?next=")
+    assert "用户登录" in client.get("/login").get_data(as_text=True)
+    forged = client.post("/login", data={"username": "jyj_jb", "password": "Egov@2026"})
+    assert forged.status_code == 400 and "CSRF" in forged.get_data(as_text=True)
+    wrong = login_form(client, "jyj_jb", "nope")
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_data(as_text=True)
+    ok = login_form(client, "jyj_jb", "Egov@2026", "?next=/projects")
+    assert ok.status_code == 302 and ok.headers["Location"] == "/projects"
+    assert client.get("/login").status_code == 302  # already logged in
+    other = app.test_client()
+    evil = login_form(other, "jyj_jb", "Egov@2026", "?next=//evil.example")
+    assert evil.headers["Location"] == "/"
+
+
+def test_login_is_rate_limited(db_url: str) -> None:
+    app = make_app(db_url, LOGIN_MAX_FAILURES=2)
+    client = app.test_client()
+    for _ in range(2):
+        assert login_form(client, "fin", "x").status_code == 401
+    blocked = login_form(client, "fin", "Egov@2026")
+    assert blocked.status_code == 429 and "登录失败次数过多" in blocked.get_data(as_text=True)
+    app.extensions["egovflow"].engine.dispose()
+
+
+def test_logout_needs_the_csrf_token(login) -> None:  # noqa: ANN001
+    user = login("jyj_jb")
+    refused = user.client.post("/logout")
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    assert user.client.post("/logout", data={"csrf_token": user.csrf}).status_code == 302
+    assert user.get("/").status_code == 302
+
+
+# ----------------------------------------------------------------------------- home
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_every_role_gets_its_pages(admin, login, username: str) -> None:  # noqa: ANN001
+    start(login("jyj_jb"))
+    user = login(username)
+    home = page(user, "/")
+    assert "我的待办" in home and "我所在角色的待办" in home
+    page(user, "/instances")
+    page(user, "/projects")
+    page(user, "/api/docs")
+    manager = username in ("admin", "dsj_leader", "audit", "manager")
+    page(user, "/dashboard", 200 if manager else 403)
+    page(user, "/admin/processes", 200 if username == "admin" else 403)
+    assert ("发起两级审批" in home) == (username in ("admin", "jyj_jb"))
+
+
+def test_home_lists_pool_tasks_with_claim_counts_search_and_overdue(app, admin, login, clock) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    first = start(operator)
+    start(operator)
+    home = page(operator, "/")
+    assert 'id="count-pool">2<' in home and 'id="count-mine">0<' in home
+    task = open_task(operator, first)
+    assert f'data-api-url="/api/v1/tasks/{task["id"]}/claim"' in home
+    assert operator.post(f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+    home = page(operator, "/")
+    assert 'id="count-mine">1<' in home and "退回认领" in home
+    with app.extensions["egovflow"].sessions() as session:
+        session.execute(
+            update(HumanTask).where(HumanTask.id == task["id"]).values(due_at=clock.now() - timedelta(days=2))
+        )
+        session.commit()
+    home = page(operator, "/")
+    assert 'class="overdue"' in home and "已超期" in home and 'id="count-overdue">1<' in home
+    assert "没有符合条件的任务" in page(operator, "/?q=不存在的项目")
+    assert page(login("wjw_jb"), "/").count("data-task-id=") == 0  # another unit's pool is not theirs
+
+
+def test_home_pages_its_lists(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    for _ in range(12):
+        start(operator)
+    first = page(operator, "/")
+    assert first.count("data-task-id=") == 10 and "pool_page=2" in first
+    assert page(operator, "/?pool_page=2").count("data-task-id=") == 2
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def test_task_page_form_adapter_and_submit(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    instance = start(operator)
+    task = open_task(operator, instance)
+    html = page(operator, f"/tasks/{task['id']}")
+    assert "填写申请" in html and f'data-submit-url="/tasks/{task["id"]}/submit"' in html
+    assert "项目概况" in html and "总投资概算" in html
+    form = operator.get(f"/tasks/{task['id']}/form.json").get_json()
+    assert form["schema"]["title"] == "测试审批表" and form["data"] == {} and form["ui"] is None
+    bad = submit(operator, task["id"], {"decision": "MAYBE"})
+    assert bad.status_code == 422
+    assert bad.get_json()["errors"]["amount"] == ["此项为必填项"]
+    assert bad.get_json()["errors"]["decision"] == ["请选择有效的选项"]
+    assert operator.post(f"/api/v1/tasks/{task['id']}/draft", json={"data": {"amount": 5}}).status_code == 200
+    assert operator.get(f"/tasks/{task['id']}/form.json").get_json()["data"] == {"amount": 5}
+    done = submit(operator, task["id"], APPROVE)
+    assert done.status_code == 200 and done.get_json()["next_url"].startswith("/?done=")
+    assert "「填写申请」已办理完成" in page(operator, done.get_json()["next_url"])
+    assert "已办理完成" not in page(login("dsj_clerk"), done.get_json()["next_url"])
+    again = submit(operator, task["id"], APPROVE)
+    assert again.status_code == 409 and "办理完成" in again.get_json()["message"]
+    finished = page(operator, f"/tasks/{task['id']}")
+    assert "办理完成" in finished and "市教育局经办人" in finished and "data-readonly" in finished
+    assert operator.get(f"/tasks/{task['id']}/form.json").get_json()["data"]["decision"] == "APPROVE"
+
+
+def test_task_page_rules_for_others(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    instance = start(operator)
+    task = open_task(operator, instance)
+    page(login("wjw_jb"), f"/tasks/{task['id']}", 404)
+    page(login("wjw_jb"), f"/tasks/{task['id']}/form.json", 404)
+    clerk_view = page(login("dsj_clerk"), f"/tasks/{task['id']}")
+    assert "您不是此任务的办理人" in clerk_view and "data-submit-url" not in clerk_view
+    refused = submit(login("dsj_clerk"), task["id"], APPROVE)
+    assert refused.status_code == 403
+    page(operator, "/tasks/999999", 404)
+
+
+def test_submit_without_csrf_is_refused(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    task = open_task(operator, start(operator))
+    response = operator.client.post(f"/tasks/{task['id']}/submit", json={"data": APPROVE}, headers=JSON)
+    assert response.status_code == 400 and "CSRF" in response.get_json()["message"]
+    assert open_task(operator, task["instance_id"])["status"] == "ready"
+
+
+def test_next_url_is_the_users_next_task_of_the_same_instance(login) -> None:  # noqa: ANN001
+    admin = login("admin")
+    assert deploy(admin, bundle(two_lanes("chain", review_lane="建设单位经办人"))).status_code == 201
+    operator = login("jyj_jb")
+    instance = start(operator, "chain")
+    first = open_task(operator, instance)
+    done = submit(operator, first["id"], APPROVE).get_json()
+    second = open_task(operator, instance)
+    assert done["next_url"] == f"/tasks/{second['id']}"
+    assert "请审核" in page(operator, done["next_url"])
+
+
+def test_continue_goes_to_the_first_task_after_starting(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    instance = start(operator)
+    response = operator.get(f"/instances/{instance}/continue")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/tasks/")
+    elsewhere = login("dsj_clerk").get(f"/instances/{instance}/continue")
+    assert elsewhere.headers["Location"] == f"/instances/{instance}"
+
+
+def test_upload_adapter_links_the_file_to_the_task(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    instance = start(operator)
+    task = open_task(operator, instance)
+    response = operator.client.post(
+        f"/tasks/{task['id']}/upload",
+        headers={"X-CSRFToken": operator.csrf, **JSON},
+        data={"file": (io.BytesIO(b"%PDF-1.4"), "需求说明.pdf")},
+    )
+    assert response.status_code == 201, response.get_json()
+    meta = response.get_json()
+    assert isinstance(meta["id"], str) and meta["filename"] == "需求说明.pdf"
+    documents = login("dsj_clerk").get(f"/api/v1/instances/{instance}/documents").get_json()
+    assert [d["filename"] for d in documents] == ["需求说明.pdf"]
+    assert login("dsj_clerk").get(documents[0]["url"]).status_code == 200
+    refused = login("wjw_jb").client.post(
+        f"/tasks/{task['id']}/upload", headers=JSON, data={"file": (io.BytesIO(b"x"), "a.pdf")}
+    )
+    assert refused.status_code in (400, 404)
+
+
+# ----------------------------------------------------------------------------- instances
+
+
+def test_instance_page_diagram_endpoints_and_visibility(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    instance = start(operator)
+    html = page(operator, f"/instances/{instance}")
+    assert "流程图" in html and "办理历史" in html and "文档与附件" in html
+    assert f'data-state-url="/instances/{instance}/diagram/two_lanes/state.json"' in html
+    assert "admin-actions" not in html
+    xml = operator.get(f"/instances/{instance}/diagram/two_lanes.bpmn")
+    assert xml.status_code == 200 and xml.mimetype == "application/xml" and b"two_lanes" in xml.data
+    state = operator.get(f"/instances/{instance}/diagram/two_lanes/state.json").get_json()
+    assert "start" in state["completed"]
+    assert state["active"] == [{"id": "fill", "label": "待认领（建设单位经办人）"}]
+    assert "f_start_fill" in state["taken_flows"]
+    operator.get("/")  # claim changes the holder label
+    assert operator.post(f"/api/v1/tasks/{open_task(operator, instance)['id']}/claim").status_code == 200
+    state = operator.get(f"/instances/{instance}/diagram/two_lanes/state.json").get_json()
+    assert state["active"] == [{"id": "fill", "label": "市教育局经办人"}]
+    page(operator, f"/instances/{instance}/diagram/nope.bpmn", 404)
+    page(login("wjw_jb"), f"/instances/{instance}", 404)
+    page(login("wjw_jb"), f"/instances/{instance}/diagram/two_lanes/state.json", 404)
+    admin_html = page(admin, f"/instances/{instance}")
+    assert 'id="admin-actions"' in admin_html and f"/api/v1/instances/{instance}/suspend" in admin_html
+
+
+def test_instance_page_shows_incidents_and_history_with_titles(app, admin, login) -> None:  # noqa: ANN001
+    app.extensions["egovflow"].runtime.handlers = {**REGISTRY, "flaky": FlakyHandler()}
+    assert deploy(admin, bundle(flaky())).status_code == 201
+    operator = login("jyj_jb")
+    broken = start(operator, "flaky")
+    html = page(admin, f"/instances/{broken}")
+    assert "下游系统不可用" in html and "重试故障步骤" in html and "技术细节" in html
+    assert "技术细节" not in page(operator, f"/instances/{broken}")
+    done = start(operator)
+    task = open_task(operator, done)
+    submit(operator, task["id"], APPROVE)
+    history = page(operator, f"/instances/{done}")
+    assert "办理：填写申请" in history and "审批意见：同意" in history and "金额(元)" in history
+
+
+def test_instance_list_filters_like_the_api(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    first = start(operator)
+    html = page(operator, "/instances?status=running&process_id=two_lanes")
+    assert f'href="/instances/{first}"' in html
+    assert "没有符合条件的流程实例" in page(operator, "/instances?status=complete")
+    bad = page(operator, "/instances?plan_year=abc")
+    assert "查询条件有误" in bad and f'href="/instances/{first}"' in bad
+    assert f'href="/instances/{first}"' not in page(login("wjw_jb"), "/instances")
+
+
+# ----------------------------------------------------------------------------- project register and documents
+
+
+def add_project(
+    session,
+    project_id: str,
+    unit_code: str,
+    unit_name: str,
+    year: int,  # noqa: ANN001
+    amount: str,
+    stage: str,
+    status: str,
+    instance_id: int | None = None,
+) -> None:
+    """Add one row to the project register."""
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    session.add(
+        Project(
+            project_id=project_id,
+            plan_year=year,
+            seq=int(project_id[-4:]),
+            name=f"{unit_name}项目{project_id}",
+            unit_code=unit_code,
+            unit_name=unit_name,
+            project_type="NEW",
+            planned=True,
+            total_estimate=Decimal(amount),
+            stage=stage,
+            status=status,
+            instance_id=instance_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+JYJ = ("11341500MB5260181F", "六安市教育局")
+WJW = ("11341500MB59083010", "六安市卫生健康委员会")
+
+
+@pytest.fixture
+def register(app, admin, login) -> dict:  # noqa: ANN001
+    """Three register rows (two of 市教育局, one of 市卫健委) and an instance of the first."""
+    instance = start(login("jyj_jb"), data={"project_id": "LA-2026-0001"})
+    with app.extensions["egovflow"].sessions() as session:
+        add_project(session, "LA-2026-0001", *JYJ, 2026, "3200000.00", "初审", "INITIAL_REVIEW", instance)
+        add_project(session, "LA-2026-0002", *JYJ, 2026, "8800000.50", "立项", "APPROVED")
+        add_project(session, "LA-2025-0003", *WJW, 2025, "450000.00", "建设", "BUILDING")
+        doc = store_document(
+            session,
+            kind="APPROVAL",
+            filename="立项批复.docx",
+            content=b"PK docx",
+            created_at=datetime(2026, 3, 2, tzinfo=UTC),
+            project_id="LA-2026-0001",
+        )
+        session.commit()
+        return {"instance": instance, "document": doc.id}
+
+
+def test_register_filters_sorts_pages_and_totals(register, login) -> None:  # noqa: ANN001
+    manager = login("manager")
+    html = page(manager, "/projects")
+    assert "共 <strong>3</strong> 个项目" in html and "12,450,000.50 元" in html
+    assert "LA-2025-0003" not in page(manager, "/projects?year=2026")
+    only = page(manager, f"/projects?unit={JYJ[0]}&stage=立项")
+    assert "LA-2026-0002" in only and "LA-2026-0001" not in only
+    ranged = page(manager, "/projects?amount_min=400000&amount_max=3200000")
+    assert "LA-2026-0001" in ranged and "LA-2025-0003" in ranged and "LA-2026-0002" not in ranged
+    assert "LA-2026-0002" in page(manager, "/projects?status=APPROVED")
+    by_amount = page(manager, "/projects?sort=amount")
+    assert by_amount.index("LA-2026-0002") < by_amount.index("LA-2026-0001") < by_amount.index("LA-2025-0003")
+    assert "查询条件有误" in page(manager, "/projects?amount_min=很多")
+    api = manager.get("/api/v1/projects?page_size=2&sort=amount").get_json()
+    assert api["total"] == 3 and len(api["items"]) == 2 and api["total_estimate"] == "12450000.50"
+    assert api["items"][0]["status_name"] == "已立项"
+
+
+def test_register_is_scoped_to_the_units_own_projects(register, login) -> None:  # noqa: ANN001
+    items = login("wjw_jb").get("/api/v1/projects").get_json()["items"]
+    assert [p["project_id"] for p in items] == ["LA-2025-0003"]
+    html = page(login("jyj_jb"), "/projects")
+    assert "LA-2026-0001" in html and "LA-2025-0003" not in html
+    page(login("wjw_jb"), "/projects/LA-2026-0001", 404)
+
+
+def test_register_exports_the_filtered_rows_to_excel(register, login) -> None:  # noqa: ANN001
+    manager = login("manager")
+    assert "/api/v1/projects/export?year=2026" in page(manager, "/projects?year=2026&page=1")
+    response = manager.get("/api/v1/projects/export?year=2026&sort=amount")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("项目编号", "项目名称")
+    assert [r[0] for r in rows[1:]] == ["LA-2026-0002", "LA-2026-0001"]
+    assert rows[1][7] == 8800000.5 and sheet.cell(row=2, column=8).number_format == "#,##0.00"
+
+
+def test_project_page_and_document_download_rules(register, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    html = page(operator, "/projects/LA-2026-0001")
+    assert "立项批复.docx" in html and f"/api/v1/documents/{register['document']}" in html
+    assert f"/instances/{register['instance']}" in html
+    download = operator.get(f"/api/v1/documents/{register['document']}")
+    assert download.status_code == 200 and download.data == b"PK docx" and download.headers["X-Content-SM3"]
+    assert login("wjw_jb").get(f"/api/v1/documents/{register['document']}").status_code == 404
+    assert login("fin").get(f"/api/v1/documents/{register['document']}").status_code == 200
+    assert "立项批复.docx" in page(operator, f"/instances/{register['instance']}")
+    assert login("jyj_jb").get("/api/v1/documents/99999").status_code == 404
+
+
+# ----------------------------------------------------------------------------- process admin
+
+
+def test_modeler_deploys_one_edited_file_completed_with_the_deployed_forms(admin) -> None:  # noqa: ANN001
+    html = page(admin, "/admin/processes/two_lanes/versions/1/modeler")
+    assert 'data-deploy-url="/admin/modeler/deploy"' in html and 'data-file-name="test.bpmn"' in html
+    edited = {"test.bpmn": two_lanes(review_lane="市数管局领导")}
+    checked = admin.client.post(
+        "/admin/modeler/validate", json={"files": edited}, headers={"X-CSRFToken": admin.csrf, **JSON}
+    ).get_json()
+    assert checked == {"ok": True, "problems": []}
+    deployed = admin.client.post(
+        "/admin/modeler/deploy", json={"files": edited}, headers={"X-CSRFToken": admin.csrf, **JSON}
+    )
+    assert deployed.status_code == 201, deployed.get_json()
+    [made] = deployed.get_json()["versions"]
+    assert (made["process_id"], made["version"], made["created"][:10]) == ("two_lanes", 2, "2026-03-02")
+    files = admin.get("/api/v1/processes/two_lanes/versions/2").get_json()["contents"]
+    assert "approval.schema.json" in files
+    unknown_lane = {"test.bpmn": two_lanes(review_lane="无此角色")}
+    broken = admin.client.post(
+        "/admin/modeler/deploy", json={"files": unknown_lane}, headers={"X-CSRFToken": admin.csrf, **JSON}
+    )
+    assert broken.status_code == 422
+    assert any(p["element_id"] == "review" and "未映射" in p["message"] for p in broken.get_json()["errors"])
+
+
+def test_modeler_takes_forms_only_in_the_forms_folder(admin) -> None:  # noqa: ANN001
+    p = Process("uses_repo_form", "引用仓库表单")
+    p.add(start_event(), "建设单位负责人", "start")
+    p.add(user_task("review", "单位审核", form="unit_review.schema.json"), "建设单位负责人", "review")
+    p.add(end(), "建设单位负责人", "end")
+    p.chain("start", "review", "end")
+    response = admin.client.post(
+        "/admin/modeler/deploy",
+        json={"files": {"repo_form.bpmn": p.xml()}},
+        headers={"X-CSRFToken": admin.csrf, **JSON},
+    )
+    assert response.status_code == 201, response.get_json()
+    contents = admin.get("/api/v1/processes/uses_repo_form/versions/1").get_json()["contents"]
+    assert "unit_review.schema.json" in contents
+
+
+def test_modeler_pages_are_for_admins_only(admin, login) -> None:  # noqa: ANN001
+    clerk = login("dsj_clerk")
+    for url in (
+        "/admin/processes",
+        "/admin/processes/two_lanes",
+        "/admin/modeler/new",
+        "/admin/forms",
+        "/admin/lanes",
+        "/admin/processes/two_lanes/diff",
+    ):
+        assert "需要流程管理员权限" in page(clerk, url, 403)
+    refused = clerk.client.post(
+        "/admin/modeler/deploy",
+        json={"files": {"test.bpmn": two_lanes()}},
+        headers={"X-CSRFToken": clerk.csrf, **JSON},
+    )
+    assert refused.status_code == 403
+    assert page(admin, "/admin/modeler/new?file=新流程").count('data-file-name="新流程.bpmn"') == 1
+
+
+def test_version_diff_shows_the_changed_lane(admin) -> None:  # noqa: ANN001
+    assert deploy(admin, bundle(two_lanes(review_lane="市数管局领导"))).status_code == 201
+    diff = admin.get("/admin/processes/two_lanes/diff.json?a=1&b=2").get_json()
+    lanes = {c["element_id"]: c for c in diff["changes"]}
+    assert lanes["lane1"]["change"] == "changed"
+    assert "name：市数管局项目科 → 市数管局领导" in lanes["lane1"]["details"]
+    html = page(admin, "/admin/processes/two_lanes/diff")
+    assert "第 1 版 → 第 2 版" in html and "市数管局领导" in html
+    state = admin.get("/admin/processes/two_lanes/diff/new/state.json?a=1&b=2&file=test.bpmn").get_json()
+    assert {"id": "lane1", "label": "修改"} in state["active"]
+    page(admin, "/admin/processes/two_lanes/diff/sideways/state.json", 404)
+
+
+def test_form_editor_saves_by_deploying_new_versions(admin) -> None:  # noqa: ANN001
+    html = page(admin, "/admin/forms/approval.schema.json")
+    assert "测试审批表" in html and "两级审批" in html
+    assert "approval.schema.json" in page(admin, "/admin/forms")
+    text = admin.get("/api/v1/processes/two_lanes/versions/1").get_json()["contents"]["approval.schema.json"]
+    changed = text.replace("测试审批表", "测试审批表(修订)")
+    saved = admin.client.post(
+        "/admin/forms/approval.schema.json",
+        json={"text": changed},
+        headers={"X-CSRFToken": admin.csrf, **JSON},
+    )
+    assert saved.status_code == 201 and saved.get_json()["versions"][0]["version"] == 2
+    assert "测试审批表(修订)" in page(admin, "/admin/forms/approval.schema.json")
+    bad = admin.client.post(
+        "/admin/forms/approval.schema.json", json={"text": "{"}, headers={"X-CSRFToken": admin.csrf, **JSON}
+    )
+    assert bad.status_code == 422 and "不是合法的 JSON" in bad.get_json()["errors"]["text"][0]
+    invalid_schema = admin.client.post(
+        "/admin/forms/approval.schema.json",
+        json={"text": '{"type": 12}'},
+        headers={"X-CSRFToken": admin.csrf, **JSON},
+    )
+    assert invalid_schema.status_code == 422
+    page(admin, "/admin/forms/nothing.schema.json", 404)
+
+
+def test_lane_page_saves_through_the_api(admin, login) -> None:  # noqa: ANN001
+    html = page(admin, "/admin/lanes")
+    assert 'data-api-url="/api/v1/lanes" data-api-method="PUT"' in html and "市数管局项目科" in html
+    moved = admin.put("/api/v1/lanes", {"lane": "市数管局项目科", "role_code": "DSJ_LEADER"})
+    assert moved.status_code == 200
+    assert login("dsj_clerk").put("/api/v1/lanes", {"lane": "x", "role_code": "FIN"}).status_code == 403
+    operator = login("jyj_jb")
+    task = open_task(operator, start(operator))
+    submit(operator, task["id"], APPROVE)
+    leader_tasks = login("dsj_leader").get("/api/v1/tasks").get_json()["items"]
+    assert [t["name"] for t in leader_tasks] == ["审核申请"]

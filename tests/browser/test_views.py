@@ -1,0 +1,143 @@
+"""Pages in real Chromium: phone layout, dashboard, register and export, admin actions, forms, lanes."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.browser.conftest import LiveServer, Visitor
+from tests.browser.flows import declare, deploy_lifecycle, start_lifecycle
+
+pytestmark = pytest.mark.browser
+
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
+
+
+@pytest.fixture(scope="module")
+def server(live_server: LiveServer) -> LiveServer:
+    """bpmn/ deployed, one project of 市卫健委 at 初审 and one of 市公安局 still being declared."""
+    deploy_lifecycle(live_server)
+    declare(live_server, start_lifecycle(live_server))
+    declare(
+        live_server,
+        start_lifecycle(live_server, "gaj_jb"),
+        "gaj_jb",
+        "gaj_fzr",
+        project_name="六安市公安局视频联网平台",
+        total_estimate=9600000.0,
+        plan_year=2027,
+    )
+    start_lifecycle(live_server, "gaj_jb")
+    live_server.app.extensions["egovflow"].runtime.clock.advance(timedelta(days=20))  # 初审 is due in 15 days
+    return live_server
+
+
+def test_task_list_and_form_fit_a_phone(server: LiveServer, visit) -> None:  # noqa: ANN001
+    phone = visit("gaj_jb", phone=True)
+    assert phone.page.evaluate(NO_SIDEWAYS_SCROLL)
+    row = phone.page.locator("#pool tr[data-task-id]").first
+    assert row.is_visible() and "填报项目申报" in row.inner_text()
+    phone.shot("手机-待办")
+    row.get_by_role("link", name="办理").click()
+    phone.page.wait_for_url(re.compile(r"/tasks/\d+$"))
+    phone.islands_ready()
+    assert phone.page.evaluate(NO_SIDEWAYS_SCROLL)
+    project_name = phone.page.locator('[data-path="project_name"] input')
+    box = project_name.bounding_box()
+    assert box is not None and box["width"] > 250  # labels sit above full-width inputs
+    phone.shot("手机-申报表")
+
+
+def test_dashboard_charts_and_tables_link_to_lists(server: LiveServer, visit) -> None:  # noqa: ANN001
+    manager = visit("manager")
+    manager.goto("/dashboard")
+    manager.islands_ready()
+    for name in ("stages", "amounts", "overdue", "durations", "incidents"):
+        assert manager.page.locator(f"#chart-{name}").get_attribute("data-island-state") == "ready"
+    assert manager.page.locator("#chart-stages canvas").count() == 1
+    overdue = manager.page.locator("#overdue-by-role tr.overdue")
+    assert "市数管局项目科" in overdue.inner_text() and overdue.locator("td.num").inner_text() == "2"
+    manager.shot("管理看板")
+    manager.page.locator("#by-stage").get_by_role("link", name="初审").click()
+    manager.page.wait_for_url(re.compile(r"/projects\?stage="))
+    assert manager.page.locator("#projects tbody tr").count() == 2
+    manager.shot("项目库-初审")
+    manager.goto("/dashboard")
+    manager.page.locator("#overdue-by-role").get_by_role("link", name="市数管局项目科").click()
+    manager.page.wait_for_url(re.compile(r"/dashboard/overdue\?role=DSJ_CLERK"))
+    assert manager.page.locator("#overdue-tasks tbody tr.overdue").count() == 2
+    assert "5 天" in manager.page.locator("#overdue-tasks tbody tr").first.inner_text()
+    manager.shot("超期任务")
+
+
+def test_register_filters_and_exports_excel(server: LiveServer, visit, tmp_path) -> None:  # noqa: ANN001
+    manager = visit("manager")
+    manager.goto("/projects")
+    assert manager.page.locator("#projects tbody tr").count() == 2
+    manager.page.locator("select[name=year]").select_option("2027")
+    manager.page.get_by_role("button", name="查询").click()
+    manager.page.wait_for_url(re.compile(r"year=2027"))
+    rows = manager.page.locator("#projects tbody tr")
+    assert rows.count() == 1 and "视频联网平台" in rows.inner_text() and "9,600,000.00" in rows.inner_text()
+    manager.shot("项目库-2027")
+    with manager.page.expect_download() as info:
+        manager.page.locator("#export").click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.name.startswith("项目库_") and saved.suffix == ".xlsx"
+    sheet = load_workbook(saved).active
+    assert [r[1] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["六安市公安局视频联网平台"]
+    unit = visit("wjw_jb")
+    unit.goto("/projects")
+    assert unit.page.locator("#projects tbody tr").count() == 1  # a unit sees its own projects only
+
+
+def test_admin_suspends_and_resumes_an_instance(server: LiveServer, visit) -> None:  # noqa: ANN001
+    admin = visit("admin")
+    admin.goto("/instances?q=健康档案")
+    admin.page.locator("#instances tbody a").first.click()
+    admin.page.wait_for_url(re.compile(r"/instances/\d+$"))
+    admin.islands_ready()
+    admin.page.once("dialog", lambda dialog: dialog.accept())
+    with admin.page.expect_navigation():
+        admin.page.get_by_role("button", name="挂起").click()
+    admin.islands_ready()
+    assert "已挂起" in admin.page.locator(".page-head").inner_text()
+    admin.shot("实例-已挂起")
+    with admin.page.expect_navigation():
+        admin.page.get_by_role("button", name="恢复").click()
+    admin.islands_ready()
+    assert "办理中" in admin.page.locator(".page-head").inner_text()
+    history = admin.page.locator("#history").inner_text()
+    assert "挂起" in history and "恢复" in history
+    assert admin.page.locator("#viewer .djs-element.egov-active").count() >= 1
+    admin.shot("实例-流程图")
+
+
+def test_lane_mapping_and_form_editor(server: LiveServer, visit) -> None:  # noqa: ANN001
+    admin = visit("admin")
+    admin.goto("/admin/lanes")
+    row = admin.page.locator('tr[data-lane="市审计局"]')
+    row.locator("select").select_option("AUDIT")
+    with admin.page.expect_navigation():
+        row.get_by_role("button", name="保存").click()
+    admin.goto("/admin/forms/unit_review.schema.json")
+    preview = admin.page.frame_locator("#preview")
+    preview.locator("[data-jsonschema-form]").get_by_text("审核结论").first.wait_for()
+    text = admin.page.locator("#schema-text").input_value()
+    text = text.replace('"title": "审核意见"', '"title": "单位审核意见"')
+    admin.page.locator("#schema-text").fill(text)
+    preview.get_by_text("单位审核意见").first.wait_for()
+    admin.shot("表单编辑-预览")
+    admin.page.get_by_role("button", name="保存并部署新版本").click()
+    result = admin.page.locator("#save-result.alert-success")
+    result.wait_for()
+    assert "项目申报 第 2 版" in result.inner_text()
+    _check_no_errors(admin)
+
+
+def _check_no_errors(tab: Visitor) -> None:
+    assert not tab.page.locator(".alert-error:visible").count()
