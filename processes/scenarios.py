@@ -102,6 +102,26 @@ def run_file(path: Path, *, bpmn_dir: Path, forms_dir: Path, database_url: str |
             db[0].dispose()
 
 
+def run_demo(
+    path: Path, sessions: sessionmaker[Session], db_engine: Engine, *, bpmn_dir: Path, forms_dir: Path
+) -> Result:
+    """Run a scenario file on an existing, seeded database (the demo projects of `egovflow seed`)."""
+    from handlers import REGISTRY
+
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    clock = ManualClock(_parse_time(spec["clock"]))
+    run = _Run(
+        sessions=sessions,
+        engine=db_engine,
+        runtime=Runtime(REGISTRY, clock=clock),
+        clock=clock,
+        root=bpmn_dir.parent,
+        forms_dir=forms_dir,
+        deploy_paths=[],
+    )
+    return execute(spec, run, name=str(spec.get("name") or path.stem), default_deploy=[bpmn_dir])
+
+
 def prepare_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
     """Create every table and the demo organisations and accounts (accounts cannot log in)."""
     from handlers.models import DomainBase

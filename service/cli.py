@@ -114,9 +114,14 @@ def deploy_command(paths: tuple[Path, ...]) -> None:
 
 
 @main.command("seed")
-def seed_command() -> None:
-    """Create roles, lane mapping, demo organisations, accounts and the expert pool (idempotent)."""
+@click.option("--no-projects", is_flag=True, help="Only organisations, accounts and experts.")
+def seed_command(no_projects: bool) -> None:
+    """Create demo organisations, accounts, the expert pool and projects at every stage (idempotent)."""
+    from sqlalchemy import func, select
+
+    from processes.scenarios import run_demo
     from processes.seed import seed_demo
+    from processes.store.models import ProcessInstance
     from service.auth import hash_password
 
     app = _app()
@@ -124,7 +129,19 @@ def seed_command() -> None:
     with state.sessions() as session:
         accounts = seed_demo(session, hash_password, state.runtime.clock.now())
         session.commit()
-    click.echo(f"演示数据已就绪: {len(accounts)} 个账号")
+        has_instances = session.scalar(select(func.count(ProcessInstance.id))) > 0
+    click.echo(f"演示账号已就绪: {len(accounts)} 个")
+    if no_projects or has_instances:
+        return
+    click.echo("正在办理演示项目(申报、初审、立项、建设、验收、运维各阶段)…")
+    result = run_demo(
+        ROOT / "processes" / "demo" / "projects.yaml",
+        state.sessions,
+        state.engine,
+        bpmn_dir=ROOT / "bpmn",
+        forms_dir=ROOT / "forms",
+    )
+    click.echo(f"演示项目已就绪: {result.summary}")
 
 
 @main.command("logins")
