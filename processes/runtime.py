@@ -124,10 +124,16 @@ class Runtime:
         version: int | None = None,
         parent_instance_id: int | None = None,
     ) -> ProcessInstance:
-        """Start an instance of the newest (or a given) version of a process and run it to its first wait."""
+        """Start an instance of the newest (or a given) version of a process and run it to its first wait.
+
+        With an initiator, only one who may start the process (see `may_start_version`) may; without one
+        (a timer start event), the scheduler starts it.
+        """
         pv = catalog.get_version(session, process_id, version)
         if not pv.startable:
             raise Conflict(f"流程 {process_id} 不允许直接发起")
+        if initiator is not None and not may_start_version(session, initiator, pv):
+            raise NotAllowed("您无权发起此流程")
         now = self.clock.now()
         spec, subs = self.specs.specs(session, pv)
         initial = dict(data or {})
@@ -153,7 +159,7 @@ class Runtime:
             data_json={},
             element_state={},
         )
-        instance.version = pv
+        instance.version, instance.unit, instance.initiator = pv, unit, initiator  # no lazy loads later
         session.add(instance)
         session.flush()
         step = _Step(instance, workflow, initiator)
@@ -777,11 +783,16 @@ def can_work_on(session: Session, user: User, task: HumanTask) -> bool:
 
 
 def may_start(session: Session, user: User, process_id: str) -> bool:
-    """Tell whether `user` may start a process: admins, or holders of its start event's lane role."""
+    """Tell whether `user` may start the newest version of a process."""
+    pv = catalog.latest_version(session, process_id)
+    return pv is not None and may_start_version(session, user, pv)
+
+
+def may_start_version(session: Session, user: User, pv: ProcessVersion) -> bool:
+    """Tell whether `user` may start `pv`: admins, or holders of its start event's lane role."""
     if user.is_admin:
         return True
-    pv = catalog.latest_version(session, process_id)
-    if pv is None or not pv.start_lane or pv.called_only:
+    if not pv.start_lane or pv.called_only:
         return False
     mapping = session.get(LaneRole, pv.start_lane)
     return mapping is not None and mapping.role_code in user.role_codes

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from processes import catalog, engine
 from processes.clock import ManualClock
 from processes.errors import ProcessError
-from processes.runtime import Runtime, may_start
+from processes.runtime import Runtime
 from processes.scheduler import tick
 from processes.store.models import HumanTask, ProcessInstance, TaskStatus, User
 
@@ -232,15 +232,16 @@ def _open_task(session: Session, instance_id: int, name: str) -> HumanTask:
 def _start(run: _Run, args: Mapping[str, Any]) -> None:
     with run.sessions() as session:
         user = _user(session, args["as"])
-        if not may_start(session, user, args["process"]):
-            raise ScenarioFailed(f"{args['as']} 无权发起流程 {args['process']}")
-        instance = run.runtime.start(
-            session,
-            args["process"],
-            copy.deepcopy(args.get("data") or {}),
-            initiator=user,
-            version=args.get("version"),
-        )
+        try:
+            instance = run.runtime.start(
+                session,
+                args["process"],
+                copy.deepcopy(args.get("data") or {}),
+                initiator=user,
+                version=args.get("version"),
+            )
+        except ProcessError as err:
+            raise ScenarioFailed(f"{args['as']} 发起流程 {args['process']} 失败: {err.message}") from err
         session.commit()
         run.current = instance.id
         run.instances[str(args.get("id", f"#{instance.id}"))] = instance.id
