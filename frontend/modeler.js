@@ -5,6 +5,8 @@
 //      data-xml-url="/…/diagram.bpmn"   GET → XML; an empty attribute starts a blank diagram
 //      data-validate-url="/…"           POST {"files": {"<name>.bpmn": xml}} → {"ok", "problems": [{file, element_id, message}]}
 //      data-deploy-url="/…"             POST same body → 201 {"versions": [{process_id, version, created}]}
+//                                        (`created`: true, or the time it was made, for a new version; false
+//                                        when the process was unchanged and its latest version stays)
 //                                        or 4xx {"code", "message", "errors"}
 //      data-forms-url="/…"              GET → [{"name", "title"}]
 //      data-handlers-url="/…"           GET → [{"operator", "title", "params": [name]}]
@@ -19,7 +21,7 @@ import translateModule from './bpmn/translate-zh.js';
 import { blankDiagram } from './bpmn/blank.js';
 import { PropertiesPanel } from './bpmn/properties-panel.js';
 import { getJSON, getText, postJSON } from './lib/http.js';
-import { h, mountAll, formatDateTime } from './lib/dom.js';
+import { h, mountAll } from './lib/dom.js';
 
 const INVALID = 'egov-invalid';
 
@@ -56,6 +58,12 @@ async function loadCatalog(url) {
 function fileNameOf(el) {
   const name = (el.dataset.fileName || '').trim() || 'diagram.bpmn';
   return /\.(bpmn|xml)$/i.test(name) ? name : `${name}.bpmn`;
+}
+
+/** "（新版本）" or "（无变化）" for a deploy result's `created` (a boolean, or the time a new version was made). */
+function versionState(created) {
+  if (created === false) return '（无变化）';
+  return created ? '（新版本）' : '';
 }
 
 /** Turn a deploy error's `errors` (list of problems, or {field: [messages]}) into problems. */
@@ -263,9 +271,7 @@ async function mountModeler(el) {
           h(
             'ul',
             {},
-            versions.map((v) =>
-              h('li', {}, `流程 ${v.process_id}：第 ${v.version} 版`, v.created ? `（${formatDateTime(v.created)}）` : ''),
-            ),
+            versions.map((v) => h('li', {}, `流程 ${v.process_id} 第 ${v.version} 版${versionState(v.created)}`)),
           ),
         ),
       );

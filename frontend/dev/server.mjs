@@ -73,7 +73,7 @@ const routes = {
         errors: [{ file: 'x.bpmn', element_id: 'Task_review', message: '用户任务未指定表单' }],
       });
     }
-    return send(res, 201, { versions: [{ process_id: 'declare_dev', version: 3, created: new Date().toISOString() }] });
+    return send(res, 201, { versions: [{ process_id: 'declare_dev', version: 3, created: true }, { process_id: 'lifecycle_dev', version: 2, created: false }] });
   },
   'GET /mock/form.json': async (req, res) => send(res, 200, await readFile(join(here, 'declare.form.json'))),
   'POST /mock/submit': async (req, res) => {
@@ -100,7 +100,11 @@ const routes = {
     const raw = await readBody(req);
     const name = /filename="([^"]*)"/.exec(raw.toString('latin1'));
     const filename = name ? Buffer.from(name[1], 'latin1').toString('utf8') : 'file';
-    send(res, 200, { id: Math.floor(Math.random() * 1e6), filename, size: raw.length, sha256: 'ab'.repeat(32), kind: 'document' });
+    const kind = /name="kind"\r\n\r\n([^\r]*)/.exec(raw.toString('latin1'));
+    send(res, 200, {
+      id: String(Math.floor(Math.random() * 1e6)), filename, size: raw.length, sha256: 'ab'.repeat(32),
+      ...(kind ? { kind: kind[1] } : {}),
+    });
   },
   'GET /mock/chart/bar': (req, res) =>
     send(res, 200, {

@@ -27,6 +27,11 @@ export function formatSize(bytes) {
 
 const pad = (n) => String(n).padStart(2, '0');
 
+/** A day in the browser's local time as "YYYY-MM-DD" (JSON Schema `date`, what a date input holds). */
+export function localDate(date = new Date()) {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
 /** RFC 3339 value → the "YYYY-MM-DDTHH:MM" a datetime-local input shows, in local time. */
 export function toLocalInput(value) {
   if (!value) return '';

@@ -4,12 +4,14 @@
 // each path key ("items.0.amount") to its row so client and server errors land next to the
 // field they are about. The ui schema is RJSF-shaped: ui[property] for object members,
 // ui.items for array items, with "ui:widget" (textarea | radio | checkbox | select | hidden),
-// "ui:order", "ui:placeholder", "ui:help", "ui:readonly", "ui:options": {"rows", "accept"}.
+// "ui:order", "ui:placeholder", "ui:help", "ui:readonly", "ui:options": {"rows", "accept", "kind"}.
+// A `const: true` boolean is a declaration to tick; uploaded files whose schema has a `kind` get a
+// 材料类型 picker (or the field's fixed kind); `"x-default": "today"` fills a date when the form opens.
 import { h, uid } from '../lib/dom.js';
 import { uploadFile } from '../lib/http.js';
 import {
-  applyDefaults, choicesOf, clone, getIn, isAttachment, isMoney, normalisePath, pathKey, prune,
-  resolve, schemaType, setIn, unitOf,
+  applyDefaults, attachmentKind, choicesOf, clone, getIn, isAttachment, isConsent, isMoney, normalisePath,
+  pathKey, prune, resolve, schemaType, setIn, unitOf,
 } from './schema.js';
 import { formatMoney, formatSize, fromLocalInput, parseNumber, roundCents, toLocalInput } from './format.js';
 import { validate } from './validate.js';
@@ -48,7 +50,7 @@ export class JsonSchemaForm {
     this.ui = ui || {};
     this.uploadUrl = uploadUrl;
     this.readOnly = readOnly;
-    this.data = applyDefaults(this.rootSchema, clone(data) || {}, this.rootSchema) || {};
+    this.data = applyDefaults(this.rootSchema, clone(data) || {}, this.rootSchema, { live: !readOnly }) || {};
     this.fields = new Map();
     this.pendingUploads = 0;
     this.summary = h('div', { class: 'form-summary', tabindex: '-1', hidden: true });
@@ -149,6 +151,12 @@ export class JsonSchemaForm {
     }
   }
 
+  /** Drop the message at one field once its value has been put right (the summary stays until the next check). */
+  clearFieldError(path) {
+    const field = this.fields.get(pathKey(path));
+    if (field) this.setFieldError(field, null);
+  }
+
   focusField(field) {
     field.row.scrollIntoView({ behavior: 'smooth', block: 'center' });
     const control = document.getElementById(field.focusId);
@@ -191,7 +199,12 @@ export class JsonSchemaForm {
     required = false, fallbackTitle = '', inCell = false, readOnly = false, summaryTitle = null,
   } = {}) {
     const schema = resolve(rawSchema, this.rootSchema);
-    if (uiOption(ui, 'widget') === 'hidden' || schema.const !== undefined) return null;
+    if (uiOption(ui, 'widget') === 'hidden') return null;
+    if (schema.const !== undefined && !isConsent(schema)) {
+      // A fixed value the user cannot change: send it when the schema asks for it.
+      if (required && !this.readOnly && getIn(this.data, path) === undefined) setIn(this.data, path, clone(schema.const));
+      return null;
+    }
     const ctx = {
       schema,
       path,
@@ -203,6 +216,7 @@ export class JsonSchemaForm {
       readOnly: this.readOnly || readOnly || !!schema.readOnly || !!uiOption(ui, 'readonly') || !!uiOption(ui, 'disabled'),
     };
     const type = schemaType(schema);
+    if (isConsent(schema)) return this.consentField(ctx);
     if (isAttachment(schema)) return this.attachmentField(ctx, false);
     if (type === 'object') return this.objectField(ctx);
     if (type === 'array') {
@@ -215,9 +229,9 @@ export class JsonSchemaForm {
   }
 
   /** The label + control + help + error layout shared by every leaf field. */
-  row(ctx, control, { focusId, labelFor = true, wide = false, suffix = null } = {}) {
+  row(ctx, control, { focusId, labelFor = true, wide = false, suffix = null, describe = true } = {}) {
     const errorId = uid('err');
-    const helpText = uiOption(ctx.ui, 'help') || (ctx.inCell ? null : ctx.schema.description);
+    const helpText = uiOption(ctx.ui, 'help') || (ctx.inCell || !describe ? null : ctx.schema.description);
     const helpId = helpText ? uid('help') : null;
     const errorBox = h('div', { class: 'field-error', id: errorId, hidden: true, 'aria-live': 'polite' });
     const controlEl = control;
@@ -275,6 +289,22 @@ export class JsonSchemaForm {
     );
     this.register(path, fieldset, errorBox, id, ctx.title);
     return fieldset;
+  }
+
+  /** `const: true`: one checkbox labelled with the declaration's text; ticked → true, else left out. */
+  consentField(ctx) {
+    const id = uid('f');
+    const box = h('input', {
+      type: 'checkbox', id, checked: getIn(this.data, ctx.path) === true, disabled: ctx.readOnly,
+      'aria-required': ctx.required ? 'true' : null,
+      onchange: (e) => {
+        setIn(this.data, ctx.path, e.target.checked ? true : undefined);
+        if (e.target.checked) this.clearFieldError(ctx.path);
+      },
+    });
+    const text = ctx.schema.description || ctx.title;
+    const control = h('label', { class: 'form-check form-consent' }, box, h('span', {}, text));
+    return this.row(ctx, control, { focusId: id, wide: true, describe: false });
   }
 
   scalarField(ctx, type) {
@@ -500,7 +530,10 @@ export class JsonSchemaForm {
 
     addBtn.addEventListener('click', () => {
       const next = [...list()];
-      const blank = objectItems ? applyDefaults(items, {}, this.rootSchema) || {} : applyDefaults(items, undefined, this.rootSchema);
+      const live = { live: true };
+      const blank = objectItems
+        ? applyDefaults(items, {}, this.rootSchema, live) || {}
+        : applyDefaults(items, undefined, this.rootSchema, live);
       next.push(blank);
       setIn(this.data, path, next);
       renderRows();
@@ -541,6 +574,7 @@ export class JsonSchemaForm {
     const id = uid('a');
     const items = multiple ? resolve(schema.items || {}, this.rootSchema) : schema;
     const accept = uiOption(ctx.ui, 'accept') || items['x-accept'] || schema['x-accept'] || null;
+    const kind = attachmentKind(schema, items, ctx.ui, this.rootSchema);
     const listEl = h('ul', { class: 'attachment-list' });
     const progressEl = h('div', { class: 'attachment-progress' });
     const current = () => {
@@ -548,30 +582,25 @@ export class JsonSchemaForm {
       if (multiple) return Array.isArray(v) ? v : [];
       return v && typeof v === 'object' ? [v] : [];
     };
+    const itemPath = (index) => (multiple ? [...path, index] : path);
     const pickLabel = h('label', { for: id, class: 'btn btn-small' }, '上传附件');
+    let shown = 0; // files listed last time, whose per-file fields are registered
     const renderList = () => {
       const files = current();
+      // Paths shift when a file is removed, so the per-file fields are registered afresh.
+      for (let i = 0; i < Math.max(shown, files.length); i += 1) {
+        if (multiple) this.forget([...path, i]);
+        else this.forget([...path, 'kind']);
+      }
+      shown = files.length;
       pickLabel.textContent = !multiple && files.length ? '重新上传' : '上传附件';
       listEl.replaceChildren(
         ...(files.length
-          ? files.map((file, index) =>
-              h(
-                'li',
-                {},
-                h('span', { class: 'attachment-name' }, file.url ? h('a', { href: file.url, target: '_blank', rel: 'noopener' }, file.filename) : file.filename || '（未命名文件）'),
-                file.size !== undefined ? h('span', { class: 'attachment-size' }, formatSize(file.size)) : null,
-                ctx.readOnly
-                  ? null
-                  : h('button', {
-                      type: 'button', class: 'btn-link', 'aria-label': `移除 ${file.filename || ''}`,
-                      onclick: () => {
-                        if (multiple) setIn(this.data, path, files.filter((_, i) => i !== index));
-                        else setIn(this.data, path, undefined);
-                        renderList();
-                      },
-                    }, '移除'),
-              ),
-            )
+          ? files.map((file, index) => this.attachmentItem(ctx, file, itemPath(index), kind, multiple ? index : null, () => {
+              if (multiple) setIn(this.data, path, files.filter((_, i) => i !== index));
+              else setIn(this.data, path, undefined);
+              renderList();
+            }))
           : [h('li', { class: 'attachment-empty' }, '未上传')]),
       );
     };
@@ -582,7 +611,9 @@ export class JsonSchemaForm {
       onchange: async (e) => {
         const chosen = [...e.target.files];
         e.target.value = '';
-        for (const file of multiple ? chosen : chosen.slice(0, 1)) await this.upload(file, path, multiple, progressEl, renderList);
+        for (const file of multiple ? chosen : chosen.slice(0, 1)) {
+          await this.upload(file, { path, multiple, kind, progressEl, renderList });
+        }
       },
     });
     const picker = ctx.readOnly
@@ -599,23 +630,116 @@ export class JsonSchemaForm {
     return this.row(ctx, control, { focusId: id, labelFor: !ctx.readOnly, wide: true });
   }
 
-  async upload(file, path, multiple, progressEl, renderList) {
+  /** One listed file: its name, size, 材料类型 (a picker, or a tag when read-only) and a remove button. */
+  attachmentItem(ctx, file, filePath, kind, index, remove) {
+    const name = file.filename || '（未命名文件）';
+    const picker = kind && !ctx.readOnly ? this.kindPicker(ctx, file, filePath, kind, name) : null;
+    const tagLabel = kind && ctx.readOnly ? this.kindLabel(file.kind, kind) : null;
+    const errorBox = index === null ? null : h('div', { class: 'field-error', hidden: true, 'aria-live': 'polite' });
+    const id = index === null ? null : uid('file');
+    const li = h(
+      'li',
+      { class: picker ? 'has-kind' : null, id, tabindex: id ? '-1' : null, 'data-path': id ? pathKey(filePath) : null },
+      h('span', { class: 'attachment-name' }, file.url ? h('a', { href: file.url, target: '_blank', rel: 'noopener' }, name) : name),
+      file.size !== undefined ? h('span', { class: 'attachment-size' }, formatSize(file.size)) : null,
+      tagLabel ? h('span', { class: 'attachment-kind-tag' }, tagLabel) : null,
+      picker,
+      ctx.readOnly
+        ? null
+        : h('button', { type: 'button', class: 'btn-link attachment-remove', 'aria-label': `移除 ${file.filename || ''}`, onclick: remove }, '移除'),
+      errorBox,
+    );
+    // Errors about one file (such as "documents.2.sha256") are shown on its line.
+    if (errorBox) this.register(filePath, li, errorBox, id, `${ctx.title}“${name}”`);
+    return li;
+  }
+
+  /** How a read-only view names a file's kind: its choice's title, or free text; null for a fixed or unknown code. */
+  kindLabel(value, kind) {
+    if (value === undefined || value === null || value === '') return null;
+    if (kind.choices) return kind.choices.find((c) => c.value === value)?.label ?? null;
+    return kind.schema.const === undefined && kind.fixed === undefined ? String(value) : null;
+  }
+
+  /** The 材料类型 of one uploaded file: a select of the schema's kinds, or a text box for a free-text kind. */
+  kindPicker(ctx, file, filePath, kind, name) {
+    const kindPath = [...filePath, 'kind'];
+    const id = uid('k');
+    const errorBox = h('div', { class: 'field-error', id: uid('err'), hidden: true, 'aria-live': 'polite' });
+    const set = (v) => {
+      setIn(this.data, kindPath, v);
+      if (v !== undefined) this.clearFieldError(kindPath);
+    };
+    let control;
+    if (kind.choices) {
+      const index = kind.choices.findIndex((c) => c.value === file.kind);
+      control = h(
+        'select',
+        {
+          id, 'aria-required': kind.required ? 'true' : null, 'aria-describedby': errorBox.id,
+          onchange: (e) => set(e.target.value === '' ? undefined : kind.choices[Number(e.target.value)].value),
+        },
+        h('option', { value: '' }, '请选择'),
+        kind.choices.map((c, i) => h('option', { value: String(i), selected: i === index }, c.label)),
+      );
+    } else if (kind.schema.const === undefined && kind.fixed === undefined && kind.required) {
+      control = h('input', {
+        id, type: 'text', value: file.kind ?? '', maxlength: kind.schema.maxLength || null, autocomplete: 'off',
+        'aria-required': 'true', 'aria-describedby': errorBox.id,
+        oninput: (e) => set(e.target.value === '' ? undefined : e.target.value),
+      });
+    } else {
+      return null; // a fixed kind (set when the file was uploaded) or an optional free-text one
+    }
+    const wrap = h(
+      'div',
+      { class: 'attachment-kind', 'data-path': pathKey(kindPath) },
+      h(
+        'label',
+        { class: 'attachment-kind-label', for: id },
+        kind.title,
+        h('span', { class: 'sr-only' }, `（${name}）`),
+        kind.required ? h('span', { class: 'required', 'aria-hidden': 'true' }, '*') : null,
+        kind.required ? h('span', { class: 'sr-only' }, '（必填）') : null,
+      ),
+      control,
+      errorBox,
+    );
+    this.register(kindPath, wrap, errorBox, id, `${ctx.title}“${name}”的${kind.title}`);
+    return wrap;
+  }
+
+  /**
+   * The kind a new upload starts with: the server's answer when it is one of the field's kinds, else the
+   * kind the field declares (preselected), else none, so a kind the schema does not list is never sent.
+   */
+  uploadedKind(answer, kind) {
+    const known = (v) => v !== undefined && v !== null && v !== '' && (!kind.choices || kind.choices.some((c) => c.value === v));
+    if (kind.schema.const !== undefined) return kind.schema.const;
+    if (known(answer)) return answer;
+    return kind.fixed;
+  }
+
+  async upload(file, { path, multiple, kind, progressEl, renderList }) {
     const bar = h('progress', { max: '100', value: '0' });
     const text = h('span', {}, '0%');
     const line = h('div', { class: 'attachment-uploading' }, h('span', { class: 'attachment-name' }, file.name), bar, text);
     progressEl.append(line);
     this.pendingUploads += 1;
     try {
+      const fields = kind && kind.fixed !== undefined ? { kind: kind.fixed } : {};
       const meta = await uploadFile(this.uploadUrl, file, (fraction) => {
         const pct = Math.round(fraction * 100);
         bar.value = pct;
         text.textContent = `${pct}%`;
-      });
+      }, fields);
+      const stored = kind ? { ...meta, kind: this.uploadedKind(meta.kind, kind) } : meta;
+      if (stored.kind === undefined) delete stored.kind;
       if (multiple) {
         const list = Array.isArray(getIn(this.data, path)) ? getIn(this.data, path) : [];
-        setIn(this.data, path, [...list, meta]);
+        setIn(this.data, path, [...list, stored]);
       } else {
-        setIn(this.data, path, meta);
+        setIn(this.data, path, stored);
       }
       line.remove();
       renderList();

@@ -1,4 +1,5 @@
 // JSON Schema helpers for the form renderer: $ref/allOf resolution, types, choices, paths, defaults.
+import { fromLocalInput, localDate, toLocalInput } from './format.js';
 
 /** Resolve a local `$ref` ("#/$defs/x") and merge `allOf` members into one plain schema. */
 export function resolve(schema, rootSchema, depth = 0) {
@@ -64,6 +65,34 @@ export function isAttachment(schema) {
   return schema && schema.format === 'attachment';
 }
 
+/** A `const: true` boolean: a declaration the user must tick (回避声明, 承诺). */
+export function isConsent(schema) {
+  return !!schema && schema.const === true && schemaType(schema) === 'boolean';
+}
+
+/**
+ * How the files of an attachment field are typed: null when their schema has no `kind`, else
+ * {schema, choices, fixed, required, title}. `fixed` is the kind the field itself declares
+ * (ui "ui:kind", "x-kind" on the field or its items, or the kind's const / default).
+ */
+export function attachmentKind(fieldSchema, itemSchema, ui, rootSchema) {
+  const declared = (itemSchema.properties || {}).kind;
+  const uiKind = ui ? (ui['ui:kind'] ?? (ui['ui:options'] || {}).kind) : undefined;
+  const named = uiKind ?? fieldSchema['x-kind'] ?? itemSchema['x-kind'];
+  if (!declared && named === undefined) return null;
+  const schema = resolve(declared || {}, rootSchema);
+  const choices = choicesOf(schema);
+  let fixed = named ?? schema.const ?? schema.default;
+  if (fixed !== undefined && choices && !choices.some((c) => c.value === fixed)) fixed = undefined;
+  return {
+    schema,
+    choices,
+    fixed,
+    required: (itemSchema.required || []).includes('kind'),
+    title: schema.title || '材料类型',
+  };
+}
+
 export function isMoney(schema) {
   return schema.format === 'money' || schema['x-unit'] === '元' || schema['x-unit'] === '万元';
 }
@@ -117,15 +146,32 @@ export function clone(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
-/** Fill `default`s into `data` where values are missing (objects recursively; arrays item by item). */
-export function applyDefaults(schema, data, rootSchema) {
+/** The value of an `"x-default"` that depends on when the form is opened ("today", "now"), else undefined. */
+export function liveDefault(schema) {
+  const wanted = schema['x-default'];
+  if (wanted === 'today') return schema.format === 'date-time' ? fromLocalInput(toLocalInput(startOfToday())) : localDate();
+  if (wanted === 'now') return schema.format === 'date' ? localDate() : fromLocalInput(toLocalInput(new Date()));
+  return undefined;
+}
+
+function startOfToday() {
+  const now = new Date();
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate());
+}
+
+/**
+ * Fill `default`s into `data` where values are missing (objects recursively; arrays item by item).
+ * With `live`, also fill `"x-default": "today" | "now"` into empty fields (not in read-only views).
+ */
+export function applyDefaults(schema, data, rootSchema, { live = false } = {}) {
   const s = resolve(schema, rootSchema);
   const type = schemaType(s);
   if (data === undefined && s.default !== undefined) data = clone(s.default);
+  if (live && (data === undefined || data === null || data === '')) data = liveDefault(s) ?? data;
   if (type === 'object' && !isAttachment(s) && s.properties) {
     const obj = data && typeof data === 'object' && !Array.isArray(data) ? data : {};
     for (const [key, sub] of Object.entries(s.properties)) {
-      const value = applyDefaults(sub, obj[key], rootSchema);
+      const value = applyDefaults(sub, obj[key], rootSchema, { live });
       if (value !== undefined) obj[key] = value;
     }
     return Object.keys(obj).length || data !== undefined ? obj : undefined;
@@ -133,7 +179,7 @@ export function applyDefaults(schema, data, rootSchema) {
   if (type === 'array' && Array.isArray(data) && s.items) {
     const itemSchema = resolve(s.items, rootSchema);
     if (schemaType(itemSchema) === 'object' && !isAttachment(itemSchema)) {
-      return data.map((item) => applyDefaults(itemSchema, item, rootSchema) ?? {});
+      return data.map((item) => applyDefaults(itemSchema, item, rootSchema, { live }) ?? {});
     }
   }
   return data;

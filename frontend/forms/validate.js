@@ -1,6 +1,6 @@
 // Client-side checks before submit: required, length, pattern, format, min/max, item counts.
 // The server validates every submission with the full schema; these only save a round trip.
-import { choicesOf, isAttachment, pathKey, resolve, schemaType } from './schema.js';
+import { choicesOf, isAttachment, isConsent, pathKey, resolve, schemaType } from './schema.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -32,7 +32,13 @@ function walk(rawSchema, value, path, rootSchema, add) {
     for (const name of schema.required || []) {
       const sub = resolve((schema.properties || {})[name] || {}, rootSchema);
       if (sub.readOnly) continue;
-      if (isEmpty(obj[name]) && schemaType(sub) !== 'object') add([...path, name], '此项为必填项');
+      if (isConsent(sub)) {
+        if (obj[name] !== true) add([...path, name], '请阅读并勾选此项');
+      } else if (isAttachment(sub)) {
+        if (!obj[name] || typeof obj[name] !== 'object') add([...path, name], '请上传附件');
+      } else if (isEmpty(obj[name]) && schemaType(sub) !== 'object') {
+        add([...path, name], '此项为必填项');
+      }
     }
     for (const [name, sub] of Object.entries(schema.properties || {})) {
       const child = obj[name];
@@ -45,7 +51,10 @@ function walk(rawSchema, value, path, rootSchema, add) {
     return;
   }
 
-  if (type === 'object' && isAttachment(schema)) return; // uploaded metadata comes from the server
+  if (type === 'object' && isAttachment(schema)) {
+    checkKind(schema, value, path, rootSchema, add); // the rest of the metadata comes from the server
+    return;
+  }
 
   if (type === 'array') {
     const list = Array.isArray(value) ? value : [];
@@ -60,6 +69,11 @@ function walk(rawSchema, value, path, rootSchema, add) {
   }
 
   if (isEmpty(value)) return;
+
+  if (isConsent(schema)) {
+    if (value !== true) add(path, '请阅读并勾选此项');
+    return;
+  }
 
   if (type === 'string') {
     const text = String(value);
@@ -94,5 +108,22 @@ function walk(rawSchema, value, path, rootSchema, add) {
     if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) {
       add(path, `必须小于 ${schema.exclusiveMaximum}`);
     }
+  }
+}
+
+/** An uploaded file's 材料类型: chosen when its schema requires it, and one of the listed kinds. */
+function checkKind(schema, value, path, rootSchema, add) {
+  const declared = (schema.properties || {}).kind;
+  if (!declared || !value || typeof value !== 'object') return;
+  const kindSchema = resolve(declared, rootSchema);
+  const choices = choicesOf(kindSchema);
+  const title = kindSchema.title || '材料类型';
+  const kind = value.kind;
+  if (isEmpty(kind)) {
+    if ((schema.required || []).includes('kind')) add([...path, 'kind'], `请${choices ? '选择' : '填写'}${title}`);
+  } else if (choices && !choices.some((c) => c.value === kind)) {
+    add([...path, 'kind'], `请选择有效的${title}`);
+  } else if (kindSchema.const !== undefined && kind !== kindSchema.const) {
+    add([...path, 'kind'], `${title}不正确`);
   }
 }

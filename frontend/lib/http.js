@@ -96,9 +96,10 @@ export async function postJSON(url, payload) {
 
 /**
  * Upload one file as multipart field `file` with XMLHttpRequest, because fetch has no
- * upload progress events. `onProgress(fraction)` gets 0..1.
+ * upload progress events. `onProgress(fraction)` gets 0..1; `fields` are sent beside the file
+ * (such as {kind: "CONTRACT"}; empty values are left out).
  */
-export function uploadFile(url, file, onProgress) {
+export function uploadFile(url, file, onProgress, fields = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', url);
@@ -126,6 +127,9 @@ export function uploadFile(url, file, onProgress) {
     xhr.addEventListener('error', () => reject(new HttpError('网络连接失败，上传未完成')));
     xhr.addEventListener('abort', () => reject(new HttpError('上传已取消')));
     const form = new FormData();
+    for (const [name, value] of Object.entries(fields || {})) {
+      if (value !== undefined && value !== null && value !== '') form.append(name, String(value));
+    }
     form.append('file', file, file.name);
     xhr.send(form);
   });

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-import re
 
-from processes import catalog
 from tests.browser.conftest import LiveServer
-from tests.conftest import ROOT, ApiClient
+from tests.conftest import ApiClient
 
 DECLARATION = {
     "project_name": "六安市卫健委健康档案共享平台",
@@ -33,19 +31,7 @@ KINDS = ("DECLARATION_FORM", "NECESSITY", "BUDGET_DETAIL", "RESOURCE_CATALOG")
 
 def deploy_lifecycle(server: LiveServer) -> None:
     """Deploy bpmn/ and forms/ as `egovflow deploy bpmn/` does."""
-    files = catalog.collect_files([ROOT / "bpmn"], ROOT / "forms")
-    files["lifecycle.bpmn"] = stopgap_start_lane(files["lifecycle.bpmn"].decode()).encode()
-    server.deploy(files)
-
-
-def stopgap_start_lane(text: str) -> str:
-    """Move the lifecycle's start event into the unit operator's lane (it sits in 系统 in bpmn/ for now)."""
-    if re.search(r'name="建设单位经办人">\s*<bpmn:flowNodeRef>start<', text):
-        return text
-    return text.replace("<bpmn:flowNodeRef>start</bpmn:flowNodeRef>", "").replace(
-        "<bpmn:flowNodeRef>call_declaration</bpmn:flowNodeRef>",
-        "<bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>call_declaration</bpmn:flowNodeRef>",
-    )
+    server.deploy_repository_diagrams()
 
 
 def start_lifecycle(server: LiveServer, operator: str = "wjw_jb") -> int:

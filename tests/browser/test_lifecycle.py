@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from processes.store.models import HumanTask, ProcessInstance, TaskStatus, User
-from tests.browser.conftest import LiveServer, Visitor
+from processes.store.models import Attachment, HumanTask, ProcessInstance, TaskStatus, User
+from tests.browser.conftest import DESKTOP, PHONE, LiveServer, Visitor
 from tests.browser.flows import deploy_lifecycle
 
 pytestmark = pytest.mark.browser
@@ -16,12 +16,13 @@ pytestmark = pytest.mark.browser
 PROJECT = "六安市教育局智慧校园管理平台建设项目"
 CONTENT = "建设智慧校园管理平台，含学籍、教务、校园安全等模块，部署于市政务云，对接市数据共享交换平台。"
 NECESSITY = "现有系统分散建设、数据不通，需要统一平台实现数据共享与业务协同，提升全市教育管理水平。"
-DOCUMENTS = {
-    "申报表.pdf": "DECLARATION_FORM",
-    "需求及必要性说明.pdf": "NECESSITY",
-    "投资估算明细.xlsx": "BUDGET_DETAIL",
-    "信息资源目录.xlsx": "RESOURCE_CATALOG",
+DOCUMENTS = {  # file → its 材料类型 as the select lists it
+    "申报表.pdf": "项目申报表",
+    "需求及必要性说明.pdf": "建设必要性及需求说明",
+    "投资估算明细.xlsx": "投资估算明细",
+    "信息资源目录.xlsx": "信息资源目录",
 }
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,11 @@ def choose(tab: Visitor, path: str, label: str) -> None:
         row.locator("select").select_option(label=label)
     else:
         row.get_by_text(label, exact=True).click()
+
+
+def press_submit(tab: Visitor) -> None:
+    """Press the form island's submit button (when the form is expected to stay on the page)."""
+    tab.page.locator("[data-jsonschema-form] .form-actions .btn-primary").click()
 
 
 def submit_form(tab: Visitor) -> None:
@@ -79,7 +85,7 @@ def open_tasks_of(server: LiveServer, spec_id: str) -> list[tuple[int, str]]:
 
 
 def declare(operator: Visitor, tmp_path) -> None:  # noqa: ANN001
-    """Fill the declaration form field by field, with uploads, as a unit operator would."""
+    """Fill the declaration form field by field and upload the documents (their 材料类型 not chosen yet)."""
     fill(operator, "project_name", PROJECT)
     choose(operator, "project_type", "新建")
     fill(operator, "plan_year", "2026")
@@ -109,31 +115,21 @@ def declare(operator: Visitor, tmp_path) -> None:  # noqa: ANN001
     field(operator, "documents").locator("input[type=file]").set_input_files(uploads)
     listed = '[data-path="documents"] .attachment-list li:not(.attachment-empty)'
     operator.page.wait_for_function(f"() => document.querySelectorAll('{listed}').length === {len(uploads)}")
-    _stopgap_document_kinds(operator)
 
 
-def _stopgap_document_kinds(operator: Visitor) -> None:
-    """Set each upload's 材料类型 through the island's handle: its attachment list has no type picker yet."""
-    if field(operator, "documents").locator("select").count():
-        return
-    operator.page.evaluate(
-        """kinds => {
-        const form = document.querySelector('[data-jsonschema-form]').egovForm;
-        for (const doc of form.data.documents) doc.kind = kinds[doc.filename];
-    }""",
-        DOCUMENTS,
-    )
+def choose_document_kinds(operator: Visitor) -> None:
+    """Pick each uploaded file's 材料类型 in the select on its line of the list."""
+    for name, kind in DOCUMENTS.items():
+        item = field(operator, "documents").locator(".attachment-list li", has_text=name)
+        item.get_by_label("材料类型").select_option(label=kind)
 
 
-def _stopgap_conflict_declaration(expert: Visitor) -> None:
-    """Tick the 回避声明; the island does not render `const: true` fields yet, so set it via its handle."""
-    if field(expert, "conflict_free_declared").count():
-        field(expert, "conflict_free_declared").get_by_text("是", exact=True).click()
-        return
-    expert.page.evaluate(
-        "() => { document.querySelector('[data-jsonschema-form]').egovForm.data"
-        ".conflict_free_declared = true; }"
-    )
+def look_at_phone_width(tab: Visitor, label: str) -> None:
+    """Screenshot the page 375px wide (nothing may scroll sideways), then go back to the desktop size."""
+    tab.page.set_viewport_size(PHONE)
+    assert tab.page.evaluate(NO_SIDEWAYS_SCROLL)
+    tab.shot(label)
+    tab.page.set_viewport_size(DESKTOP)
 
 
 def test_declare_then_initial_review_then_expert_scores(server: LiveServer, visit, tmp_path) -> None:  # noqa: ANN001
@@ -157,11 +153,22 @@ def test_declare_then_initial_review_then_expert_scores(server: LiveServer, visi
     assert operator.page.locator("[data-jsonschema-form] .has-error").count() > 5
     operator.shot("申报表-必填提示")
     declare(operator, tmp_path)
+    # Every upload needs its 材料类型: the select on each file's line is marked until one is chosen.
+    assert field(operator, "documents").locator(".attachment-list select").count() == len(DOCUMENTS)
+    press_submit(operator)
+    for index in range(len(DOCUMENTS)):
+        kind_error = field(operator, f"documents.{index}.kind").locator(".field-error")
+        assert kind_error.inner_text() == "请选择材料类型"
+    assert "申报材料“申报表.pdf”的材料类型" in operator.page.locator(".form-summary").inner_text()
+    operator.shot("申报表-材料类型未选")
+    choose_document_kinds(operator)
     fill(operator, "contact_phone", "12345")
-    operator.page.locator("[data-jsonschema-form] .form-actions .btn-primary").click()
+    press_submit(operator)
     assert field(operator, "contact_phone").locator(".field-error").inner_text() != ""
+    assert not field(operator, "documents").locator(".has-error").count()
     operator.shot("申报表-格式错误")
     fill(operator, "contact_phone", "13800000000")
+    look_at_phone_width(operator, "手机-申报材料")
     operator.page.get_by_role("button", name="保存草稿").click()
     operator.page.get_by_text("草稿已保存").wait_for()
     submit_form(operator)
@@ -195,32 +202,44 @@ def test_declare_then_initial_review_then_expert_scores(server: LiveServer, visi
     clerk.shot("初审")
     submit_form(clerk)
 
-    # 500万元及以上: the unit writes the 项目意见书 and 实施方案, uploaded with progress.
+    # 500万元及以上: the unit writes the 项目意见书 and 实施方案, uploaded with progress. Each field has a
+    # fixed 材料类型, so no picker is shown and the kind goes with the upload.
     open_task(operator, "编制项目意见书及实施方案")
     for path, name in (("opinion_letter", "项目意见书.pdf"), ("implementation_plan", "实施方案.docx")):
         upload = tmp_path / name
         upload.write_bytes(b"%PDF-1.4 " + name.encode())
         field(operator, path).locator("input[type=file]").set_input_files(str(upload))
         field(operator, path).get_by_text(name).wait_for()
+        assert not field(operator, path).locator(".attachment-kind").count()
+    with server.app.extensions["egovflow"].sessions() as session:  # type: ignore[attr-defined]
+        uploaded = select(Attachment.filename, Attachment.kind).where(
+            Attachment.filename.in_(("项目意见书.pdf", "实施方案.docx"))
+        )
+        kinds = dict(session.execute(uploaded).all())
+    assert kinds == {"项目意见书.pdf": "OPINION_LETTER", "实施方案.docx": "IMPLEMENTATION_PLAN"}
     fill(operator, "plan_summary", "建设统一的智慧校园管理平台，共享学籍和教职工数据，投资以软件开发为主。")
     operator.shot("意见书及实施方案")
     submit_form(operator)
 
-    # 专家评审: each drawn expert scores independently.
+    # 专家评审: each drawn expert scores independently, after ticking the 回避声明 (the first one on a phone).
     experts = open_tasks_of(server, "expert_scoring")
     assert len(experts) >= 3, experts
     for index, (task_id, username) in enumerate(experts):
-        expert = visit(username)
+        expert = visit(username, phone=index == 0)
         expert.goto(f"/tasks/{task_id}")
-        if "找不到表单" in expert.page.locator("main").inner_text():
-            # Same cause as the xfailed scenario large_project_route; remove once the engine is fixed.
-            pytest.xfail("多实例用户任务“专家评审打分”的表单未随版本部署（engine._spec_elements）")
-        _stopgap_conflict_declaration(expert)
+        declaration = field(expert, "conflict_free_declared")
+        assert "本人承诺与项目建设单位及相关供应商无利害关系" in declaration.inner_text()
         fill(expert, "score", str(80 + index))
         fill(expert, "expert_recommended_budget", "3000000")
         fill(expert, "expert_opinion", "方案可行，建议压缩硬件投资，充分利用市政务云资源。")
         if index == 0:
-            expert.shot("专家打分")
+            assert expert.page.evaluate(NO_SIDEWAYS_SCROLL)
+            press_submit(expert)
+            assert declaration.locator(".field-error").inner_text() == "请阅读并勾选此项"
+            expert.shot("手机-专家打分-未勾选回避声明")
+        declaration.get_by_role("checkbox").check()
+        if index < 2:
+            expert.shot("手机-专家打分" if index == 0 else "专家打分")
         submit_form(expert)
         expert.close()
 

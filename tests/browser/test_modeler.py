@@ -72,7 +72,8 @@ def test_lane_changed_in_the_modeler_applies_to_new_instances_only(server: LiveS
     admin.page.get_by_role("button", name="部署新版本").click()
     admin.page.locator(".egov-results", has_text="部署").wait_for()
     result = admin.page.locator(".egov-results").inner_text()
-    assert "部署成功" in result and "initial_review：第 2 版" in result and "lifecycle：第 2 版" in result
+    assert "部署成功" in result and "流程 initial_review 第 2 版（新版本）" in result
+    assert "流程 lifecycle 第 2 版（新版本）" in result and "1970" not in result
     admin.shot("建模-部署成功")
 
     new = start_lifecycle(server)

@@ -139,5 +139,20 @@ def test_lane_mapping_and_form_editor(server: LiveServer, visit) -> None:  # noq
     _check_no_errors(admin)
 
 
+def test_form_preview_fills_today_into_a_date_that_defaults_to_it(server: LiveServer, visit) -> None:  # noqa: ANN001
+    admin = visit("admin")
+    admin.goto("/admin/forms/prelim_acceptance.schema.json")
+    preview = admin.page.frame_locator("#preview")
+    started = preview.locator('[data-path="trial_started_at"] input')
+    started.wait_for()
+    today = admin.page.evaluate(
+        "() => { const d = new Date(), p = (n) => String(n).padStart(2, '0');"
+        " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`; }"
+    )
+    assert started.input_value() == today  # "x-default": "today", in the browser's own time zone
+    assert preview.locator('[data-path="prelim_date"] input').input_value() == ""
+    admin.shot("表单预览-试运行日期默认当天")
+
+
 def _check_no_errors(tab: Visitor) -> None:
     assert not tab.page.locator(".alert-error:visible").count()
