@@ -183,7 +183,7 @@ class Runtime:
             self._release(step)
             raise
         workflow = step.workflow
-        before = {k: v for k, v in engine.current_data(workflow).items() if k in submitted}
+        before = {k: v for k, v in engine.task_data(workflow, task.task_guid).items() if k in submitted}
         now = self.clock.now()
         task.status = TaskStatus.COMPLETED
         task.completed_at = now

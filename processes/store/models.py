@@ -187,7 +187,7 @@ class ProcessInstance(Base):
     data_json: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
     # Completed / active / failed element ids per process id, for the diagram view.
     element_state: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
-    version: Mapped[ProcessVersion] = relationship()
+    version: Mapped[ProcessVersion] = relationship(lazy="joined")  # every write step needs it
     unit: Mapped[Organisation | None] = relationship()
     initiator: Mapped[User | None] = relationship()
 

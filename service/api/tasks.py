@@ -80,8 +80,8 @@ def complete(task_id: int, data: dict) -> dict:
     user = auth.require_user()
     session = get_session()
     instance = runtime().complete_task(session, task_id, user, data)
+    follow = queries.next_task_for(session, user, instance.id)  # same transaction: no second BEGIN
     session.commit()
-    follow = queries.next_task_for(session, user, instance.id)
     return {
         "instance_id": instance.id,
         "instance_status": instance.status,
