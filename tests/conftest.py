@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,13 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("EGOVFLOW_DATABASE_URL", "")
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    """A database nobody else uses: a new SQLite file, or a new schema on the CI PostgreSQL."""
+@contextmanager
+def fresh_database(folder: Path, prefix: str = "t") -> Iterator[str]:
+    """Yield the URL of a database nobody else uses: a new SQLite file, or a new PostgreSQL schema in CI."""
     if not PG_URL.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{folder / 'test.db'}"
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -35,6 +36,13 @@ def db_url(tmp_path: Path) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A database only this test uses."""
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 def make_app(url: str, **overrides: object):  # noqa: ANN201

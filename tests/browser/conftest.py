@@ -5,19 +5,17 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from processes import catalog
 from processes.seed import DEMO_PASSWORD
 from service.api.catalog import known_lanes_in
-from tests.conftest import PG_URL, ROOT, make_app
+from tests.conftest import ROOT, fresh_database, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -48,19 +46,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="module")
 def module_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database only this module uses: a SQLite file, or a fresh schema on the CI PostgreSQL."""
-    if not PG_URL.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('browser') / 'test.db'}"
-        return
-    schema = f"b_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    """A database only this module uses."""
+    with fresh_database(tmp_path_factory.mktemp("browser"), prefix="b") as url:
+        yield url
 
 
 @dataclass
