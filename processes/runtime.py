@@ -93,6 +93,7 @@ class _Step:
     events: list[InstanceEvent] = field(default_factory=list)
     completed_guid: str | None = None
     outbox: list[tuple[str, Any]] = field(default_factory=list)  # messages thrown to other instances
+    new: bool = False  # started in this step: no rows of its own exist yet
 
 
 class Runtime:
@@ -160,9 +161,8 @@ class Runtime:
             element_state={},
         )
         instance.version, instance.unit, instance.initiator = pv, unit, initiator  # no lazy loads later
-        session.add(instance)
-        session.flush()
-        step = _Step(instance, workflow, initiator)
+        session.add(instance)  # inserted by _save with its first state: one INSERT, no UPDATE
+        step = _Step(instance, workflow, initiator, new=True)
         self._event(step, "started", detail={"version": pv.version, "data": _jsonable(initial)})
         self._advance(session, step, lambda: engine.run(workflow, self._engine(session, step)))
         return instance
@@ -172,10 +172,8 @@ class Runtime:
     ) -> ProcessInstance:
         """Validate and submit a user task, then run the instance until it waits again."""
         # Lock the instance before loading the task: a task row loaded earlier would carry a stale instance.
-        instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-        if instance_id is None:
-            raise NotFound(f"任务 {task_id} 不存在")
-        step = self._lock(session, instance_id, user)
+        owner = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+        step = self._lock(session, owner, user, missing=f"任务 {task_id} 不存在")
         task = self._task(session, task_id)
         try:
             submitted = self._checked_submission(session, step, task, user, data)
@@ -407,6 +405,8 @@ class Runtime:
             handler = self.handlers.get(operator)
             if handler is None:
                 raise engine.HandlerFailed(f"未注册的服务处理器: {operator}")
+            if instance.id is None:
+                session.flush()  # the handler records the instance id
             data = engine.task_data(step.workflow, task_guid)
             ctx = HandlerContext(
                 session=session,
@@ -442,16 +442,22 @@ class Runtime:
 
         return engine.StepEngine(call, self.script_timeout)
 
-    def _lock(self, session: Session, instance_id: int, user: User | None) -> _Step:
-        instance = session.get(
-            ProcessInstance, instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True
-        )
+    def _lock(
+        self, session: Session, instance_id: Any, user: User | None, missing: str | None = None
+    ) -> _Step:
+        """Lock an instance row (by id, or by a scalar subquery giving its id) and get its live workflow."""
+        instance = session.scalars(
+            select(ProcessInstance)
+            .where(ProcessInstance.id == instance_id)
+            .with_for_update(of=ProcessInstance)
+            .execution_options(populate_existing=True)
+        ).first()
         if instance is None:
-            raise NotFound(f"流程实例 {instance_id} 不存在")
+            raise NotFound(missing or f"流程实例 {instance_id} 不存在")
         workflow = self.workflows.take(instance.id, instance.lock_version)
         if workflow is None:
             state = session.scalar(
-                select(ProcessInstance.state_json).where(ProcessInstance.id == instance_id)
+                select(ProcessInstance.state_json).where(ProcessInstance.id == instance.id)
             )
             spec, subs = self.specs.specs(session, instance.version)
             workflow = engine.restore_state(state, spec, subs)
@@ -532,11 +538,16 @@ class Runtime:
         instance.data_json = data
         instance.updated_at = now
         self._project(instance, data)
+        if instance.id is None:
+            session.flush()  # the INSERT, with the state just computed
         self._sync_tasks(session, step, ready, data, now)
         self._sync_waits(session, instance, waiting_for)
+        for event in step.events:
+            event.instance_id = instance.id
         session.add_all(step.events)
         step.events.clear()
         session.flush()
+        step.new = False
         self.workflows.put(instance.id, instance.lock_version, workflow)
 
     def _finish_bare(self, session: Session, step: _Step) -> None:
@@ -572,14 +583,18 @@ class Runtime:
         now: datetime,
     ) -> None:
         instance = step.instance
-        open_rows = {
-            t.task_guid: t
-            for t in session.scalars(
-                select(HumanTask).where(
-                    HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY
+        open_rows = (
+            {}
+            if step.new
+            else {
+                t.task_guid: t
+                for t in session.scalars(
+                    select(HumanTask).where(
+                        HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY
+                    )
                 )
-            )
-        }
+            }
+        )
         ready_ids = {v.guid for v in ready}
         for guid, row in open_rows.items():
             if guid not in ready_ids:

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, request, session
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from processes.store.models import ApiToken, User
@@ -118,17 +119,17 @@ def current_user() -> User | None:
         return g.user
     user = None
     header = request.headers.get("Authorization", "")
+    with_roles = joinedload(User.roles)  # every permission check reads them
     if header.startswith("Bearer "):
-        token = get_session().scalar(
-            select(ApiToken).where(
-                ApiToken.token_hash == _sha(header[7:].strip()), ApiToken.revoked.is_(False)
-            )
+        user = get_session().scalar(
+            select(User)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .options(with_roles)
+            .where(ApiToken.token_hash == _sha(header[7:].strip()), ApiToken.revoked.is_(False))
         )
-        if token is not None:
-            user = get_session().get(User, token.user_id)
         g.via_token = True
     elif "user_id" in session:
-        user = get_session().get(User, session["user_id"])
+        user = get_session().get(User, session["user_id"], options=[with_roles])
     if user is not None and not user.active:
         user = None
     g.user = user

@@ -28,8 +28,11 @@ HTTP_MESSAGES = {
 
 
 def _wants_json() -> bool:
-    return (request.path.startswith("/api/") or request.is_json
-            or request.accept_mimetypes.best == "application/json")
+    return (
+        request.path.startswith("/api/")
+        or request.is_json
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def error_response(
