@@ -52,10 +52,17 @@ def sees_everything(user: User) -> bool:
     )
 
 
+INDEPENDENT_REVIEWER = "EXPERT"
+
+
 def visible_instances(user: User) -> ColumnElement[bool]:
     """A WHERE clause limiting instances to those `user` may see."""
     if sees_everything(user):
         return true()
+    if user.role_codes == {INDEPENDENT_REVIEWER}:
+        # Experts score independently: they see their own tasks, never the project's file with the others'
+        # scores in it.
+        return false()
     involved = exists().where(
         HumanTask.instance_id == ProcessInstance.id,
         or_(HumanTask.assignee_id == user.id, HumanTask.completed_by_id == user.id),

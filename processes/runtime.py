@@ -638,15 +638,14 @@ class Runtime:
             created_at=now,
         )
         eng = self._engine(session, step)
-        task_values = None
+        task_values = engine.task_data(step.workflow, view.guid)
+        task.context_json = _jsonable(task_values)
         if view.lane and view.lane in lane_roles:
             task.role_code, scope = lane_roles[view.lane]
             if scope == RoleScope.UNIT:
                 task.unit_id = instance.unit_id
         elif not view.lane:
             task.assignee_id = instance.initiator_id
-        if view.owner_expr or view.due_expr or view.instructions:
-            task_values = engine.task_data(step.workflow, view.guid)
         if view.owner_expr:
             owner = self._evaluate_quietly(step, view, view.owner_expr, eng)
             owner_name = owner[0] if isinstance(owner, list) and owner else owner
@@ -662,7 +661,7 @@ class Runtime:
             due = self._evaluate_quietly(step, view, view.due_expr, eng)
             if isinstance(due, str) and (when := engine.after(now, due)) is not None:
                 task.due_at = when
-        if view.instructions and task_values is not None:
+        if view.instructions:
             task.instructions = render_instructions(view.instructions, task_values)
         return task
 

@@ -220,6 +220,8 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     draft_json: Mapped[dict | None] = mapped_column(JSON)
+    # The data the task saw when it became ready: its form's prefill, without other branches' answers.
+    context_json: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     instance: Mapped[ProcessInstance] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])

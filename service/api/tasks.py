@@ -64,11 +64,12 @@ def task_detail(task: HumanTask) -> HumanTask:
     session = get_session()
     schema = runtime().form_schema(session, task)
     instance = task.instance
-    data = (
-        instance.data_json
-        if queries.can_see_instance(session, user, instance) or can_work_on(session, user, task)
-        else None
-    )
+    if queries.can_see_instance(session, user, instance):
+        data = instance.data_json
+    elif can_work_on(session, user, task) or task.completed_by_id == user.id:
+        data = task.context_json  # what this task saw: e.g. an expert never sees the other experts' scores
+    else:
+        data = None
     # Plain attributes read by the response schema; nothing here is written back.
     task.schema, task.draft, task.data = schema, task.draft_json, data
     task.can_complete = task.status == TaskStatus.READY and can_work_on(session, user, task)

@@ -410,3 +410,92 @@ def test_admins_reassign_open_tasks(admin, login) -> None:
     assert moved.status_code == 200 and moved.get_json()["assignee"]["username"] == "dsj_leader"
     assert [t["id"] for t in my_tasks(login("dsj_leader"), "mine")] == [review["id"]]
     assert my_tasks(login("dsj_clerk")) == []
+
+
+def test_experts_see_their_own_scoring_task_but_not_the_project_file(app, login) -> None:
+    from processes import catalog as catalog_module
+    from tests.conftest import ROOT
+
+    state = app.extensions["egovflow"]
+    with state.sessions() as session:
+        files = catalog_module.collect_files([ROOT / "bpmn"], ROOT / "forms")
+        catalog_module.deploy(session, files, state.runtime.handlers, now=state.runtime.clock.now())
+        session.commit()
+
+    operator = login("wjw_jb")
+    instance = start(operator, "lifecycle")
+    docs = [
+        {"id": str(i), "filename": f"{k}.pdf", "sha256": "a" * 64, "kind": k}
+        for i, k in enumerate(
+            ["DECLARATION_FORM", "NECESSITY", "BUDGET_DETAIL", "RESOURCE_CATALOG", "MLPS_GRADING"]
+        )
+    ]
+    declaration = {
+        "project_name": "六安市全民健康信息平台升级改造",
+        "project_type": "UPGRADE",
+        "plan_year": 2026,
+        "planned": True,
+        "total_estimate": 8600000.0,
+        "funding_source": "CITY_FISCAL",
+        "construction_content": "升级全民健康信息平台，建设健康档案共享调阅和数据交换子系统。",
+        "necessity": "县区医疗机构数据未实现互通，需要统一健康档案并向省平台共享。",
+        "on_egov_extranet": True,
+        "uses_gov_cloud": True,
+        "data_sharing_committed": True,
+        "crypto_required": False,
+        "mlps_level": 2,
+        "period_months": 8,
+        "keywords": ["健康"],
+        "contact_name": "黄敏",
+        "contact_phone": "0564-3371234",
+        "documents": docs,
+    }
+    assert complete(operator, task_named(operator, "填报项目申报")["id"], declaration).status_code == 200
+    leader = login("wjw_fzr")
+    complete(
+        leader,
+        task_named(leader, "单位审核")["id"],
+        {"unit_review_decision": "CONFIRM", "unit_review_opinion": "同意申报。"},
+    )
+    clerk = login("dsj_clerk")
+    complete(
+        clerk,
+        task_named(clerk, "初审")["id"],
+        {"initial_review_decision": "PASS", "initial_review_opinion": "符合条件。", "correction_days": 5},
+    )
+    attachment = {"id": "9", "filename": "x.pdf", "sha256": "b" * 64}
+    done = complete(
+        operator,
+        task_named(operator, "编制项目意见书及实施方案")["id"],
+        {
+            "opinion_letter": {**attachment, "kind": "OPINION_LETTER"},
+            "implementation_plan": {**attachment, "kind": "IMPLEMENTATION_PLAN"},
+            "budget_detail": {**attachment, "kind": "BUDGET_DETAIL"},
+            "plan_summary": "分两期实施：一期建设健康档案共享调阅和数据交换，二期建设医疗机构监管，全部部署在市政务云。",
+        },
+    )
+    assert done.status_code == 200, done.get_json()
+    panel = operator.get(f"/api/v1/instances/{instance['id']}").get_json()["data"]["expert_usernames"]
+    expert = login(panel[0])
+    own = my_tasks(expert)
+    assert [t["name"] for t in own] == ["专家评审打分"]
+    assert expert.get(f"/api/v1/tasks/{own[0]['id']}").status_code == 200
+    assert expert.get(f"/api/v1/instances/{instance['id']}").status_code == 404
+    assert expert.get("/api/v1/instances").get_json()["total"] == 0
+    detail = expert.get(f"/api/v1/tasks/{own[0]['id']}").get_json()
+    assert detail["data"]["project_name"] == "六安市全民健康信息平台升级改造"
+    assert detail["data"]["expert"]["username"] == panel[0]
+    first = login(panel[1])
+    scored = complete(
+        first,
+        my_tasks(first)[0]["id"],
+        {
+            "score": 61,
+            "expert_recommended_budget": 1.0,
+            "expert_opinion": "本专家的意见不应被其他专家看到，" * 2,
+            "conflict_free_declared": True,
+        },
+    )
+    assert scored.status_code == 200, scored.get_json()
+    again = expert.get(f"/api/v1/tasks/{own[0]['id']}").get_json()
+    assert "61" not in str(again["data"]) and "本专家的意见" not in str(again["data"])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 21:16:55.471238
+Create Date: 2026-11-25 21:58:48.746638
 """
 
 from alembic import op
@@ -194,6 +194,7 @@ def upgrade() -> None:
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_by_id', sa.Integer(), nullable=True),
     sa.Column('draft_json', sa.JSON(), nullable=True),
+    sa.Column('context_json', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['claimed_by_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['completed_by_id'], ['app_user.id'], ),
