@@ -471,7 +471,8 @@ def test_experts_see_their_own_scoring_task_but_not_the_project_file(app, login)
             "opinion_letter": {**attachment, "kind": "OPINION_LETTER"},
             "implementation_plan": {**attachment, "kind": "IMPLEMENTATION_PLAN"},
             "budget_detail": {**attachment, "kind": "BUDGET_DETAIL"},
-            "plan_summary": "分两期实施：一期建设健康档案共享调阅和数据交换，二期建设医疗机构监管，全部部署在市政务云。",
+            "plan_summary": "分两期实施：一期建设健康档案共享调阅和数据交换，"
+            "二期建设医疗机构监管，全部部署在市政务云。",
         },
     )
     assert done.status_code == 200, done.get_json()
