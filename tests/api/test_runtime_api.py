@@ -500,3 +500,14 @@ def test_experts_see_their_own_scoring_task_but_not_the_project_file(app, login)
     assert scored.status_code == 200, scored.get_json()
     again = expert.get(f"/api/v1/tasks/{own[0]['id']}").get_json()
     assert "61" not in str(again["data"]) and "本专家的意见" not in str(again["data"])
+
+
+def test_instructions_render_money_and_survive_broken_templates() -> None:
+    from processes.runtime import render_instructions
+
+    assert render_instructions("概算 {{ total_estimate | money }} 元", {"total_estimate": 3200000}) == (
+        "概算 3,200,000.00 元"
+    )
+    assert render_instructions("{{ missing.deep | money }}|{{ x }}", {"x": "NEW"}) == "|NEW"
+    assert render_instructions("{{ x.__class__ }}", {"x": 1}) == ""
+    assert render_instructions("{% for %}", {}) == "{% for %}"
