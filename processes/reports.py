@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -299,7 +299,7 @@ def stage_durations(session: Session, now: datetime) -> list[StageDuration]:
     open_count: dict[str, int] = defaultdict(int)
     for process_id, _instance_id, first, last, still_open in rows:
         end = now if still_open or last is None else last
-        spans[process_id].append(max((_aware(end) - _aware(first)).total_seconds(), 0) / 86400)
+        spans[process_id].append(max((end - first).total_seconds(), 0) / 86400)
         if still_open:
             open_count[process_id] += 1
     names = _process_names(session)
@@ -329,10 +329,6 @@ _STAGE_ORDER = {
         )
     )
 }
-
-
-def _aware(when: datetime) -> datetime:
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _process_names(session: Session) -> dict[str, str]:

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -290,7 +290,7 @@ class Runtime:
         if (
             instance.status not in ACTIVE
             or instance.next_wakeup_at is None
-            or _aware(instance.next_wakeup_at) >= now  # SpiffWorkflow fires only once due < now
+            or instance.next_wakeup_at >= now  # SpiffWorkflow fires only once due < now
         ):
             self._release(step)
             return False
@@ -825,11 +825,6 @@ def load_instance_for_read(session: Session, instance_id: int) -> ProcessInstanc
     return instance
 
 
-def version_of(session: Session, instance: ProcessInstance) -> ProcessVersion:
-    """Return the version an instance is pinned to."""
-    return instance.version
-
-
 def _money(value: Any) -> str:
     """Format an amount of 元 with thousands separators and two decimals; other values unchanged."""
     try:
@@ -861,7 +856,3 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, ensure_ascii=False))
-
-
-def _aware(when: datetime) -> datetime:
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,9 +52,7 @@ def start_due_schedules(sessions: sessionmaker[Session], runtime: Runtime, limit
             )
             schedule.last_run_at = schedule.next_run_at
             schedule.last_instance_id = instance.id
-            schedule.next_run_at = engine.next_occurrence(
-                schedule.expression, now, _aware(schedule.last_run_at)
-            )
+            schedule.next_run_at = engine.next_occurrence(schedule.expression, now, schedule.last_run_at)
             started += 1
             log.info(
                 "schedule %s: started instance %s, next %s",
@@ -63,10 +61,6 @@ def start_due_schedules(sessions: sessionmaker[Session], runtime: Runtime, limit
                 schedule.next_run_at,
             )
     return started
-
-
-def _aware(when: datetime) -> datetime:
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def tick(sessions: sessionmaker[Session], runtime: Runtime, limit: int = 100) -> int:
