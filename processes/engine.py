@@ -703,11 +703,6 @@ def cancel(workflow: BpmnWorkflow) -> None:
     workflow.cancel()
 
 
-def is_completed(workflow: BpmnWorkflow) -> bool:
-    """Tell whether the workflow reached its end."""
-    return workflow.is_completed()
-
-
 _TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
 
 
@@ -746,11 +741,6 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: Any, engine: Ste
         return False
     run(workflow, engine)
     return True
-
-
-def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """Return the data a person would call "the instance's data now" (merged over open branches)."""
-    return snapshot(workflow).data
 
 
 @dataclass
