@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from sqlalchemy import select
@@ -211,11 +212,16 @@ def test_declare_then_initial_review_then_expert_scores(server: LiveServer, visi
         field(operator, path).locator("input[type=file]").set_input_files(str(upload))
         field(operator, path).get_by_text(name).wait_for()
         assert not field(operator, path).locator(".attachment-kind").count()
-    with server.app.extensions["egovflow"].sessions() as session:  # type: ignore[attr-defined]
-        uploaded = select(Attachment.filename, Attachment.kind).where(
-            Attachment.filename.in_(("项目意见书.pdf", "实施方案.docx"))
-        )
-        kinds = dict(session.execute(uploaded).all())
+    uploaded = select(Attachment.filename, Attachment.kind).where(
+        Attachment.filename.in_(("项目意见书.pdf", "实施方案.docx"))
+    )
+    kinds: dict = {}
+    deadline = time.monotonic() + 10
+    while len(kinds) < 2 and time.monotonic() < deadline:  # the file name shows while the upload still runs
+        with server.app.extensions["egovflow"].sessions() as session:  # type: ignore[attr-defined]
+            kinds = dict(session.execute(uploaded).all())
+        if len(kinds) < 2:
+            operator.page.wait_for_timeout(100)
     assert kinds == {"项目意见书.pdf": "OPINION_LETTER", "实施方案.docx": "IMPLEMENTATION_PLAN"}
     fill(operator, "plan_summary", "建设统一的智慧校园管理平台，共享学籍和教职工数据，投资以软件开发为主。")
     operator.shot("意见书及实施方案")
