@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from processes import engine, scripting
 from processes.errors import BundleInvalid, NotFound, Problem
 from processes.store.models import Deployment, FileBlob, ProcessVersion, Schedule, VersionFile
+from processes.store.steps import VersionRef
 
 log = logging.getLogger(__name__)
 
@@ -379,12 +380,14 @@ class SpecCache:
         self._size = size
         self._lock = Lock()
 
-    def bundle(self, session: Session, version: ProcessVersion) -> engine.ParsedBundle:
+    def bundle(self, session: Session, version: ProcessVersion | VersionRef) -> engine.ParsedBundle:
         """Return the parsed bundle of a version."""
         with self._lock:
             if version.content_hash in self._items:
                 self._items.move_to_end(version.content_hash)
                 return self._items[version.content_hash]
+        if not isinstance(version, ProcessVersion):
+            version = session.get(ProcessVersion, version.id)
         texts = version_files(session, version)
         bundle, problems = engine.parse_bundle({n: t.encode() for n, t in texts.items()})
         if bundle is None:
@@ -398,11 +401,11 @@ class SpecCache:
                 self._forms.pop(old, None)
         return bundle
 
-    def specs(self, session: Session, version: ProcessVersion) -> tuple[Any, dict[str, Any]]:
+    def specs(self, session: Session, version: ProcessVersion | VersionRef) -> tuple[Any, dict[str, Any]]:
         """Return (spec, subprocess specs) of a version's process."""
         return self.bundle(session, version).specs(version.process_id)
 
-    def form(self, session: Session, version: ProcessVersion, name: str) -> dict | None:
+    def form(self, session: Session, version: ProcessVersion | VersionRef, name: str) -> dict | None:
         """Return a form schema of a version, or None."""
         self.bundle(session, version)
         return self._forms.get(version.content_hash, {}).get(name)

@@ -37,11 +37,11 @@ from processes.store.models import (
     Organisation,
     ProcessInstance,
     ProcessVersion,
-    Role,
     RoleScope,
     TaskStatus,
     User,
 )
+from processes.store.steps import InstanceRecord, StepStore, TaskRecord, VersionRef
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,12 @@ class WorkflowCache:
 class _Step:
     """What one unit of work on one instance collected besides the workflow itself."""
 
-    instance: ProcessInstance
+    instance: InstanceRecord
     workflow: Any
     user: User | None
-    events: list[InstanceEvent] = field(default_factory=list)
+    store: StepStore
+    events: list[dict[str, Any]] = field(default_factory=list)  # instance_event rows
+    incidents: list[dict[str, Any]] = field(default_factory=list)  # incident rows
     completed_guid: str | None = None
     outbox: list[tuple[str, Any]] = field(default_factory=list)  # messages thrown to other instances
     new: bool = False  # started in this step: no rows of its own exist yet
@@ -125,7 +127,7 @@ class Runtime:
         initiator: User | None = None,
         version: int | None = None,
         parent_instance_id: int | None = None,
-    ) -> ProcessInstance:
+    ) -> InstanceRecord:
         """Start an instance of the newest (or a given) version of a process and run it to its first wait.
 
         With an initiator, only one who may start the process (see `may_start_version`) may; without one
@@ -146,7 +148,8 @@ class Runtime:
         initial.setdefault("unit_name", unit.name if unit else None)
         initial.setdefault("initiator", initiator.username if initiator else None)
         workflow = engine.new_workflow(spec, subs, initial)
-        instance = ProcessInstance(
+        instance = InstanceRecord(
+            id=None,  # inserted by _save with its first state: one INSERT, no UPDATE
             process_version_id=pv.id,
             process_id=pv.process_id,
             status=InstanceStatus.RUNNING,
@@ -154,29 +157,35 @@ class Runtime:
             initiator_id=initiator.id if initiator else None,
             parent_instance_id=parent_instance_id,
             title=pv.name,
+            project_id=None,
+            stage=None,
+            total_estimate=None,
+            plan_year=None,
             started_at=now,
             updated_at=now,
-            serializer_version=engine.STATE_FORMAT,
-            state_json="{}",
-            data_json={},
-            element_state={},
+            ended_at=None,
+            next_wakeup_at=None,
+            waiting_messages=[],
+            lock_version=1,
+            version=VersionRef(pv.id, pv.process_id, pv.version, pv.name, pv.content_hash),
+            unit_code=unit.code if unit else None,
+            initiator_username=initiator.username if initiator else None,
         )
-        instance.version, instance.unit, instance.initiator = pv, unit, initiator  # no lazy loads later
-        session.add(instance)  # inserted by _save with its first state: one INSERT, no UPDATE
-        step = _Step(instance, workflow, initiator, new=True)
+        step = _Step(instance, workflow, initiator, StepStore(session), new=True)
         self._event(step, "started", detail={"version": pv.version, "data": _jsonable(initial)})
         self._advance(session, step, lambda: engine.run(workflow, self._engine(session, step)))
         return instance
 
     def complete_task(
         self, session: Session, task_id: int, user: User, data: dict[str, Any]
-    ) -> ProcessInstance:
+    ) -> InstanceRecord:
         """Validate and submit a user task, then run the instance until it waits again."""
-        # Lock the instance before loading the task: a task row loaded earlier would carry a stale instance.
-        owner = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-        step = self._lock(session, owner, user, missing=f"任务 {task_id} 不存在")
-        task = self._task(session, task_id)
+        # Lock the instance before reading the task: the task row is only trusted under the lock.
+        step = self._lock(session, None, user, missing=f"任务 {task_id} 不存在", task_id=task_id)
+        task = step.store.task(task_id)
         try:
+            if task is None:
+                raise NotFound(f"任务 {task_id} 不存在")
             submitted = self._checked_submission(session, step, task, user, data)
         except ProcessError:
             self._release(step)
@@ -184,10 +193,7 @@ class Runtime:
         workflow = step.workflow
         before = {k: v for k, v in engine.task_data(workflow, task.task_guid).items() if k in submitted}
         now = self.clock.now()
-        task.status = TaskStatus.COMPLETED
-        task.completed_at = now
-        task.completed_by = user
-        task.draft_json = None
+        step.store.complete_task(task.id, user.id, now)
         step.completed_guid = task.task_guid
         self._event(
             step,
@@ -206,19 +212,21 @@ class Runtime:
         return step.instance
 
     def _checked_submission(
-        self, session: Session, step: _Step, task: HumanTask, user: User, data: dict[str, Any]
+        self, session: Session, step: _Step, task: TaskRecord, user: User, data: dict[str, Any]
     ) -> dict[str, Any]:
         """Refuse a submission that may not go through; return the part of `data` the form declares."""
-        self._check_open(task)
-        if not can_work_on(session, user, task):
+        if task.status != TaskStatus.READY:
+            self._check_open(self._task(session, task.id))  # loads who and when, for the message
+        if not _may_work_on(step.store, user, task):
             raise NotAllowed("您无权办理此任务")
         if task.claimed_by_id not in (None, user.id):
+            holder = session.get(User, task.claimed_by_id)
             raise Conflict(
-                f"任务已由 {task.claimed_by.display_name if task.claimed_by else '他人'} 认领",
-                {"claimed_by": task.claimed_by.username if task.claimed_by else None},
+                f"任务已由 {holder.display_name if holder else '他人'} 认领",
+                {"claimed_by": holder.username if holder else None},
             )
         self._check_instance_accepts_work(step.instance)
-        schema = self.form_schema(session, task)
+        schema = self._form(session, step.instance.version, task.form)
         errors = forms.field_errors(schema, data)
         if errors:
             raise FormInvalid(errors)
@@ -298,7 +306,7 @@ class Runtime:
         self._advance(session, step, lambda: engine.run(step.workflow, self._engine(session, step)))
         return True
 
-    def retry(self, session: Session, instance_id: int, user: User) -> ProcessInstance:
+    def retry(self, session: Session, instance_id: int, user: User) -> InstanceRecord:
         """Retry the failed task of an instance in error (after the cause was fixed)."""
         step = self._lock(session, instance_id, user)
         if step.instance.status != InstanceStatus.ERROR:
@@ -323,7 +331,7 @@ class Runtime:
         self._advance(session, step, do)
         return step.instance
 
-    def suspend(self, session: Session, instance_id: int, user: User) -> ProcessInstance:
+    def suspend(self, session: Session, instance_id: int, user: User) -> InstanceRecord:
         """Stop an instance from moving (tasks cannot be completed, timers wait) until resumed."""
         step = self._lock(session, instance_id, user)
         if step.instance.status not in ACTIVE + (InstanceStatus.ERROR,):
@@ -334,7 +342,7 @@ class Runtime:
         self._finish_bare(session, step)
         return step.instance
 
-    def resume(self, session: Session, instance_id: int, user: User) -> ProcessInstance:
+    def resume(self, session: Session, instance_id: int, user: User) -> InstanceRecord:
         """Let a suspended instance move again; overdue timers fire now."""
         step = self._lock(session, instance_id, user)
         if step.instance.status != InstanceStatus.SUSPENDED:
@@ -345,7 +353,7 @@ class Runtime:
         self._advance(session, step, lambda: engine.run(step.workflow, self._engine(session, step)))
         return step.instance
 
-    def terminate(self, session: Session, instance_id: int, user: User, reason: str = "") -> ProcessInstance:
+    def terminate(self, session: Session, instance_id: int, user: User, reason: str = "") -> InstanceRecord:
         """End an instance for good: open tasks are cancelled, timers and waits removed."""
         step = self._lock(session, instance_id, user)
         if step.instance.status in (InstanceStatus.COMPLETE, InstanceStatus.TERMINATED):
@@ -390,11 +398,14 @@ class Runtime:
 
     def form_schema(self, session: Session, task: HumanTask) -> dict | None:
         """Return the JSON Schema of a task's form from the instance's own version."""
-        if not task.form:
+        return self._form(session, task.instance.version, task.form)
+
+    def _form(self, session: Session, version: ProcessVersion | VersionRef, name: str | None) -> dict | None:
+        if not name:
             return None
-        schema = self.specs.form(session, task.instance.version, task.form)
+        schema = self.specs.form(session, version, name)
         if schema is None:
-            raise NotFound(f"找不到表单 {task.form}")
+            raise NotFound(f"找不到表单 {name}")
         return schema
 
     # ------------------------------------------------------------------------- internals
@@ -407,7 +418,7 @@ class Runtime:
             if handler is None:
                 raise engine.HandlerFailed(f"未注册的服务处理器: {operator}")
             if instance.id is None:
-                session.flush()  # the handler records the instance id
+                self._write_instance(step)  # the handler records the instance id
             data = engine.task_data(step.workflow, task_guid)
             ctx = HandlerContext(
                 session=session,
@@ -416,8 +427,8 @@ class Runtime:
                 process_id=process_id,
                 task_id=task_guid,
                 project_id=data.get("project_id") or instance.project_id,
-                unit_code=instance.unit.code if instance.unit else None,
-                initiator=instance.initiator.username if instance.initiator else None,
+                unit_code=instance.unit_code,
+                initiator=instance.initiator_username,
             )
             savepoint = session.begin_nested()
             try:
@@ -444,25 +455,27 @@ class Runtime:
         return engine.StepEngine(call, self.script_timeout)
 
     def _lock(
-        self, session: Session, instance_id: Any, user: User | None, missing: str | None = None
+        self,
+        session: Session,
+        instance_id: int | None,
+        user: User | None,
+        missing: str | None = None,
+        task_id: int | None = None,
     ) -> _Step:
-        """Lock an instance row (by id, or by a scalar subquery giving its id) and get its live workflow."""
-        instance = session.scalars(
-            select(ProcessInstance)
-            .where(ProcessInstance.id == instance_id)
-            .with_for_update(of=ProcessInstance)
-            .execution_options(populate_existing=True)
-        ).first()
+        """Lock an instance row (by id, or as the owner of `task_id`) and get its live workflow."""
+        _flush_pending(session)  # ORM changes made earlier in this transaction go first
+        store = StepStore(session)
+        if task_id is not None:
+            instance = store.lock_instance_of_task(task_id)
+        else:
+            instance = store.lock_instance(instance_id)
         if instance is None:
             raise NotFound(missing or f"流程实例 {instance_id} 不存在")
         workflow = self.workflows.take(instance.id, instance.lock_version)
         if workflow is None:
-            state = session.scalar(
-                select(ProcessInstance.state_json).where(ProcessInstance.id == instance.id)
-            )
             spec, subs = self.specs.specs(session, instance.version)
-            workflow = engine.restore_state(state, spec, subs)
-        return _Step(instance, workflow, user)
+            workflow = engine.restore_state(store.state(instance.id), spec, subs)
+        return _Step(instance, workflow, user, store)
 
     def _release(self, step: _Step) -> None:
         """Put back an untouched workflow so the next step need not deserialise it."""
@@ -490,15 +503,14 @@ class Runtime:
 
     def _incident(self, session: Session, step: _Step, failure: engine.StepFailure) -> None:
         step.instance.status = InstanceStatus.ERROR
-        session.add(
-            Incident(
-                instance_id=step.instance.id,
-                task_guid=failure.task_guid,
-                spec_id=failure.spec_id,
-                message=failure.message[:4000],
-                traceback=failure.traceback,
-                created_at=self.clock.now(),
-            )
+        step.incidents.append(
+            {
+                "task_guid": failure.task_guid,
+                "spec_id": failure.spec_id,
+                "message": failure.message[:4000],
+                "traceback": failure.traceback,
+                "created_at": self.clock.now(),
+            }
         )
         self._event(step, "incident", spec_id=failure.spec_id, detail={"message": failure.message[:500]})
         log.warning("instance %s: incident at %s: %s", step.instance.id, failure.spec_id, failure.message)
@@ -511,7 +523,7 @@ class Runtime:
             snap = engine.snapshot(workflow)
             data = _jsonable(snap.data)
             ready = snap.ready
-            instance.state_json = engine.dump_state(workflow)
+            state_json = engine.dump_state(workflow)
             instance.element_state = snap.elements
             if instance.status not in (
                 InstanceStatus.ERROR,
@@ -533,34 +545,45 @@ class Runtime:
             ready = []
             waiting_for = set()
             if instance.status == InstanceStatus.COMPLETE and not any(
-                e.kind == "completed" for e in step.events
+                e["kind"] == "completed" for e in step.events
             ):
                 self._event(step, "completed")
         instance.data_json = data
         instance.updated_at = now
         self._project(instance, data)
-        if instance.id is None:
-            session.flush()  # the INSERT, with the state just computed
+        previous_waits, instance.waiting_messages = instance.waiting_messages, sorted(waiting_for)
+        step.store.write_instance(instance, state_json, engine.STATE_FORMAT)
+        self._sync_waits(session, instance, previous_waits)
         self._sync_tasks(session, step, ready, data, now)
-        self._sync_waits(session, instance, waiting_for)
-        for event in step.events:
-            event.instance_id = instance.id
-        session.add_all(step.events)
-        step.events.clear()
-        session.flush()
+        self._write_history(step)
+        step.store.expire(instance.id)
         step.new = False
         self.workflows.put(instance.id, instance.lock_version, workflow)
+
+    def _write_instance(self, step: _Step) -> None:
+        """Insert a new instance's row ahead of its first save (a handler needs its id)."""
+        step.store.write_instance(step.instance, "{}", engine.STATE_FORMAT)
+
+    def _write_history(self, step: _Step) -> None:
+        for row in step.events:
+            row["instance_id"] = step.instance.id
+        for row in step.incidents:
+            row["instance_id"] = step.instance.id
+        step.store.insert_incidents(step.incidents)
+        step.store.insert_events(step.events)
+        step.events.clear()
+        step.incidents.clear()
 
     def _finish_bare(self, session: Session, step: _Step) -> None:
         """Write a status change that did not run the engine."""
         step.instance.updated_at = self.clock.now()
-        session.add_all(step.events)
-        step.events.clear()
-        session.flush()
+        step.store.write_status(step.instance)
+        self._write_history(step)
+        step.store.expire(step.instance.id)
         self.workflows.put(step.instance.id, step.instance.lock_version, step.workflow)
 
     @staticmethod
-    def _project(instance: ProcessInstance, data: dict[str, Any]) -> None:
+    def _project(instance: InstanceRecord, data: dict[str, Any]) -> None:
         if data.get("stage"):
             instance.stage = str(data["stage"])[:20]
         if data.get("project_id"):
@@ -583,87 +606,68 @@ class Runtime:
         data: dict[str, Any],
         now: datetime,
     ) -> None:
-        instance = step.instance
-        open_rows = (
-            {}
-            if step.new
-            else {
-                t.task_guid: t
-                for t in session.scalars(
-                    select(HumanTask).where(
-                        HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY
-                    )
-                )
-            }
-        )
+        instance, store = step.instance, step.store
+        open_rows = {} if step.new else store.open_tasks(instance.id)
         ready_ids = {v.guid for v in ready}
-        for guid, row in open_rows.items():
-            if guid not in ready_ids:
-                row.status = TaskStatus.CANCELLED
-                row.completed_at = now
+        store.cancel_tasks([task_id for guid, task_id in open_rows.items() if guid not in ready_ids], now)
         if instance.status == InstanceStatus.TERMINATED:
             return
-        lane_roles: dict[str, tuple[str, RoleScope]] | None = None
-        for view in ready:
-            if view.guid in open_rows:
-                continue
-            if lane_roles is None:
-                lane_roles = {
-                    lane: (code, scope)
-                    for lane, code, scope in session.execute(
-                        select(LaneRole.lane, Role.code, Role.scope).join(
-                            Role, Role.code == LaneRole.role_code
-                        )
-                    )
-                }
-            session.add(self._new_task(session, step, view, lane_roles, now))
+        fresh = [view for view in ready if view.guid not in open_rows]
+        if fresh:
+            lane_roles = store.lane_roles()
+            store.insert_tasks([self._new_task(step, view, lane_roles, now) for view in fresh])
 
     def _new_task(
         self,
-        session: Session,
         step: _Step,
         view: engine.UserTaskView,
-        lane_roles: dict[str, tuple[str, RoleScope]],
+        lane_roles: dict[str, tuple[str, str]],
         now: datetime,
-    ) -> HumanTask:
+    ) -> dict[str, Any]:
+        """The human_task row of a READY user task: owner by lane → role (→ unit) or from data."""
         instance = step.instance
-        task = HumanTask(
-            instance_id=instance.id,
-            task_guid=view.guid,
-            spec_id=view.spec_id,
-            name=view.name,
-            process_id=view.process_id,
-            lane=view.lane,
-            form=view.form,
-            status=TaskStatus.READY,
-            created_at=now,
-        )
-        eng = self._engine(session, step)
         task_values = engine.task_data(step.workflow, view.guid)
-        task.context_json = _jsonable(task_values)
+        task: dict[str, Any] = {
+            "instance_id": instance.id,
+            "task_guid": view.guid,
+            "spec_id": view.spec_id,
+            "name": view.name,
+            "process_id": view.process_id,
+            "lane": view.lane,
+            "role_code": None,
+            "unit_id": None,
+            "assignee_id": None,
+            "form": view.form,
+            "instructions": None,
+            "created_at": now,
+            "due_at": None,
+            "context_json": _jsonable(task_values),
+        }
         if view.lane and view.lane in lane_roles:
-            task.role_code, scope = lane_roles[view.lane]
+            task["role_code"], scope = lane_roles[view.lane]
             if scope == RoleScope.UNIT:
-                task.unit_id = instance.unit_id
+                task["unit_id"] = instance.unit_id
         elif not view.lane:
-            task.assignee_id = instance.initiator_id
-        if view.owner_expr:
-            owner = self._evaluate_quietly(step, view, view.owner_expr, eng)
-            owner_name = owner[0] if isinstance(owner, list) and owner else owner
-            if isinstance(owner_name, str):
-                user = session.scalar(select(User).where(User.username == owner_name))
-                if user is not None:
-                    task.assignee_id = user.id
-                else:
-                    log.warning(
-                        "instance %s: owner %r of %s is no user", instance.id, owner_name, view.spec_id
-                    )
-        if view.due_expr:
-            due = self._evaluate_quietly(step, view, view.due_expr, eng)
-            if isinstance(due, str) and (when := engine.after(now, due)) is not None:
-                task.due_at = when
+            task["assignee_id"] = instance.initiator_id
+        if view.owner_expr or view.due_expr:
+            eng = self._engine(step.store.session, step)
+            if view.owner_expr:
+                owner = self._evaluate_quietly(step, view, view.owner_expr, eng)
+                owner_name = owner[0] if isinstance(owner, list) and owner else owner
+                if isinstance(owner_name, str):
+                    user_id = step.store.user_id(owner_name)
+                    if user_id is not None:
+                        task["assignee_id"] = user_id
+                    else:
+                        log.warning(
+                            "instance %s: owner %r of %s is no user", instance.id, owner_name, view.spec_id
+                        )
+            if view.due_expr:
+                due = self._evaluate_quietly(step, view, view.due_expr, eng)
+                if isinstance(due, str) and (when := engine.after(now, due)) is not None:
+                    task["due_at"] = when
         if view.instructions:
-            task.instructions = render_instructions(view.instructions, task_values)
+            task["instructions"] = render_instructions(view.instructions, task_values)
         return task
 
     @staticmethod
@@ -675,11 +679,12 @@ class Runtime:
             return None
 
     @staticmethod
-    def _sync_waits(session: Session, instance: ProcessInstance, waiting_for: set[str]) -> None:
-        wanted = sorted(waiting_for)
-        if wanted == (instance.waiting_messages or []) and (not wanted or instance.project_id is None):
+    def _sync_waits(session: Session, instance: InstanceRecord, previous: list[str]) -> None:
+        """Keep message_wait rows in step with the messages the instance now waits for."""
+        wanted = instance.waiting_messages
+        if wanted == previous and (not wanted or instance.project_id is None):
             return  # nothing changed (the usual step): no query
-        instance.waiting_messages = wanted
+        waiting_for = set(wanted)
         rows = {
             w.message: w
             for w in session.scalars(select(MessageWait).where(MessageWait.instance_id == instance.id))
@@ -693,6 +698,7 @@ class Runtime:
             session.add(
                 MessageWait(instance_id=instance.id, message=name, correlation_key=instance.project_id)
             )
+        session.flush()
 
     @staticmethod
     def _message_targets(session: Session, name: str, payload: Any, sender_id: int | None) -> list[int]:
@@ -748,16 +754,16 @@ class Runtime:
         spec_id: str | None = None,
         task_name: str | None = None,
         detail: dict | None = None,
-    ) -> InstanceEvent:
-        return InstanceEvent(
-            instance_id=step.instance.id,
-            at=self.clock.now(),
-            kind=kind,
-            user_id=step.user.id if step.user else None,
-            spec_id=spec_id,
-            task_name=task_name,
-            detail=detail or {},
-        )
+    ) -> dict[str, Any]:
+        return {
+            "instance_id": step.instance.id,
+            "at": self.clock.now(),
+            "kind": kind,
+            "user_id": step.user.id if step.user else None,
+            "spec_id": spec_id,
+            "task_name": task_name,
+            "detail": detail or {},
+        }
 
     def _event(
         self,
@@ -788,11 +794,18 @@ class Runtime:
 
 def can_work_on(session: Session, user: User, task: HumanTask) -> bool:
     """Tell whether `user` may claim or complete `task` (assignee, or holder of its role in its unit)."""
+    return _allowed(user, task, lambda role_code: role_code in user.role_codes)
+
+
+def _may_work_on(store: StepStore, user: User, task: TaskRecord) -> bool:
+    """`can_work_on` for the write path: one query for the role instead of loading the user's roles."""
+    return _allowed(user, task, lambda role_code: store.holds_role(user.id, role_code))
+
+
+def _allowed(user: User, task: HumanTask | TaskRecord, holds_role: Callable[[str], bool]) -> bool:
     if task.assignee_id is not None:
         return task.assignee_id == user.id
-    if task.role_code is None:
-        return False
-    if task.role_code not in user.role_codes:
+    if task.role_code is None or not holds_role(task.role_code):
         return False
     return task.unit_id is None or task.unit_id == user.organisation_id
 
@@ -811,6 +824,12 @@ def may_start_version(session: Session, user: User, pv: ProcessVersion) -> bool:
         return False
     mapping = session.get(LaneRole, pv.start_lane)
     return mapping is not None and mapping.role_code in user.role_codes
+
+
+def _flush_pending(session: Session) -> None:
+    """Flush ORM changes before plain-SQL writes on the same connection (they must come first)."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
 
 
 def load_instance_for_read(session: Session, instance_id: int) -> ProcessInstance:

@@ -12,10 +12,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from handlers.models import DomainBase
+from processes import engine
 from processes.seed import DEMO_PASSWORD, seed_demo
 from processes.store.models import Base
 from service import create_app
 from service.auth import hash_password
+
+# Every state written anywhere in the suite is also dumped by SpiffWorkflow's converter, and must match.
+engine.VERIFY_STATE = True
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("EGOVFLOW_DATABASE_URL", "")

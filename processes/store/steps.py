@@ -1,0 +1,350 @@
+"""The runtime's per-step reads and writes as plain SQL on the session's own connection.
+
+A step (start, complete, wake, message) touches the same few rows every time: it locks the instance, reads
+the task, writes the instance's state and projections, closes and opens human tasks and appends history.
+Going through the ORM's unit of work costs several times the engine step itself, so these statements are
+written out here once and run on the DB-API connection the session already holds: same transaction,
+same lock, no identity map. Everything else (claims, drafts, reads, handlers' own tables) stays on the
+ORM; `StepStore.expire` tells the session which loaded objects these writes made stale.
+
+Values are converted the way SQLAlchemy stores them (`UTCDateTime`, `JSON`), so ORM reads see the same
+rows whichever path wrote them; `tests/unit/test_step_store.py` holds both paths to that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from processes.store.models import HumanTask, ProcessInstance
+
+_INSTANCE_COLUMNS = """
+    i.id, i.process_version_id, i.process_id, i.status, i.unit_id, i.initiator_id, i.parent_instance_id,
+    i.title, i.project_id, i.stage, i.total_estimate, i.plan_year, i.started_at, i.updated_at, i.ended_at,
+    i.next_wakeup_at, i.waiting_messages, i.lock_version, v.version, v.name, v.content_hash, o.code,
+    u.username
+    FROM process_instance i
+    JOIN process_version v ON v.id = i.process_version_id
+    LEFT JOIN organisation o ON o.id = i.unit_id
+    LEFT JOIN app_user u ON u.id = i.initiator_id"""
+
+_SQL = {
+    "lock": f"SELECT {_INSTANCE_COLUMNS} WHERE i.id = :id",
+    "lock_of_task": f"""SELECT {_INSTANCE_COLUMNS}
+        WHERE i.id = (SELECT t.instance_id FROM human_task t WHERE t.id = :task_id)""",
+    "state": "SELECT state_json FROM process_instance WHERE id = :id",
+    "task": """SELECT id, instance_id, task_guid, spec_id, name, process_id, lane, role_code, unit_id,
+        assignee_id, claimed_by_id, form, status FROM human_task WHERE id = :id""",
+    "open_tasks": "SELECT id, task_guid FROM human_task WHERE instance_id = :id AND status = 'ready'",
+    "lane_roles": "SELECT l.lane, r.code, r.scope FROM lane_role l JOIN role r ON r.code = l.role_code",
+    "user_id": "SELECT id FROM app_user WHERE username = :username",
+    "holds_role": "SELECT 1 FROM user_role WHERE user_id = :user_id AND role_code = :role_code",
+    "insert_instance": """INSERT INTO process_instance (process_version_id, process_id, status, unit_id,
+        initiator_id, parent_instance_id, title, project_id, stage, total_estimate, plan_year, started_at,
+        updated_at, ended_at, next_wakeup_at, waiting_messages, lock_version, serializer_version,
+        state_json, data_json, element_state)
+        VALUES (:process_version_id, :process_id, :status, :unit_id, :initiator_id, :parent_instance_id,
+        :title, :project_id, :stage, :total_estimate, :plan_year, :started_at, :updated_at, :ended_at,
+        :next_wakeup_at, :waiting_messages, :lock_version, :serializer_version, :state_json, :data_json,
+        :element_state)
+        RETURNING id""",
+    "update_instance": """UPDATE process_instance SET status = :status, title = :title,
+        project_id = :project_id, stage = :stage, total_estimate = :total_estimate, plan_year = :plan_year,
+        updated_at = :updated_at, ended_at = :ended_at, next_wakeup_at = :next_wakeup_at,
+        waiting_messages = :waiting_messages, lock_version = :lock_version,
+        serializer_version = :serializer_version, state_json = :state_json, data_json = :data_json,
+        element_state = :element_state
+        WHERE id = :id AND lock_version = :old_lock_version""",
+    "update_status": """UPDATE process_instance SET status = :status, updated_at = :updated_at,
+        lock_version = :lock_version WHERE id = :id AND lock_version = :old_lock_version""",
+    "complete_task": """UPDATE human_task SET status = 'completed', completed_at = :at,
+        completed_by_id = :user_id, draft_json = NULL WHERE id = :id""",
+    "cancel_task": "UPDATE human_task SET status = 'cancelled', completed_at = :at WHERE id = :id",
+    "insert_task": """INSERT INTO human_task (instance_id, task_guid, spec_id, name, process_id, lane,
+        role_code, unit_id, assignee_id, form, instructions, status, created_at, due_at, context_json)
+        VALUES (:instance_id, :task_guid, :spec_id, :name, :process_id, :lane, :role_code, :unit_id,
+        :assignee_id, :form, :instructions, 'ready', :created_at, :due_at, :context_json)""",
+    "insert_event": """INSERT INTO instance_event (instance_id, at, kind, user_id, spec_id, task_name,
+        detail) VALUES (:instance_id, :at, :kind, :user_id, :spec_id, :task_name, :detail)""",
+    "insert_incident": """INSERT INTO incident (instance_id, task_guid, spec_id, message, traceback,
+        created_at) VALUES (:instance_id, :task_guid, :spec_id, :message, :traceback, :created_at)""",
+}
+
+_PYFORMAT = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in _SQL.items()}
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """The process version an instance runs: enough to find its cached specs and forms."""
+
+    id: int
+    process_id: str
+    version: int
+    name: str
+    content_hash: str
+
+
+@dataclass
+class InstanceRecord:
+    """One process instance as the runtime reads and writes it (no ORM identity, no lazy loads)."""
+
+    id: int | None
+    process_version_id: int
+    process_id: str
+    status: str
+    unit_id: int | None
+    initiator_id: int | None
+    parent_instance_id: int | None
+    title: str | None
+    project_id: str | None
+    stage: str | None
+    total_estimate: float | None
+    plan_year: int | None
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    next_wakeup_at: datetime | None
+    waiting_messages: list[str]
+    lock_version: int
+    version: VersionRef
+    unit_code: str | None = None
+    initiator_username: str | None = None
+    data_json: dict[str, Any] = field(default_factory=dict)
+    element_state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TaskRecord:
+    """One human task row as the runtime checks it before completing it."""
+
+    id: int
+    instance_id: int
+    task_guid: str
+    spec_id: str
+    name: str
+    process_id: str
+    lane: str | None
+    role_code: str | None
+    unit_id: int | None
+    assignee_id: int | None
+    claimed_by_id: int | None
+    form: str | None
+    status: str
+
+
+class StepStore:
+    """Precompiled reads and writes of one step, run on the session's DB-API connection."""
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()  # begins the session's transaction if it has not yet
+        self.session = session
+        self.postgres = connection.dialect.name == "postgresql"
+        self._sql = _PYFORMAT if self.postgres else _SQL
+        self._cursor = connection.connection.driver_connection.cursor()
+        self._for_update = " FOR UPDATE OF i" if self.postgres else ""
+
+    # ------------------------------------------------------------------------- reads
+
+    def lock_instance(self, instance_id: int) -> InstanceRecord | None:
+        """Lock an instance row for this transaction and read it."""
+        return self._instance(self._sql["lock"] + self._for_update, {"id": instance_id})
+
+    def lock_instance_of_task(self, task_id: int) -> InstanceRecord | None:
+        """Lock the instance a human task belongs to and read it."""
+        return self._instance(self._sql["lock_of_task"] + self._for_update, {"task_id": task_id})
+
+    def state(self, instance_id: int) -> str:
+        """Read an instance's stored workflow state."""
+        self._cursor.execute(self._sql["state"], {"id": instance_id})
+        return self._cursor.fetchone()[0]
+
+    def task(self, task_id: int) -> TaskRecord | None:
+        """Read a human task row."""
+        self._cursor.execute(self._sql["task"], {"id": task_id})
+        row = self._cursor.fetchone()
+        return TaskRecord(*row) if row is not None else None
+
+    def open_tasks(self, instance_id: int) -> dict[str, int]:
+        """Return the ids of an instance's open human tasks by task guid."""
+        self._cursor.execute(self._sql["open_tasks"], {"id": instance_id})
+        return {guid: task_id for task_id, guid in self._cursor.fetchall()}
+
+    def lane_roles(self) -> dict[str, tuple[str, str]]:
+        """Return (role code, role scope) by lane name."""
+        self._cursor.execute(self._sql["lane_roles"])
+        return {lane: (code, scope) for lane, code, scope in self._cursor.fetchall()}
+
+    def user_id(self, username: str) -> int | None:
+        """Return the id of a user by user name, or None."""
+        self._cursor.execute(self._sql["user_id"], {"username": username})
+        row = self._cursor.fetchone()
+        return row[0] if row is not None else None
+
+    def holds_role(self, user_id: int, role_code: str) -> bool:
+        """Tell whether a user holds a role."""
+        self._cursor.execute(self._sql["holds_role"], {"user_id": user_id, "role_code": role_code})
+        return self._cursor.fetchone() is not None
+
+    # ------------------------------------------------------------------------- writes
+
+    def write_instance(self, record: InstanceRecord, state_json: str, serializer_version: str) -> None:
+        """Insert a new instance or update a locked one, bumping its row version; sets `record.id`."""
+        params = {
+            "status": str(record.status),
+            "title": record.title,
+            "project_id": record.project_id,
+            "stage": record.stage,
+            "total_estimate": record.total_estimate,
+            "plan_year": record.plan_year,
+            "updated_at": self._time(record.updated_at),
+            "ended_at": self._time(record.ended_at),
+            "next_wakeup_at": self._time(record.next_wakeup_at),
+            "waiting_messages": _json(record.waiting_messages),
+            "serializer_version": serializer_version,
+            "state_json": state_json,
+            "data_json": _json(record.data_json),
+            "element_state": _json(record.element_state),
+        }
+        if record.id is None:
+            params.update(
+                process_version_id=record.process_version_id,
+                process_id=record.process_id,
+                unit_id=record.unit_id,
+                initiator_id=record.initiator_id,
+                parent_instance_id=record.parent_instance_id,
+                started_at=self._time(record.started_at),
+                lock_version=record.lock_version,
+            )
+            self._cursor.execute(self._sql["insert_instance"], params)
+            record.id = self._cursor.fetchone()[0]
+            return
+        params.update(id=record.id, old_lock_version=record.lock_version)
+        params["lock_version"] = record.lock_version + 1
+        self._cursor.execute(self._sql["update_instance"], params)
+        self._check_one_row(record)
+        record.lock_version += 1
+
+    def write_status(self, record: InstanceRecord) -> None:
+        """Write a status change that did not run the engine, bumping the row version."""
+        self._cursor.execute(
+            self._sql["update_status"],
+            {
+                "id": record.id,
+                "status": str(record.status),
+                "updated_at": self._time(record.updated_at),
+                "old_lock_version": record.lock_version,
+                "lock_version": record.lock_version + 1,
+            },
+        )
+        self._check_one_row(record)
+        record.lock_version += 1
+
+    def complete_task(self, task_id: int, user_id: int, at: datetime) -> None:
+        """Mark a human task completed by a user."""
+        self._cursor.execute(
+            self._sql["complete_task"], {"id": task_id, "user_id": user_id, "at": self._time(at)}
+        )
+
+    def cancel_tasks(self, task_ids: Iterable[int], at: datetime) -> None:
+        """Mark human tasks cancelled (the process went another way)."""
+        stamp = self._time(at)
+        self._cursor.executemany(self._sql["cancel_task"], [{"id": i, "at": stamp} for i in task_ids])
+
+    def insert_tasks(self, rows: list[dict[str, Any]]) -> None:
+        """Insert new READY human tasks (dicts of the insert's columns)."""
+        self._insert("insert_task", rows, times=("created_at", "due_at"), documents=("context_json",))
+
+    def insert_events(self, rows: list[dict[str, Any]]) -> None:
+        """Append history rows."""
+        self._insert("insert_event", rows, times=("at",), documents=("detail",))
+
+    def insert_incidents(self, rows: list[dict[str, Any]]) -> None:
+        """Record incidents."""
+        self._insert("insert_incident", rows, times=("created_at",), documents=())
+
+    def expire(self, instance_id: int) -> None:
+        """Expire ORM objects of this instance (and its tasks) that the session loaded before the writes."""
+        for obj in list(self.session.identity_map.values()):
+            if (isinstance(obj, ProcessInstance) and obj.id == instance_id) or (
+                isinstance(obj, HumanTask) and obj.instance_id == instance_id
+            ):
+                self.session.expire(obj)
+
+    # ------------------------------------------------------------------------- helpers
+
+    def _instance(self, sql: str, params: Mapping[str, Any]) -> InstanceRecord | None:
+        self._cursor.execute(sql, params)
+        row = self._cursor.fetchone()
+        if row is None:
+            return None
+        (
+            id_, pv_id, process_id, status, unit_id, initiator_id, parent_id, title, project_id, stage,
+            total_estimate, plan_year, started_at, updated_at, ended_at, next_wakeup_at, waiting,
+            lock_version, version, version_name, content_hash, unit_code, username,
+        ) = row  # fmt: skip
+        return InstanceRecord(
+            id=id_,
+            process_version_id=pv_id,
+            process_id=process_id,
+            status=status,
+            unit_id=unit_id,
+            initiator_id=initiator_id,
+            parent_instance_id=parent_id,
+            title=title,
+            project_id=project_id,
+            stage=stage,
+            total_estimate=total_estimate,
+            plan_year=plan_year,
+            started_at=self._read_time(started_at),
+            updated_at=self._read_time(updated_at),
+            ended_at=self._read_time(ended_at),
+            next_wakeup_at=self._read_time(next_wakeup_at),
+            waiting_messages=(json.loads(waiting) if isinstance(waiting, str) else waiting) or [],
+            lock_version=lock_version,
+            version=VersionRef(pv_id, process_id, version, version_name, content_hash),
+            unit_code=unit_code,
+            initiator_username=username,
+        )
+
+    def _insert(
+        self, name: str, rows: list[dict[str, Any]], times: tuple[str, ...], documents: tuple[str, ...]
+    ) -> None:
+        if not rows:
+            return
+        for row in rows:
+            for key in times:
+                row[key] = self._time(row[key])
+            for key in documents:
+                row[key] = _json(row[key])
+        self._cursor.executemany(self._sql[name], rows)
+
+    def _check_one_row(self, record: InstanceRecord) -> None:
+        if self._cursor.rowcount != 1:
+            from processes.errors import Conflict
+
+            raise Conflict("流程实例已被他人同时修改，请刷新后重试", {"instance_id": record.id})
+
+    def _time(self, value: datetime | None) -> Any:
+        """A timestamp as SQLAlchemy's `UTCDateTime` stores it on this database."""
+        if value is None or self.postgres:
+            return value
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def _read_time(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
