@@ -18,8 +18,10 @@ from processes.store.models import Base
 from service import create_app
 from service.auth import hash_password
 
-# Every state written anywhere in the suite is also dumped by SpiffWorkflow's converter, and must match.
-engine.VERIFY_STATE = True
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check every state the suite writes against SpiffWorkflow's own converter (see engine.dump_state)."""
+    engine.VERIFY_STATE = True
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("EGOVFLOW_DATABASE_URL", "")

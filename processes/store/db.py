@@ -35,7 +35,9 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn):  # noqa: ANN001
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy timeout instead of
         # one failing at its first write after reading stale rows (SQLite's one-writer model).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: this runs once per transaction, and SQLAlchemy's statement machinery
+        # would cost more than the BEGIN itself.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
