@@ -496,7 +496,8 @@ _registry = BpmnWorkflowSerializer.configure(_config)
 _serializer = BpmnWorkflowSerializer(_registry)
 
 
-# Set by the test suite: every dump is also made by SpiffWorkflow's converter and the two must agree.
+# Set by the test suite: every dump is also made by SpiffWorkflow's converter and the two must agree, and
+# every snapshot's task set is checked against SpiffWorkflow's own tree walk.
 VERIFY_STATE = False
 
 
@@ -830,6 +831,13 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: Any, engine: Ste
     return True
 
 
+def _all_tasks(workflow: BpmnWorkflow) -> Iterator[Any]:
+    """Every task of the workflow and its subprocesses, in creation order (no tree walk)."""
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
+
+
 @dataclass
 class Snapshot:
     """Everything the runtime projects after a step, gathered in one walk of the task tree."""
@@ -847,10 +855,12 @@ _OPEN = (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR)
 def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     """Walk the tree once: open data, READY user tasks, failed tasks and element states per process."""
     completed = workflow.is_completed()
+    if VERIFY_STATE and {t.id for t in workflow.get_tasks()} != {t.id for t in _all_tasks(workflow)}:
+        raise AssertionError("the task maps disagree with SpiffWorkflow's tree walk")
     open_tasks, ready, errored = [], [], []
     elements: dict[str, dict[str, set[str]]] = {}
-    for task in workflow.get_tasks():
-        state = task.state
+    for task in _all_tasks(workflow):
+        state = task._state
         ts = task.task_spec
         bpmn_id = getattr(ts, "bpmn_id", None)
         if state in _OPEN:

@@ -23,6 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Check every state the suite writes against SpiffWorkflow's own converter (see engine.dump_state)."""
     engine.VERIFY_STATE = True
 
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("EGOVFLOW_DATABASE_URL", "")
 

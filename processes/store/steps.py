@@ -335,8 +335,8 @@ class StepStore:
         if value is None or self.postgres:
             return value
         if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(" ", "microseconds")  # SQLAlchemy's SQLite layout, always with micros
 
     def _read_time(self, value: Any) -> datetime | None:
         if value is None:
