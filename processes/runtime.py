@@ -521,7 +521,8 @@ class Runtime:
         with engine.clock_context(self.clock.now):
             engine.compact(workflow)
             snap = engine.snapshot(workflow)
-            data = _jsonable(snap.data)
+            data = snap.data
+            data_text = _json_text(data)
             ready = snap.ready
             state_json = engine.dump_state(workflow)
             instance.element_state = snap.elements
@@ -548,7 +549,7 @@ class Runtime:
                 e["kind"] == "completed" for e in step.events
             ):
                 self._event(step, "completed")
-        instance.data_json = data
+        instance.data_text = data_text
         instance.updated_at = now
         self._project(instance, data)
         previous_waits, instance.waiting_messages = instance.waiting_messages, sorted(waiting_for)
@@ -641,7 +642,7 @@ class Runtime:
             "instructions": None,
             "created_at": now,
             "due_at": None,
-            "context_json": _jsonable(task_values),
+            "context_json": _json_text(task_values),
         }
         if view.lane and view.lane in lane_roles:
             task["role_code"], scope = lane_roles[view.lane]
@@ -873,5 +874,10 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
+def _json_text(value: Any) -> str:
+    """JSON text of task data: values JSON cannot hold (Decimal, dates) as their text."""
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+    return json.loads(_json_text(value))

@@ -115,8 +115,13 @@ class InstanceRecord:
     version: VersionRef
     unit_code: str | None = None
     initiator_username: str | None = None
-    data_json: dict[str, Any] = field(default_factory=dict)
+    data_text: str = "{}"  # the instance's current data as JSON text, written as is
     element_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_json(self) -> dict[str, Any]:
+        """The instance's current data."""
+        return json.loads(self.data_text)
 
 
 @dataclass
@@ -208,7 +213,7 @@ class StepStore:
             "waiting_messages": _json(record.waiting_messages),
             "serializer_version": serializer_version,
             "state_json": state_json,
-            "data_json": _json(record.data_json),
+            "data_json": record.data_text,
             "element_state": _json(record.element_state),
         }
         if record.id is None:
@@ -257,8 +262,8 @@ class StepStore:
         self._cursor.executemany(self._sql["cancel_task"], [{"id": i, "at": stamp} for i in task_ids])
 
     def insert_tasks(self, rows: list[dict[str, Any]]) -> None:
-        """Insert new READY human tasks (dicts of the insert's columns)."""
-        self._insert("insert_task", rows, times=("created_at", "due_at"), documents=("context_json",))
+        """Insert new READY human tasks (dicts of the insert's columns; `context_json` as JSON text)."""
+        self._insert("insert_task", rows, times=("created_at", "due_at"), documents=())
 
     def insert_events(self, rows: list[dict[str, Any]]) -> None:
         """Append history rows."""

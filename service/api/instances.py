@@ -65,9 +65,9 @@ def start_instance(
         if org.id != user.organisation_id and not user.is_admin:
             raise NotAllowed("只能以本单位名义发起")
         unit_id = org.id
-    instance = runtime().start(session, process_id, data, unit_id=unit_id, initiator=user, version=version)
+    started = runtime().start(session, process_id, data, unit_id=unit_id, initiator=user, version=version)
     session.commit()
-    return instance
+    return session.get(ProcessInstance, started.id)
 
 
 def visible_instance(instance_id: int) -> ProcessInstance:
@@ -161,9 +161,9 @@ def _admin_action(instance_id: int, action: str, **kwargs: object) -> ProcessIns
     if not user.is_admin:
         raise auth.AuthError(403, "需要流程管理员权限")
     session = get_session()
-    instance = getattr(runtime(), action)(session, instance_id, user, **kwargs)
+    getattr(runtime(), action)(session, instance_id, user, **kwargs)
     session.commit()
-    return instance
+    return session.get(ProcessInstance, instance_id)
 
 
 @blp.route("/<int:instance_id>/suspend")

@@ -84,6 +84,10 @@ def test_instances_stay_on_their_version_after_a_redeploy(admin, login) -> None:
     deploy(admin, bundle(two_lanes(review_lane="市数管局领导")))
     new = start(operator, "two_lanes")
     assert (old["version"], new["version"]) == (1, 2)
+    # The start response is the whole instance as stored, relations included.
+    assert new["initiator"]["username"] == "jyj_jb"
+    assert new["unit"]["code"] and new["serializer_version"].startswith("spiff-")
+    assert new["status"] == "running" and new["started_at"]
     for instance in (old, new):
         task = [t for t in my_tasks(operator) if t["instance_id"] == instance["id"]][0]
         assert complete(operator, task["id"], {"decision": "APPROVE", "amount": 100}).status_code == 200
