@@ -268,15 +268,17 @@ def incidents(session: Session, instance_id: int) -> list[Incident]:
     )
 
 
-def next_task_for(session: Session, user: User, instance_id: int) -> HumanTask | None:
-    """Return the user's next open task, preferring the same instance (the wizard flow)."""
-    base = (
-        select(HumanTask)
+def next_task_id(session: Session, user: User, instance_id: int) -> int | None:
+    """Return the id of the user's next open task in an instance (the wizard flow), or None."""
+    return session.scalar(
+        select(HumanTask.id)
         .join(HumanTask.instance)
         .where(
+            HumanTask.instance_id == instance_id,
             HumanTask.status == TaskStatus.READY,
             task_scope(user, "all"),
             ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]),
         )
+        .order_by(HumanTask.id)
+        .limit(1)
     )
-    return session.scalars(base.where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)).first()

@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, current_app, g, request, session
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -113,23 +113,27 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+_WITH_ROLES = joinedload(User.roles)  # every permission check reads them
+# Built once: composing the statement would cost more than running it, on every API call.
+_USER_BY_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .options(_WITH_ROLES)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked.is_(False))
+)
+
+
 def current_user() -> User | None:
     """Return the caller: from a Bearer token, else from the session cookie."""
     if "user" in g:
         return g.user
     user = None
     header = request.headers.get("Authorization", "")
-    with_roles = joinedload(User.roles)  # every permission check reads them
     if header.startswith("Bearer "):
-        user = get_session().scalar(
-            select(User)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .options(with_roles)
-            .where(ApiToken.token_hash == _sha(header[7:].strip()), ApiToken.revoked.is_(False))
-        )
+        user = get_session().scalar(_USER_BY_TOKEN, {"token_hash": _sha(header[7:].strip())})
         g.via_token = True
     elif "user_id" in session:
-        user = get_session().get(User, session["user_id"], options=[with_roles])
+        user = get_session().get(User, session["user_id"], options=[_WITH_ROLES])
     if user is not None and not user.active:
         user = None
     g.user = user

@@ -81,13 +81,9 @@ def complete(task_id: int, data: dict) -> dict:
     user = auth.require_user()
     session = get_session()
     instance = runtime().complete_task(session, task_id, user, data)
-    follow = queries.next_task_for(session, user, instance.id)  # same transaction: no second BEGIN
+    follow = queries.next_task_id(session, user, instance.id)  # same transaction: no second BEGIN
     session.commit()
-    return {
-        "instance_id": instance.id,
-        "instance_status": instance.status,
-        "next_task_id": follow.id if follow else None,
-    }
+    return {"instance_id": instance.id, "instance_status": instance.status, "next_task_id": follow}
 
 
 @blp.route("")

@@ -156,7 +156,7 @@ def continue_instance(instance_id: int) -> Response:
     """Go to the caller's next open task of an instance (after starting it), else to the instance page."""
     user = auth.require_user()
     instance = visible_instance(instance_id)
-    follow = queries.next_task_for(get_session(), user, instance.id)
+    follow = queries.next_task_id(get_session(), user, instance.id)
     if follow is not None:
-        return redirect(url_for("web_tasks.show", task_id=follow.id))
+        return redirect(url_for("web_tasks.show", task_id=follow))
     return redirect(url_for("web_instances.show", instance_id=instance.id))
