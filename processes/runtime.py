@@ -180,12 +180,9 @@ class Runtime:
         self, session: Session, task_id: int, user: User, data: dict[str, Any]
     ) -> InstanceRecord:
         """Validate and submit a user task, then run the instance until it waits again."""
-        # Lock the instance before reading the task: the task row is only trusted under the lock.
-        step = self._lock(session, None, user, missing=f"任务 {task_id} 不存在", task_id=task_id)
-        task = step.store.task(task_id)
+        # The task row is read together with its instance, under the instance's lock.
+        step, task = self._lock_task(session, task_id, user)
         try:
-            if task is None:
-                raise NotFound(f"任务 {task_id} 不存在")
             submitted = self._checked_submission(session, step, task, user, data)
         except ProcessError:
             self._release(step)
@@ -217,7 +214,7 @@ class Runtime:
         """Refuse a submission that may not go through; return the part of `data` the form declares."""
         if task.status != TaskStatus.READY:
             self._check_open(self._task(session, task.id))  # loads who and when, for the message
-        if not _may_work_on(step.store, user, task):
+        if not _allowed(user, task, lambda role_code: task.caller_holds_role):
             raise NotAllowed("您无权办理此任务")
         if task.claimed_by_id not in (None, user.id):
             holder = session.get(User, task.claimed_by_id)
@@ -454,28 +451,32 @@ class Runtime:
 
         return engine.StepEngine(call, self.script_timeout)
 
-    def _lock(
-        self,
-        session: Session,
-        instance_id: int | None,
-        user: User | None,
-        missing: str | None = None,
-        task_id: int | None = None,
-    ) -> _Step:
-        """Lock an instance row (by id, or as the owner of `task_id`) and get its live workflow."""
+    def _lock(self, session: Session, instance_id: int, user: User | None) -> _Step:
+        """Lock an instance row and get its live workflow."""
         _flush_pending(session)  # ORM changes made earlier in this transaction go first
         store = StepStore(session)
-        if task_id is not None:
-            instance = store.lock_instance_of_task(task_id)
-        else:
-            instance = store.lock_instance(instance_id)
+        instance = store.lock_instance(instance_id)
         if instance is None:
-            raise NotFound(missing or f"流程实例 {instance_id} 不存在")
+            raise NotFound(f"流程实例 {instance_id} 不存在")
+        return _Step(instance, self._workflow(session, store, instance), user, store)
+
+    def _lock_task(self, session: Session, task_id: int, user: User) -> tuple[_Step, TaskRecord]:
+        """Lock a human task's instance, read the task, and get the live workflow."""
+        _flush_pending(session)
+        store = StepStore(session)
+        found = store.lock_task(task_id, user.id)
+        if found is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        instance, task = found
+        return _Step(instance, self._workflow(session, store, instance), user, store), task
+
+    def _workflow(self, session: Session, store: StepStore, instance: InstanceRecord) -> Any:
+        """The instance's workflow: the cached one if it is at this row version, else restored."""
         workflow = self.workflows.take(instance.id, instance.lock_version)
         if workflow is None:
             spec, subs = self.specs.specs(session, instance.version)
             workflow = engine.restore_state(store.state(instance.id), spec, subs)
-        return _Step(instance, workflow, user, store)
+        return workflow
 
     def _release(self, step: _Step) -> None:
         """Put back an untouched workflow so the next step need not deserialise it."""
@@ -796,11 +797,6 @@ class Runtime:
 def can_work_on(session: Session, user: User, task: HumanTask) -> bool:
     """Tell whether `user` may claim or complete `task` (assignee, or holder of its role in its unit)."""
     return _allowed(user, task, lambda role_code: role_code in user.role_codes)
-
-
-def _may_work_on(store: StepStore, user: User, task: TaskRecord) -> bool:
-    """`can_work_on` for the write path: one query for the role instead of loading the user's roles."""
-    return _allowed(user, task, lambda role_code: store.holds_role(user.id, role_code))
 
 
 def _allowed(user: User, task: HumanTask | TaskRecord, holds_role: Callable[[str], bool]) -> bool:

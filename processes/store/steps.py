@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,23 +28,26 @@ _INSTANCE_COLUMNS = """
     i.id, i.process_version_id, i.process_id, i.status, i.unit_id, i.initiator_id, i.parent_instance_id,
     i.title, i.project_id, i.stage, i.total_estimate, i.plan_year, i.started_at, i.updated_at, i.ended_at,
     i.next_wakeup_at, i.waiting_messages, i.lock_version, v.version, v.name, v.content_hash, o.code,
-    u.username
-    FROM process_instance i
+    u.username"""
+_INSTANCE_JOINS = """
     JOIN process_version v ON v.id = i.process_version_id
     LEFT JOIN organisation o ON o.id = i.unit_id
     LEFT JOIN app_user u ON u.id = i.initiator_id"""
+_TASK_COLUMNS = """
+    t.id, t.instance_id, t.task_guid, t.spec_id, t.name, t.process_id, t.lane, t.role_code, t.unit_id,
+    t.assignee_id, t.claimed_by_id, t.form, t.status"""
 
 _SQL = {
-    "lock": f"SELECT {_INSTANCE_COLUMNS} WHERE i.id = :id",
-    "lock_of_task": f"""SELECT {_INSTANCE_COLUMNS}
-        WHERE i.id = (SELECT t.instance_id FROM human_task t WHERE t.id = :task_id)""",
+    "lock": f"SELECT {_INSTANCE_COLUMNS} FROM process_instance i {_INSTANCE_JOINS} WHERE i.id = :id",
+    # A task, its instance, and whether the caller holds the task's role, in one statement.
+    "lock_task": f"""SELECT {_INSTANCE_COLUMNS}, {_TASK_COLUMNS},
+        EXISTS (SELECT 1 FROM user_role r WHERE r.user_id = :user_id AND r.role_code = t.role_code)
+        FROM human_task t JOIN process_instance i ON i.id = t.instance_id {_INSTANCE_JOINS}
+        WHERE t.id = :task_id""",
     "state": "SELECT state_json FROM process_instance WHERE id = :id",
-    "task": """SELECT id, instance_id, task_guid, spec_id, name, process_id, lane, role_code, unit_id,
-        assignee_id, claimed_by_id, form, status FROM human_task WHERE id = :id""",
     "open_tasks": "SELECT id, task_guid FROM human_task WHERE instance_id = :id AND status = 'ready'",
     "lane_roles": "SELECT l.lane, r.code, r.scope FROM lane_role l JOIN role r ON r.code = l.role_code",
     "user_id": "SELECT id FROM app_user WHERE username = :username",
-    "holds_role": "SELECT 1 FROM user_role WHERE user_id = :user_id AND role_code = :role_code",
     "insert_instance": """INSERT INTO process_instance (process_version_id, process_id, status, unit_id,
         initiator_id, parent_instance_id, title, project_id, stage, total_estimate, plan_year, started_at,
         updated_at, ended_at, next_wakeup_at, waiting_messages, lock_version, serializer_version,
@@ -141,6 +144,7 @@ class TaskRecord:
     claimed_by_id: int | None
     form: str | None
     status: str
+    caller_holds_role: bool = False  # whether the user completing it holds `role_code`
 
 
 class StepStore:
@@ -153,6 +157,9 @@ class StepStore:
         self._sql = _PYFORMAT if self.postgres else _SQL
         self._cursor = connection.connection.driver_connection.cursor()
         self._for_update = " FOR UPDATE OF i" if self.postgres else ""
+        # Both rows: a waiting lock then re-reads both, so the task's status is the one left by whoever
+        # held the lock (SQLite's BEGIN IMMEDIATE already lets only one writer in).
+        self._for_update_task = " FOR UPDATE OF i, t" if self.postgres else ""
 
     # ------------------------------------------------------------------------- reads
 
@@ -160,20 +167,22 @@ class StepStore:
         """Lock an instance row for this transaction and read it."""
         return self._instance(self._sql["lock"] + self._for_update, {"id": instance_id})
 
-    def lock_instance_of_task(self, task_id: int) -> InstanceRecord | None:
-        """Lock the instance a human task belongs to and read it."""
-        return self._instance(self._sql["lock_of_task"] + self._for_update, {"task_id": task_id})
+    def lock_task(self, task_id: int, user_id: int) -> tuple[InstanceRecord, TaskRecord] | None:
+        """Lock a human task and its instance and read both (with whether the user holds its role)."""
+        self._cursor.execute(
+            self._sql["lock_task"] + self._for_update_task, {"task_id": task_id, "user_id": user_id}
+        )
+        row = self._cursor.fetchone()
+        if row is None:
+            return None
+        width = len(_INSTANCE_COLUMNS.split(","))
+        task = TaskRecord(*row[width:-1], caller_holds_role=bool(row[-1]))
+        return self._record(row[:width]), task
 
     def state(self, instance_id: int) -> str:
         """Read an instance's stored workflow state."""
         self._cursor.execute(self._sql["state"], {"id": instance_id})
         return self._cursor.fetchone()[0]
-
-    def task(self, task_id: int) -> TaskRecord | None:
-        """Read a human task row."""
-        self._cursor.execute(self._sql["task"], {"id": task_id})
-        row = self._cursor.fetchone()
-        return TaskRecord(*row) if row is not None else None
 
     def open_tasks(self, instance_id: int) -> dict[str, int]:
         """Return the ids of an instance's open human tasks by task guid."""
@@ -190,11 +199,6 @@ class StepStore:
         self._cursor.execute(self._sql["user_id"], {"username": username})
         row = self._cursor.fetchone()
         return row[0] if row is not None else None
-
-    def holds_role(self, user_id: int, role_code: str) -> bool:
-        """Tell whether a user holds a role."""
-        self._cursor.execute(self._sql["holds_role"], {"user_id": user_id, "role_code": role_code})
-        return self._cursor.fetchone() is not None
 
     # ------------------------------------------------------------------------- writes
 
@@ -286,8 +290,9 @@ class StepStore:
     def _instance(self, sql: str, params: Mapping[str, Any]) -> InstanceRecord | None:
         self._cursor.execute(sql, params)
         row = self._cursor.fetchone()
-        if row is None:
-            return None
+        return self._record(row) if row is not None else None
+
+    def _record(self, row: Sequence[Any]) -> InstanceRecord:
         (
             id_, pv_id, process_id, status, unit_id, initiator_id, parent_id, title, project_id, stage,
             total_estimate, plan_year, started_at, updated_at, ended_at, next_wakeup_at, waiting,

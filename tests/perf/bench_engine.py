@@ -203,7 +203,7 @@ def breakdown(app) -> dict[str, float]:  # noqa: ANN001
     wrap(engine, "dump_state", "state dump")
     wrap(engine, "snapshot", "snapshot")
     for name in (
-        "__init__", "lock_instance_of_task", "task", "holds_role", "complete_task", "write_instance",
+        "__init__", "lock_task", "complete_task", "write_instance",
         "open_tasks", "cancel_tasks", "lane_roles", "insert_tasks", "insert_events",
     ):  # fmt: skip
         wrap(steps.StepStore, name, "SQL (incl. BEGIN)")
