@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from processes import catalog, queries
 from processes.errors import NotAllowed, NotFound
@@ -67,7 +68,16 @@ def start_instance(
         unit_id = org.id
     started = runtime().start(session, process_id, data, unit_id=unit_id, initiator=user, version=version)
     session.commit()
-    return session.get(ProcessInstance, started.id)
+    return _stored(session, started.id)
+
+
+def _stored(session: Session, instance_id: int) -> ProcessInstance:
+    """The instance as stored, with what the response shows of it loaded in the same query."""
+    return session.get(
+        ProcessInstance,
+        instance_id,
+        options=[joinedload(ProcessInstance.unit), joinedload(ProcessInstance.initiator)],
+    )
 
 
 def visible_instance(instance_id: int) -> ProcessInstance:
@@ -163,7 +173,7 @@ def _admin_action(instance_id: int, action: str, **kwargs: object) -> ProcessIns
     session = get_session()
     getattr(runtime(), action)(session, instance_id, user, **kwargs)
     session.commit()
-    return session.get(ProcessInstance, instance_id)
+    return _stored(session, instance_id)
 
 
 @blp.route("/<int:instance_id>/suspend")
