@@ -11,6 +11,7 @@ from handlers.errors import HandlerError
 from handlers.localtime import BEIJING, local_date
 from handlers.models import OmFiling, ProjectStatus
 from handlers.queries import latest_performance, load_project
+from handlers.record_performance import GRADE_NAMES
 
 TITLE = "年度运维备案"
 RETURNS = (
@@ -20,6 +21,7 @@ RETURNS = (
     "om_status",
     "om_overdue",
     "last_perf_grade",
+    "last_perf_grade_name",
     "next_filing_year",
     "next_filing_at",
 )
@@ -104,6 +106,7 @@ def handle(
         "om_status": status,
         "om_overdue": today > due,
         "last_perf_grade": last_grade,
+        "last_perf_grade_name": GRADE_NAMES.get(last_grade) if last_grade else None,
         "next_filing_year": year + 1,
         "next_filing_at": next_at.isoformat(),
     }

@@ -20,7 +20,7 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from processes import engine, scripting
+from processes import engine, instructions, scripting
 from processes.errors import BundleInvalid, NotFound, Problem
 from processes.store.models import Deployment, FileBlob, ProcessVersion, Schedule, VersionFile
 from processes.store.steps import VersionRef
@@ -377,6 +377,7 @@ class SpecCache:
     def __init__(self, size: int = 64) -> None:
         self._items: OrderedDict[str, engine.ParsedBundle] = OrderedDict()
         self._forms: dict[str, dict[str, dict]] = {}
+        self._labels: dict[str, dict[str, dict[str, str]]] = {}
         self._size = size
         self._lock = Lock()
 
@@ -399,6 +400,7 @@ class SpecCache:
             while len(self._items) > self._size:
                 old, _ = self._items.popitem(last=False)
                 self._forms.pop(old, None)
+                self._labels.pop(old, None)
         return bundle
 
     def specs(self, session: Session, version: ProcessVersion | VersionRef) -> tuple[Any, dict[str, Any]]:
@@ -409,3 +411,12 @@ class SpecCache:
         """Return a form schema of a version, or None."""
         self.bundle(session, version)
         return self._forms.get(version.content_hash, {}).get(name)
+
+    def labels(self, session: Session, version: ProcessVersion | VersionRef) -> dict[str, dict[str, str]]:
+        """Return the titles of coded choices in a version's forms, by field (for task instructions)."""
+        self.bundle(session, version)
+        found = self._labels.get(version.content_hash)
+        if found is None:
+            found = instructions.form_labels(self._forms.get(version.content_hash, {}).values())
+            self._labels[version.content_hash] = found
+        return found

@@ -14,17 +14,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from handlers.context import HandlerContext
 from handlers.errors import HandlerError
-from processes import catalog, engine, forms
+from processes import catalog, engine, forms, instructions
 from processes.clock import Clock, SystemClock
 from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound, ProcessError
 from processes.store.models import (
@@ -669,7 +666,8 @@ class Runtime:
                 if isinstance(due, str) and (when := engine.after(now, due)) is not None:
                     task["due_at"] = when
         if view.instructions:
-            task["instructions"] = render_instructions(view.instructions, task_values)
+            labels = self.specs.labels(step.store.session, instance.version)
+            task["instructions"] = instructions.render(view.instructions, task_values, labels)
         return task
 
     @staticmethod
@@ -839,27 +837,6 @@ def load_instance_for_read(session: Session, instance_id: int) -> ProcessInstanc
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
     return instance
-
-
-def _money(value: Any) -> str:
-    """Format an amount of 元 with thousands separators and two decimals; other values unchanged."""
-    try:
-        return f"{Decimal(str(value)):,.2f}"
-    except (InvalidOperation, ValueError, TypeError):
-        return "" if value is None else str(value)
-
-
-_TEMPLATES = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
-_TEMPLATES.filters["money"] = _money  # {{ total_estimate | money }} → 3,200,000.00
-
-
-def render_instructions(template: str, data: Mapping[str, Any]) -> str:
-    """Render a task's Jinja instructions in Jinja's sandbox; a broken template is shown as written."""
-    try:
-        return _TEMPLATES.from_string(template).render(**data)
-    except TemplateError as err:
-        log.warning("instructions could not be rendered: %s", err)
-        return template
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

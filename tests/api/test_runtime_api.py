@@ -507,11 +507,37 @@ def test_experts_see_their_own_scoring_task_but_not_the_project_file(app, login)
 
 
 def test_instructions_render_money_and_survive_broken_templates() -> None:
-    from processes.runtime import render_instructions
+    from processes.instructions import render
 
-    assert render_instructions("概算 {{ total_estimate | money }} 元", {"total_estimate": 3200000}) == (
-        "概算 3,200,000.00 元"
+    amount = {"total_estimate": 3200000}
+    assert render("概算 {{ total_estimate | money }} 元", amount) == "概算 3,200,000.00 元"
+    assert render("{{ missing.deep | money }}|{{ x }}", {"x": "NEW"}) == "|NEW"
+    assert render("{{ x.__class__ }}", {"x": 1}) == ""
+    assert render("{% for %}", {}) == "{% for %}"
+
+
+def test_instructions_read_as_chinese_whatever_the_data_holds() -> None:
+    from processes.instructions import form_labels, render
+
+    schema = {
+        "properties": {
+            "change_type": {"oneOf": [{"const": "BUDGET", "title": "投资调整"}]},
+            "items": {"type": "array", "items": {"enum": ["A", "B"], "enumNames": ["甲", "乙"]}},
+        }
+    }
+    labels = form_labels([schema])
+    assert labels == {"change_type": {"BUDGET": "投资调整"}, "items": {"A": "甲", "B": "乙"}}
+    data = {
+        "change_type": "BUDGET",
+        "picked": ["B", "A"],
+        "note": None,
+        "ids": ["LA-2026-0001", "LA-2026-0002"],
+        "none": [],
+        "similar": [{"project_id": "LA-2025-0007", "name": "智慧城管一期"}],
+        "ok": True,
+    }
+    text = (
+        "{{ label('change_type') }}|{{ label('items', picked) }}|{{ note }}|{{ ids }}|{{ none }}|"
+        "{{ similar }}|{{ ok }}|{{ label('unknown') }}"
     )
-    assert render_instructions("{{ missing.deep | money }}|{{ x }}", {"x": "NEW"}) == "|NEW"
-    assert render_instructions("{{ x.__class__ }}", {"x": 1}) == ""
-    assert render_instructions("{% for %}", {}) == "{% for %}"
+    assert render(text, data, labels) == ("投资调整|乙、甲|无|LA-2026-0001、LA-2026-0002|无|智慧城管一期|是|")

@@ -186,6 +186,7 @@ def test_om_filing_for_two_consecutive_years(ctx, make_project):
         "om_status": "SUBMITTED",
         "om_overdue": False,
         "last_perf_grade": None,
+        "last_perf_grade_name": None,
         "next_filing_year": 2027,
         "next_filing_at": "2027-09-01T09:00:00+08:00",
     }
@@ -195,7 +196,8 @@ def test_om_filing_for_two_consecutive_years(ctx, make_project):
     late = at(ctx, datetime(2027, 11, 2, 9, 0, tzinfo=BEIJING))
     second = call("file_om", late, project_id=project_id, filing={"om_budget": "150000.00"})
     assert (second["om_year"], second["om_due_date"], second["om_overdue"]) == (2027, "2027-10-31", True)
-    assert second["last_perf_grade"] == "GOOD" and second["next_filing_at"] == "2028-09-01T09:00:00+08:00"
+    assert (second["last_perf_grade"], second["last_perf_grade_name"]) == ("GOOD", "良")
+    assert second["next_filing_at"] == "2028-09-01T09:00:00+08:00"
     rows = ctx.session.scalars(select(OmFiling).order_by(OmFiling.year)).all()
     assert [(r.year, r.next_year) for r in rows] == [(2026, 2027), (2027, 2028)]
     assert rows[0].last_perf_grade is None and rows[1].last_perf_grade == "GOOD"
