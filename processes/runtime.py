@@ -166,6 +166,8 @@ class Runtime:
             lock_version=1,
             version=VersionRef(pv.id, pv.process_id, pv.version, pv.name, pv.content_hash),
             unit_code=unit.code if unit else None,
+            unit_name=unit.name if unit else None,
+            unit_short_name=unit.short_name if unit else None,
             initiator_username=initiator.username if initiator else None,
         )
         step = _Step(instance, workflow, initiator, StepStore(session), new=True)

@@ -28,7 +28,7 @@ _INSTANCE_COLUMNS = """
     i.id, i.process_version_id, i.process_id, i.status, i.unit_id, i.initiator_id, i.parent_instance_id,
     i.title, i.project_id, i.stage, i.total_estimate, i.plan_year, i.started_at, i.updated_at, i.ended_at,
     i.next_wakeup_at, i.waiting_messages, i.lock_version, v.version, v.name, v.content_hash, o.code,
-    u.username"""
+    o.name, o.short_name, u.username"""
 _INSTANCE_JOINS = """
     JOIN process_version v ON v.id = i.process_version_id
     LEFT JOIN organisation o ON o.id = i.unit_id
@@ -117,8 +117,11 @@ class InstanceRecord:
     lock_version: int
     version: VersionRef
     unit_code: str | None = None
+    unit_name: str | None = None
+    unit_short_name: str | None = None
     initiator_username: str | None = None
     data_text: str = "{}"  # the instance's current data as JSON text, written as is
+    serializer_version: str | None = None  # the state format last written
     element_state: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -220,6 +223,7 @@ class StepStore:
             "data_json": record.data_text,
             "element_state": _json(record.element_state),
         }
+        record.serializer_version = serializer_version
         if record.id is None:
             params.update(
                 process_version_id=record.process_version_id,
@@ -296,7 +300,8 @@ class StepStore:
         (
             id_, pv_id, process_id, status, unit_id, initiator_id, parent_id, title, project_id, stage,
             total_estimate, plan_year, started_at, updated_at, ended_at, next_wakeup_at, waiting,
-            lock_version, version, version_name, content_hash, unit_code, username,
+            lock_version, version, version_name, content_hash, unit_code, unit_name, unit_short_name,
+            username,
         ) = row  # fmt: skip
         return InstanceRecord(
             id=id_,
@@ -319,6 +324,8 @@ class StepStore:
             lock_version=lock_version,
             version=VersionRef(pv_id, process_id, version, version_name, content_hash),
             unit_code=unit_code,
+            unit_name=unit_name,
+            unit_short_name=unit_short_name,
             initiator_username=username,
         )
 

@@ -68,7 +68,13 @@ def start_instance(
         unit_id = org.id
     started = runtime().start(session, process_id, data, unit_id=unit_id, initiator=user, version=version)
     session.commit()
-    return _stored(session, started.id)
+    # The step just wrote every column the response shows: answer from it rather than read the row back.
+    unit = None
+    if started.unit_id is not None:
+        unit = SimpleNamespace(
+            code=started.unit_code, name=started.unit_name, short_name=started.unit_short_name
+        )
+    return SimpleNamespace(**vars(started), unit=unit, initiator=user)
 
 
 def _stored(session: Session, instance_id: int) -> ProcessInstance:
