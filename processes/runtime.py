@@ -555,7 +555,7 @@ class Runtime:
         previous_waits, instance.waiting_messages = instance.waiting_messages, sorted(waiting_for)
         step.store.write_instance(instance, state_json, engine.STATE_FORMAT)
         self._sync_waits(session, instance, previous_waits)
-        self._sync_tasks(session, step, ready, data, now)
+        self._sync_tasks(step, ready, now)
         self._write_history(step)
         step.store.expire(instance.id)
         step.new = False
@@ -599,14 +599,8 @@ class Runtime:
         except (TypeError, ValueError):
             pass
 
-    def _sync_tasks(
-        self,
-        session: Session,
-        step: _Step,
-        ready: list[engine.UserTaskView],
-        data: dict[str, Any],
-        now: datetime,
-    ) -> None:
+    def _sync_tasks(self, step: _Step, ready: list[engine.UserTaskView], now: datetime) -> None:
+        """Cancel open tasks that are no longer READY and open a row for each newly READY user task."""
         instance, store = step.instance, step.store
         open_rows = {} if step.new else store.open_tasks(instance.id)
         ready_ids = {v.guid for v in ready}

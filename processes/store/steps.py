@@ -8,7 +8,7 @@ same lock, no identity map. Everything else (claims, drafts, reads, handlers' ow
 ORM; `StepStore.expire` tells the session which loaded objects these writes made stale.
 
 Values are converted the way SQLAlchemy stores them (`UTCDateTime`, `JSON`), so ORM reads see the same
-rows whichever path wrote them; `tests/unit/test_step_store.py` holds both paths to that.
+rows whichever path wrote them; `tests/api/test_step_store.py` holds both paths to that.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from processes.errors import Conflict
 from processes.store.models import HumanTask, ProcessInstance
 
 _INSTANCE_COLUMNS = """
@@ -79,6 +80,8 @@ _SQL = {
         created_at) VALUES (:instance_id, :task_guid, :spec_id, :message, :traceback, :created_at)""",
 }
 
+# Written with :name parameters (sqlite3's named style); psycopg gets %(name)s. So no statement may hold a
+# literal % or a :: cast.
 _PYFORMAT = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in _SQL.items()}
 
 
@@ -266,6 +269,9 @@ class StepStore:
 
     def cancel_tasks(self, task_ids: Iterable[int], at: datetime) -> None:
         """Mark human tasks cancelled (the process went another way)."""
+        task_ids = list(task_ids)
+        if not task_ids:
+            return
         stamp = self._time(at)
         self._cursor.executemany(self._sql["cancel_task"], [{"id": i, "at": stamp} for i in task_ids])
 
@@ -343,8 +349,6 @@ class StepStore:
 
     def _check_one_row(self, record: InstanceRecord) -> None:
         if self._cursor.rowcount != 1:
-            from processes.errors import Conflict
-
             raise Conflict("流程实例已被他人同时修改，请刷新后重试", {"instance_id": record.id})
 
     def _time(self, value: datetime | None) -> Any:

@@ -55,8 +55,8 @@ def may_start(user: User, process_id: str) -> bool:
 
 def start_instance(
     user: User, process_id: str, data: dict, unit_code: str | None = None, version: int | None = None
-) -> ProcessInstance:
-    """Start an instance as `user` (shared by the API and the pages)."""
+) -> SimpleNamespace:
+    """Start an instance as `user` and return what the response shows of it."""
     session = get_session()
     unit_id = user.organisation_id
     if unit_code:
