@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from processes.store.models import (
@@ -18,6 +18,7 @@ from processes.store.models import (
     ProcessInstance,
     TaskStatus,
     User,
+    UserRole,
 )
 
 T = TypeVar("T")
@@ -84,12 +85,20 @@ def can_see_instance(session: Session, user: User, instance: ProcessInstance) ->
 
 def task_scope(user: User, scope: str) -> ColumnElement[bool]:
     """WHERE clause for 'mine' (assigned or claimed), 'roles' (my roles' pool) or 'all' (both)."""
-    mine = or_(HumanTask.assignee_id == user.id, HumanTask.claimed_by_id == user.id)
     roles = user.role_codes
+    holds_role = HumanTask.role_code.in_(roles) if roles else false()
+    return _scope(user.id, user.organisation_id, holds_role, scope)
+
+
+def _scope(
+    user_id: Any, organisation_id: Any, holds_role: ColumnElement[bool], scope: str
+) -> ColumnElement[bool]:
+    """`task_scope` for a user given by id, unit and a role test (values or bound parameters)."""
+    mine = or_(HumanTask.assignee_id == user_id, HumanTask.claimed_by_id == user_id)
     pool = and_(
         HumanTask.assignee_id.is_(None),
-        HumanTask.role_code.in_(roles) if roles else false(),
-        or_(HumanTask.unit_id.is_(None), HumanTask.unit_id == user.organisation_id),
+        holds_role,
+        or_(HumanTask.unit_id.is_(None), HumanTask.unit_id == organisation_id),
     )
     if scope == "mine":
         return mine
@@ -268,17 +277,29 @@ def incidents(session: Session, instance_id: int) -> list[Incident]:
     )
 
 
+# Built once: it runs after every completion, and composing it cost more than running it.
+_NEXT_TASK = (
+    select(HumanTask.id)
+    .join(HumanTask.instance)
+    .where(
+        HumanTask.instance_id == bindparam("instance_id"),
+        HumanTask.status == TaskStatus.READY,
+        ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]),
+        _scope(
+            bindparam("user_id"),
+            bindparam("organisation_id"),
+            HumanTask.role_code.in_(
+                select(UserRole.role_code).where(UserRole.user_id == bindparam("user_id"))
+            ),
+            "all",
+        ),
+    )
+    .order_by(HumanTask.id)
+    .limit(1)
+)
+
+
 def next_task_id(session: Session, user: User, instance_id: int) -> int | None:
     """Return the id of the user's next open task in an instance (the wizard flow), or None."""
-    return session.scalar(
-        select(HumanTask.id)
-        .join(HumanTask.instance)
-        .where(
-            HumanTask.instance_id == instance_id,
-            HumanTask.status == TaskStatus.READY,
-            task_scope(user, "all"),
-            ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING]),
-        )
-        .order_by(HumanTask.id)
-        .limit(1)
-    )
+    params = {"instance_id": instance_id, "user_id": user.id, "organisation_id": user.organisation_id}
+    return session.scalar(_NEXT_TASK, params)

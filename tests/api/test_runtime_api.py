@@ -11,7 +11,7 @@ from handlers import REGISTRY
 from handlers.errors import HandlerError
 from processes.scheduler import tick
 from tests.conftest import ApiClient, deploy
-from tests.workflows import bundle, caught_error, flaky, routed, timed, two_lanes
+from tests.workflows import bundle, caught_error, flaky, linear, routed, timed, two_lanes
 
 
 def start(client: ApiClient, process_id: str, data: dict | None = None) -> dict:
@@ -414,6 +414,32 @@ def test_admins_reassign_open_tasks(admin, login) -> None:
     assert moved.status_code == 200 and moved.get_json()["assignee"]["username"] == "dsj_leader"
     assert [t["id"] for t in my_tasks(login("dsj_leader"), "mine")] == [review["id"]]
     assert my_tasks(login("dsj_clerk")) == []
+
+
+def test_the_next_task_is_the_callers_own_in_the_same_instance(app, admin, login) -> None:
+    from sqlalchemy import select
+
+    from processes import queries
+    from processes.store.models import User
+
+    deploy(admin, bundle(linear(steps=3)))
+    operator, leader = login("jyj_jb"), login("jyj_fzr")
+    instance = start(operator, "linear")
+    other = start(operator, "linear")  # its tasks are the operator's too, but in another instance
+    first = [t for t in my_tasks(operator) if t["instance_id"] == instance["id"]][0]
+    done = complete(operator, first["id"]).get_json()
+    second = [t for t in my_tasks(operator) if t["instance_id"] == instance["id"]][0]
+    assert done["next_task_id"] == second["id"] and other["id"] != instance["id"]
+    # Given to the unit's 负责人, who does not hold the operator role: no next task for them afterwards.
+    moved = admin.post(f"/api/v1/tasks/{second['id']}/reassign", json={"username": "jyj_fzr"})
+    assert moved.status_code == 200
+    assert complete(leader, second["id"]).get_json()["next_task_id"] is None
+    # The page flow asks the same question through the same query.
+    third = [t for t in my_tasks(operator) if t["instance_id"] == instance["id"]][0]
+    with app.extensions["egovflow"].sessions() as session:
+        user = session.scalar(select(User).where(User.username == "jyj_jb"))
+        assert queries.next_task_id(session, user, instance["id"]) == third["id"]
+        assert queries.next_task_id(session, user, other["id"]) is not None
 
 
 def test_experts_see_their_own_scoring_task_but_not_the_project_file(app, login) -> None:
