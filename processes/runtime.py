@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, undefer
 
 from handlers.context import HandlerContext
@@ -37,6 +37,7 @@ from processes.store.models import (
     RoleScope,
     TaskStatus,
     User,
+    UserRole,
 )
 from processes.store.steps import InstanceRecord, StepStore, TaskRecord, VersionRef
 
@@ -813,8 +814,17 @@ def may_start_version(session: Session, user: User, pv: ProcessVersion) -> bool:
         return True
     if not pv.start_lane or pv.called_only:
         return False
-    mapping = session.get(LaneRole, pv.start_lane)
-    return mapping is not None and mapping.role_code in user.role_codes
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    LaneRole.lane == pv.start_lane,
+                    UserRole.user_id == user.id,
+                    UserRole.role_code == LaneRole.role_code,
+                )
+            )
+        )
+    )
 
 
 def _flush_pending(session: Session) -> None:

@@ -113,12 +113,12 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
-_WITH_ROLES = joinedload(User.roles)  # every permission check reads them
-# Built once: composing the statement would cost more than running it, on every API call.
+_WITH_ROLES = joinedload(User.roles)  # pages read them for nearly every permission check
+# Built once: composing the statement would cost more than running it, on every API call. Programs mostly
+# complete tasks and start instances, whose checks query the roles they need, so roles load when first read.
 _USER_BY_TOKEN = (
     select(User)
     .join(ApiToken, ApiToken.user_id == User.id)
-    .options(_WITH_ROLES)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked.is_(False))
 )
 

@@ -97,6 +97,14 @@ def test_instances_stay_on_their_version_after_a_redeploy(admin, login) -> None:
     assert [t["instance_id"] for t in leader_tasks] == [new["id"]]
 
 
+def test_only_holders_of_the_start_lanes_role_may_start(admin, login) -> None:
+    deploy(admin, bundle(two_lanes()))
+    refused = login("dsj_clerk").post("/api/v1/instances", json={"process_id": "two_lanes", "data": {}})
+    assert refused.status_code == 403 and refused.get_json()["message"] == "您无权发起此流程"
+    assert start(login("jyj_jb"), "two_lanes")["status"] == "running"
+    assert start(admin, "two_lanes")["status"] == "running"  # admins may start anything startable
+
+
 def test_lane_role_and_unit_scoping(admin, login) -> None:
     deploy(admin, bundle(two_lanes()))
     edu, health = login("jyj_jb"), login("wjw_jb")
