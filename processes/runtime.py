@@ -155,15 +155,8 @@ class Runtime:
             initiator_id=initiator.id if initiator else None,
             parent_instance_id=parent_instance_id,
             title=pv.name,
-            project_id=None,
-            stage=None,
-            total_estimate=None,
-            plan_year=None,
             started_at=now,
             updated_at=now,
-            ended_at=None,
-            next_wakeup_at=None,
-            waiting_messages=[],
             lock_version=1,
             version=VersionRef(pv.id, pv.process_id, pv.version, pv.name, pv.content_hash),
             unit_code=unit.code if unit else None,
@@ -438,15 +431,7 @@ class Runtime:
                 savepoint.rollback()
                 raise engine.HandlerFailed(f"服务处理器 {operator} 失败: {err}") from err
             savepoint.commit()
-            step.events.append(
-                self._new_event(
-                    step,
-                    "service_task",
-                    spec_id=None,
-                    task_name=operator,
-                    detail={"result": _jsonable(result)},
-                )
-            )
+            self._event(step, "service_task", task_name=operator, detail={"result": _jsonable(result)})
             return result
 
         return engine.StepEngine(call, self.script_timeout)
@@ -738,29 +723,11 @@ class Runtime:
             raise Conflict("任务已取消(流程已走向其他分支)", {"status": "cancelled"})
 
     @staticmethod
-    def _check_instance_accepts_work(instance: ProcessInstance) -> None:
+    def _check_instance_accepts_work(instance: InstanceRecord) -> None:
         if instance.status == InstanceStatus.SUSPENDED:
             raise Conflict("流程实例已挂起，暂不能办理", {"status": "suspended"})
         if instance.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETE):
             raise Conflict("流程实例已结束", {"status": instance.status})
-
-    def _new_event(
-        self,
-        step: _Step,
-        kind: str,
-        spec_id: str | None = None,
-        task_name: str | None = None,
-        detail: dict | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "instance_id": step.instance.id,
-            "at": self.clock.now(),
-            "kind": kind,
-            "user_id": step.user.id if step.user else None,
-            "spec_id": spec_id,
-            "task_name": task_name,
-            "detail": detail or {},
-        }
 
     def _event(
         self,
@@ -770,7 +737,17 @@ class Runtime:
         task_name: str | None = None,
         detail: dict | None = None,
     ) -> None:
-        step.events.append(self._new_event(step, kind, spec_id, task_name, detail))
+        """Queue an instance_event row; `_write_history` stamps the instance id and writes it."""
+        step.events.append(
+            {
+                "at": self.clock.now(),
+                "kind": kind,
+                "user_id": step.user.id if step.user else None,
+                "spec_id": spec_id,
+                "task_name": task_name,
+                "detail": detail or {},
+            }
+        )
 
     def _bare_event(
         self, instance_id: int, kind: str, user: User, task: HumanTask, detail: dict | None = None

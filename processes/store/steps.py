@@ -108,17 +108,17 @@ class InstanceRecord:
     initiator_id: int | None
     parent_instance_id: int | None
     title: str | None
-    project_id: str | None
-    stage: str | None
-    total_estimate: float | None
-    plan_year: int | None
     started_at: datetime
     updated_at: datetime
-    ended_at: datetime | None
-    next_wakeup_at: datetime | None
-    waiting_messages: list[str]
     lock_version: int
     version: VersionRef
+    project_id: str | None = None
+    stage: str | None = None
+    total_estimate: float | None = None
+    plan_year: int | None = None
+    ended_at: datetime | None = None
+    next_wakeup_at: datetime | None = None
+    waiting_messages: list[str] = field(default_factory=list)
     unit_code: str | None = None
     unit_name: str | None = None
     unit_short_name: str | None = None
