@@ -83,6 +83,23 @@ def can_see_instance(session: Session, user: User, instance: ProcessInstance) ->
     )
 
 
+def searched(stmt: Select, q: str | None, *columns: Any) -> Select:
+    """Keep the rows where any of `columns` contains `q` (case-insensitive); all rows when `q` is empty."""
+    if not q:
+        return stmt
+    like = f"%{q}%"
+    return stmt.where(or_(*(column.ilike(like) for column in columns)))
+
+
+def within(stmt: Select, column: Any, low: Any, high: Any) -> Select:
+    """Keep the rows whose `column` lies between the bounds given (either may be None)."""
+    if low is not None:
+        stmt = stmt.where(column >= low)
+    if high is not None:
+        stmt = stmt.where(column <= high)
+    return stmt
+
+
 def task_scope(user: User, scope: str) -> ColumnElement[bool]:
     """WHERE clause for 'mine' (assigned or claimed), 'roles' (my roles' pool) or 'all' (both)."""
     roles = user.role_codes
@@ -149,15 +166,7 @@ def open_tasks(
         )
         .order_by(*TASK_SORTS.get(sort, TASK_SORTS["due"]))
     )
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(
-            or_(
-                HumanTask.name.ilike(like),
-                ProcessInstance.title.ilike(like),
-                ProcessInstance.project_id.ilike(like),
-            )
-        )
+    stmt = searched(stmt, q, HumanTask.name, ProcessInstance.title, ProcessInstance.project_id)
     return paginate(session, stmt, page, page_size)
 
 
@@ -233,13 +242,8 @@ def instances(
         stmt = stmt.where(ProcessInstance.started_at <= f.started_to)
     if f.plan_year:
         stmt = stmt.where(ProcessInstance.plan_year == f.plan_year)
-    if f.amount_min is not None:
-        stmt = stmt.where(ProcessInstance.total_estimate >= f.amount_min)
-    if f.amount_max is not None:
-        stmt = stmt.where(ProcessInstance.total_estimate <= f.amount_max)
-    if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(or_(ProcessInstance.title.ilike(like), ProcessInstance.project_id.ilike(like)))
+    stmt = within(stmt, ProcessInstance.total_estimate, f.amount_min, f.amount_max)
+    stmt = searched(stmt, f.q, ProcessInstance.title, ProcessInstance.project_id)
     return paginate(session, stmt, page, page_size)
 
 

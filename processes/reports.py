@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, o
 from sqlalchemy.orm import Session
 
 from handlers.models import STAGES, Document, Project
-from processes.queries import Page, paginate, sees_everything, visible_instances
+from processes.queries import Page, paginate, searched, sees_everything, visible_instances, within
 from processes.store.models import (
     HumanTask,
     Incident,
@@ -77,14 +77,8 @@ def _project_query(user: User, f: ProjectFilter, sort: str) -> Select:
         stmt = stmt.where(Project.stage == f.stage)
     if f.status:
         stmt = stmt.where(Project.status == f.status)
-    if f.amount_min is not None:
-        stmt = stmt.where(Project.total_estimate >= f.amount_min)
-    if f.amount_max is not None:
-        stmt = stmt.where(Project.total_estimate <= f.amount_max)
-    if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(or_(Project.name.ilike(like), Project.project_id.ilike(like)))
-    return stmt
+    stmt = within(stmt, Project.total_estimate, f.amount_min, f.amount_max)
+    return searched(stmt, f.q, Project.name, Project.project_id)
 
 
 def projects(
