@@ -20,6 +20,7 @@ from processes.store.models import (
     User,
     UserRole,
 )
+from processes.store.prepared import Prepared
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 200
@@ -282,7 +283,7 @@ def incidents(session: Session, instance_id: int) -> list[Incident]:
 
 
 # Built once: it runs after every completion, and composing it cost more than running it.
-_NEXT_TASK = (
+_NEXT_TASK = Prepared(
     select(HumanTask.id)
     .join(HumanTask.instance)
     .where(
@@ -300,10 +301,10 @@ _NEXT_TASK = (
     )
     .order_by(HumanTask.id)
     .limit(1)
-)
+)  # on every completion over HTTP: run on the driver (see processes.store.prepared)
 
 
 def next_task_id(session: Session, user: User, instance_id: int) -> int | None:
     """Return the id of the user's next open task in an instance (the wizard flow), or None."""
     params = {"instance_id": instance_id, "user_id": user.id, "organisation_id": user.organisation_id}
-    return session.scalar(_NEXT_TASK, params)
+    return _NEXT_TASK.scalar(session, params)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Exists, and_, bindparam, exists, select
 from sqlalchemy.orm import Session, undefer
 
 from handlers.context import HandlerContext
@@ -39,6 +39,7 @@ from processes.store.models import (
     User,
     UserRole,
 )
+from processes.store.prepared import Prepared
 from processes.store.steps import InstanceRecord, StepStore, TaskRecord, VersionRef
 
 log = logging.getLogger(__name__)
@@ -131,19 +132,19 @@ class Runtime:
         With an initiator, only one who may start the process (see `may_start_version`) may; without one
         (a timer start event), the scheduler starts it.
         """
-        pv = catalog.get_version(session, process_id, version)
-        if not pv.startable:
+        facts = _start_facts(session, process_id, version, initiator, unit_id)
+        pv = facts.version
+        if not facts.startable:
             raise Conflict(f"流程 {process_id} 不允许直接发起")
-        if initiator is not None and not may_start_version(session, initiator, pv):
+        if initiator is not None and not facts.may_start:
             raise NotAllowed("您无权发起此流程")
         now = self.clock.now()
         spec, subs = self.specs.specs(session, pv)
         initial = dict(data or {})
-        unit_id = unit_id if unit_id is not None else (initiator.organisation_id if initiator else None)
-        unit = session.get(Organisation, unit_id) if unit_id is not None else None
+        unit_id = facts.unit_id
         # Who started it and for which unit: facts every diagram may read (e.g. handlers' unit_code).
-        initial.setdefault("unit_code", unit.code if unit else None)
-        initial.setdefault("unit_name", unit.name if unit else None)
+        initial.setdefault("unit_code", facts.unit_code)
+        initial.setdefault("unit_name", facts.unit_name)
         initial.setdefault("initiator", initiator.username if initiator else None)
         workflow = engine.new_workflow(spec, subs, initial)
         instance = InstanceRecord(
@@ -158,10 +159,10 @@ class Runtime:
             started_at=now,
             updated_at=now,
             lock_version=1,
-            version=VersionRef(pv.id, pv.process_id, pv.version, pv.name, pv.content_hash),
-            unit_code=unit.code if unit else None,
-            unit_name=unit.name if unit else None,
-            unit_short_name=unit.short_name if unit else None,
+            version=pv,
+            unit_code=facts.unit_code,
+            unit_name=facts.unit_name,
+            unit_short_name=facts.unit_short_name,
             initiator_username=initiator.username if initiator else None,
         )
         step = _Step(instance, workflow, initiator, StepStore(session), new=True)
@@ -791,16 +792,84 @@ def may_start_version(session: Session, user: User, pv: ProcessVersion) -> bool:
         return True
     if not pv.start_lane or pv.called_only:
         return False
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    LaneRole.lane == pv.start_lane,
-                    UserRole.user_id == user.id,
-                    UserRole.role_code == LaneRole.role_code,
-                )
-            )
+    return bool(session.scalar(select(_holds_lane_role(pv.start_lane, user.id))))
+
+
+def _holds_lane_role(lane: Any, user_id: Any) -> Exists:
+    """EXISTS: the user holds the role a lane maps to (values or columns/bound parameters)."""
+    return exists().where(
+        LaneRole.lane == lane, UserRole.user_id == user_id, UserRole.role_code == LaneRole.role_code
+    )
+
+
+@dataclass(frozen=True)
+class _StartFacts:
+    """What starting an instance needs to know before it runs: version, permission, unit."""
+
+    version: VersionRef
+    startable: bool
+    may_start: bool
+    unit_id: int | None
+    unit_code: str | None
+    unit_name: str | None
+    unit_short_name: str | None
+
+
+def _start_query(exact_version: bool) -> Prepared:
+    """The newest (or a given) version of a process, whether the caller may start it, and the unit."""
+    may = and_(
+        ProcessVersion.start_lane.is_not(None),
+        ProcessVersion.called_only.is_(False),
+        _holds_lane_role(ProcessVersion.start_lane, bindparam("user_id")),
+    )
+    stmt = (
+        select(
+            ProcessVersion.id,
+            ProcessVersion.process_id,
+            ProcessVersion.version,
+            ProcessVersion.name,
+            ProcessVersion.content_hash,
+            ProcessVersion.startable,
+            may,
+            Organisation.id,
+            Organisation.code,
+            Organisation.name,
+            Organisation.short_name,
         )
+        .select_from(ProcessVersion)
+        .outerjoin(Organisation, Organisation.id == bindparam("unit_id"))
+        .where(ProcessVersion.process_id == bindparam("process_id"))
+    )
+    if exact_version:
+        stmt = stmt.where(ProcessVersion.version == bindparam("version"))
+    return Prepared(stmt.order_by(ProcessVersion.version.desc()).limit(1))
+
+
+_START_NEWEST, _START_VERSION = _start_query(False), _start_query(True)
+
+
+def _start_facts(
+    session: Session, process_id: str, version: int | None, initiator: User | None, unit_id: int | None
+) -> _StartFacts:
+    """Read what `Runtime.start` checks, in one statement (it runs on every start over HTTP)."""
+    if unit_id is None and initiator is not None:
+        unit_id = initiator.organisation_id
+    params = {"process_id": process_id, "user_id": initiator.id if initiator else None, "unit_id": unit_id}
+    if version is None:
+        row = _START_NEWEST.first(session, params)
+    else:
+        row = _START_VERSION.first(session, {**params, "version": version})
+    if row is None:
+        raise NotFound(f"流程 {process_id} 不存在" + (f"版本 {version}" if version else ""))
+    pv_id, pid, number, name, content_hash, startable, may, org_id, code, org_name, short = row
+    return _StartFacts(
+        version=VersionRef(pv_id, pid, number, name, content_hash),
+        startable=bool(startable),
+        may_start=bool(may) or bool(initiator is not None and initiator.is_admin),
+        unit_id=org_id if unit_id is not None else None,
+        unit_code=code,
+        unit_name=org_name,
+        unit_short_name=short,
     )
 
 

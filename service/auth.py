@@ -14,10 +14,11 @@ from typing import Any
 
 from flask import Flask, current_app, g, request, session
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from processes.store.models import ApiToken, User
+from processes.store.prepared import Prepared
 from service.db import get_session
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -114,10 +115,12 @@ def csrf_token() -> str:
 
 
 _WITH_ROLES = joinedload(User.roles)  # pages read them for nearly every permission check
-# Built once: composing the statement would cost more than running it, on every API call. Programs mostly
-# complete tasks and start instances, whose checks query the roles they need, so roles load when first read.
-_USER_BY_TOKEN = (
-    select(User)
+# Programs call on every request with a token: the lookup runs prepared on the driver (it would otherwise
+# cost more than a completion's own queries), and the user is rebuilt from the row without a second query.
+# Roles load when first read; completing a task and starting an instance query what they check instead.
+_TOKEN_USER_FIELDS = ("id", "username", "display_name", "organisation_id", "is_admin", "is_manager", "active")
+_USER_BY_TOKEN = Prepared(
+    select(*(getattr(User, name) for name in _TOKEN_USER_FIELDS))
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked.is_(False))
 )
@@ -130,13 +133,27 @@ def current_user() -> User | None:
     user = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        user = get_session().scalar(_USER_BY_TOKEN, {"token_hash": _sha(header[7:].strip())})
+        user = _token_user(get_session(), header[7:].strip())
         g.via_token = True
     elif "user_id" in session:
         user = get_session().get(User, session["user_id"], options=[_WITH_ROLES])
     if user is not None and not user.active:
         user = None
     g.user = user
+    return user
+
+
+def _token_user(db: Session, secret: str) -> User | None:
+    """The holder of an unrevoked API token, as a persistent User of `db` (other columns load lazily)."""
+    row = _USER_BY_TOKEN.first(db, {"token_hash": _sha(secret)})
+    if row is None:
+        return None
+    values = dict(zip(_TOKEN_USER_FIELDS, row, strict=True))
+    for flag in ("is_admin", "is_manager", "active"):
+        values[flag] = bool(values[flag])  # SQLite gives 0/1
+    user = User(**values)
+    make_transient_to_detached(user)  # as if loaded: nothing to flush, identity known
+    db.add(user)
     return user
 
 
