@@ -70,6 +70,20 @@ class _ClockedDatetime(datetime):
 # through the context variable lets the runtime and the tests decide what "now" is.
 spiff_timer.datetime = _ClockedDatetime
 
+# Every task state change formats a log message and its extras whatever the log level, and each calls
+# `TaskState.get_name`, which builds two dicts per call: a tenth of a short instance's run. The names of the
+# 512 possible values are computed once, by SpiffWorkflow's own function, and then looked up.
+_STATE_NAMES = {value: TaskState.get_name(value) for value in range(TaskState.ANY_MASK + 1)}
+_spiff_state_name = TaskState.get_name
+
+
+def _state_name(_cls: type, state: int) -> str:
+    found = _STATE_NAMES.get(state)
+    return found if found is not None else _spiff_state_name(state)
+
+
+TaskState.get_name = classmethod(_state_name)  # type: ignore[method-assign, assignment]
+
 
 class clock_context:  # noqa: N801 - used as a context manager, reads like a statement
     """Run engine code with `now` as the process clock."""
