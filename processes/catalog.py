@@ -51,8 +51,14 @@ def collect_files(paths: Iterable[Path], forms_dir: Path | None) -> dict[str, by
             search_dirs.append(path.parent)
     if forms_dir is not None:
         search_dirs.append(forms_dir)
-    for form in sorted(_named_forms(files)):
-        for folder in search_dirs:
+    return add_named_forms(files, search_dirs)
+
+
+def add_named_forms(files: dict[str, bytes], folders: Iterable[Path]) -> dict[str, bytes]:
+    """Add each form the bundle's diagrams name and the bundle lacks, from the first folder holding it."""
+    folders = list(folders)
+    for form in sorted(_named_forms(files) - files.keys()):
+        for folder in folders:
             candidate = folder / form
             if candidate.is_file():
                 files[form] = candidate.read_bytes()

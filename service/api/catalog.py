@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import marshmallow as ma
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -69,7 +72,9 @@ class DeployResult(ma.Schema):
 
 
 def _bundle(args: dict) -> dict[str, bytes]:
-    return {name.rsplit("/", 1)[-1]: text.encode("utf-8") for name, text in args["files"].items()}
+    """The posted files by base name, plus the forms their diagrams name that only the server's forms/ has."""
+    files = {name.rsplit("/", 1)[-1]: text.encode("utf-8") for name, text in args["files"].items()}
+    return catalog.add_named_forms(files, [Path(current_app.config["FORMS_DIR"])])
 
 
 def known_lanes_in(session: Session) -> set[str]:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from processes import catalog
 from processes.errors import NotFound
 from processes.store.models import ProcessVersion, VersionFile
-from service.web.diagrams import named_forms
 
 
 def newest_files(session: Session) -> dict[str, str]:
@@ -30,15 +29,7 @@ def complete_bundle(session: Session, edited: Mapping[str, bytes], forms_dir: Pa
     """
     files = {name: text.encode("utf-8") for name, text in newest_files(session).items()}
     files.update(edited)
-    wanted: set[str] = set()
-    for name, content in files.items():
-        if name.endswith(".bpmn"):
-            wanted |= named_forms(content)
-    for form in sorted(wanted - files.keys()):
-        path = forms_dir / form
-        if path.is_file():
-            files[form] = path.read_bytes()
-    return files
+    return catalog.add_named_forms(files, [forms_dir])
 
 
 def versions_using(session: Session, file_name: str) -> list[ProcessVersion]:

@@ -1,4 +1,4 @@
-"""Read BPMN XML for pages: which file holds a process, what it calls, its flows, lanes and named forms."""
+"""Read BPMN XML for pages: which file holds a process, what it calls, its flows and lanes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from lxml import etree
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-FORM_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
 # Uploaded XML is parsed without entities or network access.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, huge_tree=False)
 
@@ -103,17 +101,3 @@ def lane_names(files: Mapping[str, str]) -> set[str]:
             continue
         names |= {lane.get("name", "").strip() for lane in root.iter(f"{{{BPMN}}}lane") if lane.get("name")}
     return names - {""}
-
-
-def named_forms(xml: str | bytes) -> set[str]:
-    """Return the form files a diagram's user tasks name."""
-    try:
-        root = parse(xml)
-    except etree.XMLSyntaxError:
-        return set()
-    names = {
-        prop.get("value", "")
-        for prop in root.iter(f"{{{SPIFF}}}property")
-        if prop.get("name") in FORM_PROPERTIES
-    }
-    return {n for n in names if n and "/" not in n and "\\" not in n}

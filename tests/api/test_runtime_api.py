@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -65,6 +66,28 @@ def test_deploy_is_versioned_and_unchanged_content_is_a_no_op(admin: ApiClient) 
     detail = admin.get("/api/v1/processes/two_lanes/versions/1").get_json()
     assert "市数管局项目科" in detail["contents"]["test.bpmn"]
     assert "approval.schema.json" in detail["contents"]
+
+
+def test_a_diagram_deploys_alone_with_the_forms_it_names_from_the_servers_forms_dir(
+    app, admin: ApiClient, tmp_path
+) -> None:  # noqa: ANN001
+    alone = bundle(two_lanes(), with_form=False)
+    missing = admin.post("/api/v1/validate", json={"files": alone}).get_json()
+    assert not missing["ok"] and any("approval.schema.json" in p["message"] for p in missing["problems"])
+    (tmp_path / "approval.schema.json").write_text(bundle(two_lanes())["approval.schema.json"], "utf-8")
+    app.config["FORMS_DIR"] = str(tmp_path)
+    assert admin.post("/api/v1/validate", json={"files": alone}).get_json() == {"ok": True, "problems": []}
+    deployed = deploy(admin, alone)
+    assert deployed.status_code == 201, deployed.get_json()
+    detail = admin.get("/api/v1/processes/two_lanes/versions/1").get_json()
+    assert sorted(detail["contents"]) == ["approval.schema.json", "test.bpmn"]
+    # A form posted with the diagram wins over the server's copy.
+    edited = json.loads(bundle(two_lanes())["approval.schema.json"])
+    edited["title"] = "改过的表单"
+    again = deploy(admin, {**alone, "approval.schema.json": json.dumps(edited, ensure_ascii=False)})
+    assert again.get_json()["versions"][0]["version"] == 2
+    newest = admin.get("/api/v1/processes/two_lanes/versions/2").get_json()
+    assert "改过的表单" in newest["contents"]["approval.schema.json"]
 
 
 def test_only_admins_deploy_and_bad_bundles_are_refused_with_element_messages(admin, login) -> None:
