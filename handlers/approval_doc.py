@@ -17,6 +17,7 @@ TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"
 TITLE_SIZE = Pt(22)  # 二号
 BODY_SIZE = Pt(16)  # 三号
+CHANGE_APPROVAL = "变更批复"  # the kind a change approval is issued under (see bpmn/progress_report.bpmn)
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,30 @@ def render_approval(text: ApprovalText, created: datetime) -> bytes:
     _paragraph(doc, text.doc_no, align=center)
     _paragraph(doc, title, font=TITLE_FONT, size=TITLE_SIZE, bold=True, align=center)
     _paragraph(doc, f"{text.unit_name}：")
+    for line in _body(text):
+        _paragraph(doc, line, indent=True)
+    doc.add_paragraph()
+    _paragraph(doc, text.authority_name, align=right)
+    _paragraph(doc, format_cn_date(text.issued_on), align=right)
+
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+def _body(text: ApprovalText) -> list[str]:
+    """The numbered paragraphs of a 立项批复, or of a 变更批复 (which keeps the rest of the original)."""
     verb = text.kind.removesuffix("批复")
     budget = f"人民币{format_yuan(text.approved_budget)}元（大写：{yuan_in_words(text.approved_budget)}）"
-    body = [
+    if text.kind == CHANGE_APPROVAL:
+        return [
+            f"你单位报送的《{text.project_name}》（项目编号：{text.project_id}）变更申请收悉。经审核，现批复如下：",
+            f"一、同意{text.project_name}{verb}。",
+            f"二、项目总投资调整为{budget}，不得超出调整后的核定投资。",
+            "三、其余建设内容和要求仍按原立项批复执行。",
+            "此复。",
+        ]
+    return [
         f"你单位报送的《{text.project_name}》（项目编号：{text.project_id}）相关材料收悉。"
         "经专家集中审查论证和部门联审，现批复如下：",
         f"一、同意{text.project_name}{verb}。",
@@ -89,12 +111,3 @@ def render_approval(text: ApprovalText, created: datetime) -> bytes:
         "五、项目运行维护情况按年度报市数据资源管理局备案。",
         "此复。",
     ]
-    for line in body:
-        _paragraph(doc, line, indent=True)
-    doc.add_paragraph()
-    _paragraph(doc, text.authority_name, align=right)
-    _paragraph(doc, format_cn_date(text.issued_on), align=right)
-
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()

@@ -1,4 +1,4 @@
-"""Handler `issue_approval`: number, render and store a 立项批复 and mark the project approved."""
+"""Handler `issue_approval`: number, render and store a 立项批复 (or a later 变更批复) in the register."""
 
 from sqlalchemy import select
 
@@ -33,7 +33,11 @@ def handle(
     approved_budget: object,
     kind: str = PROJECT_APPROVAL,
 ) -> dict:
-    """Issue an approval under the authority's next 文号 as a .docx and update the register."""
+    """Issue an approval under the authority's next 文号 as a .docx and update the register.
+
+    A 立项批复 approves the project: it records the 文号 and budget and moves the project to 建设. Any
+    other kind (变更批复) adjusts the approved budget and leaves the project's status and stage alone.
+    """
     session = ctx.session
     issuer = get_authority(authority)
     project = load_project(session, project_id)
@@ -91,9 +95,10 @@ def handle(
         )
     )
     project.approved_budget = budget
-    project.approval_doc_no = number.doc_no
-    project.status = ProjectStatus.APPROVED.value
-    project.stage = "建设"
+    if kind == PROJECT_APPROVAL:
+        project.approval_doc_no = number.doc_no
+        project.status = ProjectStatus.APPROVED.value
+        project.stage = "建设"
     project.updated_at = ctx.now
     session.flush()
     return {
