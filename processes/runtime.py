@@ -581,8 +581,8 @@ class Runtime:
         try:
             if data.get("total_estimate") is not None:
                 instance.total_estimate = float(data["total_estimate"])
-            if data.get("plan_year") is not None:
-                instance.plan_year = int(data["plan_year"])
+            if data.get("plan_year") is not None and 1000 <= int(data["plan_year"]) <= 9999:
+                instance.plan_year = int(data["plan_year"])  # a year, or nothing the lists could filter on
         except (TypeError, ValueError):
             pass
 

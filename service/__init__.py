@@ -13,6 +13,7 @@ from processes.clock import ManualClock, SystemClock
 from processes.runtime import Runtime
 from processes.store.db import make_engine, make_sessionmaker
 from service import db
+from service.converters import RowId
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {
@@ -33,6 +34,7 @@ DEFAULTS = {
 def create_app(overrides: dict | None = None) -> Flask:
     """Build an app; gunicorn runs it as `gunicorn 'service:create_app()'`."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowId  # before any route is added: every <int:…> id is bounded
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("EGOVFLOW")  # EGOVFLOW_DATABASE_URL=postgresql+psycopg://...
     app.config.update(overrides or {})  # tests pass settings last, so they win
@@ -52,10 +54,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     db.init_app(app)
 
-    from service import auth, errors
+    from service import auth, errors, input_guard
     from service.api import init_api
     from service.web import init_web
 
+    input_guard.init_app(app)
     auth.init_app(app)
     init_api(app)
     errors.init_app(app)  # after the API, so our JSON error shape replaces flask-smorest's

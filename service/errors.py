@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
@@ -137,11 +138,28 @@ _ZH = {
     "Not a valid boolean.": "应为是/否",
     "Field may not be null.": "此项不能为空",
     "Invalid JSON body.": "请求体不是合法的 JSON",
+    "Not a valid number.": "应填写数字",
+    "Special numeric values (nan or infinity) are not permitted.": "不能是无穷大或非数字",
 }
+# marshmallow's Range and Length messages, with their bounds.
+_ZH_PATTERNS = (
+    (
+        re.compile(r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
+        "应在 {0} 到 {1} 之间",
+    ),
+    (re.compile(r"Must be greater than or equal to (\S+)\.$"), "不能小于 {0}"),
+    (re.compile(r"Must be less than or equal to (\S+)\.$"), "不能大于 {0}"),
+    (re.compile(r"Length must be between (\S+) and (\S+)\.$"), "长度应在 {0} 到 {1} 之间"),
+    (re.compile(r"Longer than maximum length (\S+)\.$"), "长度不能超过 {0}"),
+    (re.compile(r"Shorter than minimum length (\S+)\.$"), "长度不能少于 {0}"),
+)
 
 
 def _zh(message: object) -> str:
     text = str(message)
     if text.startswith("Must be one of"):
         return "请选择有效的选项"
+    for pattern, template in _ZH_PATTERNS:
+        if found := pattern.match(text):
+            return template.format(*found.groups())
     return _ZH.get(text, text)

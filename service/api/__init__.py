@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
+from service.converters import RowId, row_id_schema
+
 SPEC = {
     "info": {
         "description": "六安市电子政务项目全生命周期流程平台 API。浏览器用会话登录，程序用 "
@@ -28,6 +30,7 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = Api(app, spec_kwargs=SPEC)
+    api.register_converter(RowId, row_id_schema)
     from service.api import admin, attachments, auth, catalog, dashboard, instances, projects, tasks
 
     for module in (auth, catalog, instances, tasks, attachments, admin, projects, dashboard):

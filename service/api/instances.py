@@ -17,6 +17,7 @@ from processes.runtime import may_start as runtime_may_start
 from processes.store.models import Incident, InstanceStatus, Organisation, ProcessInstance, User
 from service import auth
 from service.api.schemas import IncidentSchema, InstanceDetail, InstancePage, InstanceSchema, PageArgs
+from service.converters import MAX_ROW_ID
 from service.db import get_session, runtime
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="流程实例")
@@ -26,7 +27,9 @@ class StartArgs(ma.Schema):
     process_id = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=100))
     data = ma.fields.Dict(keys=ma.fields.Str(), load_default=dict)
     unit_code = ma.fields.Str(load_default=None, allow_none=True)
-    version = ma.fields.Int(load_default=None, allow_none=True)
+    version = ma.fields.Int(
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=MAX_ROW_ID)
+    )
 
 
 class ListArgs(PageArgs):
@@ -37,7 +40,7 @@ class ListArgs(PageArgs):
     project_id = ma.fields.Str()
     started_from = ma.fields.DateTime()
     started_to = ma.fields.DateTime()
-    plan_year = ma.fields.Int()
+    plan_year = ma.fields.Int(validate=ma.validate.Range(min=2000, max=2100))
     amount_min = ma.fields.Float()
     amount_max = ma.fields.Float()
     q = ma.fields.Str()

@@ -36,8 +36,8 @@ class ProjectArgs(PageArgs):
     unit = ma.fields.Str(validate=ma.validate.Length(max=18))
     stage = ma.fields.Str(validate=ma.validate.Length(max=10))
     status = ma.fields.Str(validate=ma.validate.OneOf(list(PROJECT_STATUS_LABELS)))
-    amount_min = ma.fields.Decimal(validate=ma.validate.Range(min=0))
-    amount_max = ma.fields.Decimal(validate=ma.validate.Range(min=0))
+    amount_min = ma.fields.Float(validate=ma.validate.Range(min=0))
+    amount_max = ma.fields.Float(validate=ma.validate.Range(min=0))
     q = ma.fields.Str(validate=ma.validate.Length(max=100))
     sort = ma.fields.Str(load_default="project_id", validate=ma.validate.OneOf(list(reports.PROJECT_SORTS)))
 

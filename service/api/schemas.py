@@ -13,8 +13,11 @@ class ErrorSchema(ma.Schema):
     detail = ma.fields.Dict()
 
 
+MAX_PAGE = 1_000_000  # beyond any list here; keeps the row offset within what databases accept
+
+
 class PageArgs(ma.Schema):
-    page = ma.fields.Int(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Int(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
     page_size = ma.fields.Int(load_default=20, validate=ma.validate.Range(min=1, max=200))
 
 

@@ -598,3 +598,94 @@ def test_instructions_read_as_chinese_whatever_the_data_holds() -> None:
         "{{ similar }}|{{ ok }}|{{ label('unknown') }}"
     )
     assert render(text, data, labels) == ("投资调整|乙、甲|无|LA-2026-0001、LA-2026-0002|无|智慧城管一期|是|")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/instances/{id}"),
+        ("GET", "/api/v1/instances/{id}/incidents"),
+        ("POST", "/api/v1/instances/{id}/suspend"),
+        ("POST", "/api/v1/instances/{id}/resume"),
+        ("GET", "/api/v1/tasks/{id}"),
+        ("POST", "/api/v1/tasks/{id}/unclaim"),
+        ("GET", "/tasks/{id}"),
+    ],
+)
+def test_an_id_beyond_any_database_key_is_not_found(admin: ApiClient, method: str, path: str) -> None:
+    """Found by fuzzing the OpenAPI spec: a 30-digit id used to reach the driver and fail with a 500."""
+    for huge in (2**31, 2**63, 10**30):
+        url = path.format(id=huge)
+        response = admin.get(url) if method == "GET" else admin.post(url, json={})
+        assert response.status_code == 404, (url, response.status_code)
+    largest = path.format(id=2**31 - 1)
+    response = admin.get(largest) if method == "GET" else admin.post(largest, json={})
+    assert response.status_code == 404, (largest, response.status_code)
+
+
+def test_list_arguments_out_of_range_are_field_errors_in_chinese(admin: ApiClient) -> None:
+    response = admin.get("/api/v1/tasks?page=3946331545395554304&page_size=161")
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"page": ["应在 1 到 1000000 之间"]}
+    response = admin.get("/api/v1/tasks?page=0&page_size=500")
+    assert response.get_json()["errors"] == {
+        "page": ["应在 1 到 1000000 之间"],
+        "page_size": ["应在 1 到 200 之间"],
+    }
+    response = admin.get("/api/v1/projects?amount_min=-1&amount_max=inf")
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "amount_min": ["不能小于 0"],
+        "amount_max": ["不能是无穷大或非数字"],
+    }
+    assert admin.get("/api/v1/tasks?page=1000000").get_json()["items"] == []
+
+
+def test_the_openapi_spec_states_numeric_bounds_as_numbers(admin: ApiClient) -> None:
+    spec = admin.get("/api/openapi.json").get_json()
+    projects = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/projects"]["get"]["parameters"]}
+    assert projects["amount_max"] == {"type": "number", "minimum": 0}
+    ids = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/tasks/{task_id}"]["parameters"]}
+    assert ids["task_id"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+
+
+def test_a_nul_character_anywhere_in_the_input_is_a_field_error_and_writes_nothing(admin, login) -> None:
+    """PostgreSQL stores no NUL in text: such input must be refused before any work, on both databases."""
+    deploy(admin, bundle(two_lanes()))
+    clerk = login("jyj_jb")
+    response = clerk.get("/api/v1/instances?q=%00&stage=%E5%BB%BA%E8%AE%BE")
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"q": ["不能包含空字符(\\0)"]}
+    response = clerk.post(
+        "/api/v1/instances",
+        json={"process_id": "two_lanes", "data": {"project_name": "平台\x00", "items": ["a", "b\x00"]}},
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "data.project_name": ["不能包含空字符(\\0)"],
+        "data.items.1": ["不能包含空字符(\\0)"],
+    }
+    assert clerk.get("/api/v1/instances").get_json()["total"] == 0
+    started = start(clerk, "two_lanes")
+    task = task_named(clerk, "填写申请")
+    refused = complete(clerk, task["id"], {"project_name": "智慧\x00平台", "amount": 100})
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["data.project_name"]
+    assert task_named(clerk, "填写申请")["id"] == task["id"]
+    assert clerk.get(f"/api/v1/instances/{started['id']}").get_json()["history"][-1]["kind"] == "started"
+
+
+def test_numbers_no_column_holds_are_refused_or_left_out_of_the_projections(admin, login) -> None:
+    """Start data is free-form: an infinite amount is a field error; an absurd year is not projected."""
+    deploy(admin, bundle(two_lanes()))
+    clerk = login("jyj_jb")
+    response = clerk.client.post(
+        "/api/v1/instances",
+        data='{"process_id": "two_lanes", "data": {"total_estimate": 1e999}}',
+        headers={"Content-Type": "application/json", "X-CSRFToken": clerk.csrf},
+    )
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {"data.total_estimate": ["不能是无穷大或非数字"]}
+    started = start(clerk, "two_lanes", {"plan_year": 10**12, "total_estimate": 10**30})
+    shown = clerk.get(f"/api/v1/instances/{started['id']}").get_json()
+    assert shown["plan_year"] is None and shown["total_estimate"] == 1e30
+    assert shown["data"]["plan_year"] == 10**12
