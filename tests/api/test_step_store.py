@@ -75,6 +75,51 @@ def test_a_stale_row_version_is_a_conflict_and_writes_nothing(started) -> None: 
         assert session.get(ProcessInstance, record.id).lock_version == record.lock_version
 
 
+class _StatementSpy:
+    """A DB-API cursor that records the SQL it is given."""
+
+    def __init__(self, cursor: object) -> None:
+        self.cursor = cursor
+        self.sent: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.cursor, name)
+
+    def execute(self, sql: str, params: object = None) -> object:
+        self.sent.append(sql)
+        return self.cursor.execute(sql, params)
+
+
+def test_indexed_columns_are_written_when_they_change_and_only_then(started) -> None:  # noqa: ANN001
+    """An unchanged indexed column stays out of the UPDATE; a changed one, in any mix, is written."""
+    state, record = started
+    wakeup = datetime(2030, 5, 1, 8, 30, tzinfo=UTC)
+    steps = [
+        {},  # nothing indexed changed: state and row version only
+        {"stage": "立项"},
+        {"status": "waiting", "next_wakeup_at": wakeup},
+        {"project_id": "LA-2030-0001", "stage": "建设", "next_wakeup_at": None},
+    ]
+    expected = {"status": "running", "stage": None, "project_id": None, "next_wakeup_at": None}
+    for changes in steps:
+        with state.sessions() as session:
+            store = StepStore(session)
+            locked = store.lock_instance(record.id)
+            store._cursor = spy = _StatementSpy(store._cursor)
+            for column, value in changes.items():
+                setattr(locked, column, value)
+            store.write_instance(locked, '{"state": 1}', "spiff-test")
+            session.commit()
+        expected.update(changes)
+        written = spy.sent[-1].split(" WHERE ")[0]
+        for column in ("status", "stage", "project_id", "next_wakeup_at"):
+            assert (f"{column} =" in written) == (column in changes), (column, written)
+        with state.sessions() as session:
+            row = session.get(ProcessInstance, record.id)
+            assert {c: getattr(row, c) for c in expected} == expected
+            assert row.state_json == '{"state": 1}' and row.serializer_version == "spiff-test"
+
+
 def test_orm_objects_loaded_before_a_step_are_refreshed_after_it(started, login) -> None:  # noqa: ANN001
     state, record = started
     with state.sessions() as session:
