@@ -18,7 +18,9 @@ from handlers import (
     compile_annual_plan,
     draw_experts,
     file_om,
+    issue_annual_plan,
     issue_approval,
+    plan_candidates,
     record_acceptance,
     record_performance,
     register_project,
@@ -42,7 +44,9 @@ REGISTRY: dict[str, Callable[..., dict]] = {
     "record_acceptance": record_acceptance.handle,
     "file_om": file_om.handle,
     "record_performance": record_performance.handle,
+    "plan_candidates": plan_candidates.handle,
     "compile_annual_plan": compile_annual_plan.handle,
+    "issue_annual_plan": issue_annual_plan.handle,
     "update_project": update_project.handle,
 }
 
@@ -85,6 +89,7 @@ PARAM_TITLES: dict[str, str] = {
     "trial_months": "试运行最短月数",
     "mlps_report_from_level": "需等保测评的最低级别",
     "year": "年度",
+    "annual_plan_id": "年度计划编号",
     "filing": "备案内容",
     "due_month_day": "备案截止日（月-日）",
     "status": "状态",

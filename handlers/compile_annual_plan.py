@@ -1,6 +1,11 @@
 """Handler `compile_annual_plan`: compile the 年度电子政务项目实施计划 from reviewed projects."""
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from handlers.coercion import as_text_list
 from handlers.context import HandlerContext
@@ -28,26 +33,42 @@ ERRORS = ("plan_project_ineligible", "plan_empty")
 # Projects that passed expert review and joint review; IN_PLAN ones join a revised plan of the year again.
 PLANNABLE = (ProjectStatus.REVIEWED.value, ProjectStatus.IN_PLAN.value)
 BUNDLED, INDIVIDUAL = "BUNDLED", "INDIVIDUAL"
+# A version under review, one issued after review, and a draft a later version replaced.
+DRAFT, ISSUED, SUPERSEDED = "DRAFT", "ISSUED", "SUPERSEDED"
 ROUTES = {"SMALL": BUNDLED, "LARGE": INDIVIDUAL}  # approval_route → plan category
 
 
-def handle(
-    ctx: HandlerContext,
-    *,
-    year: int,
-    project_ids: list[str] | None = None,
-    bundle_threshold: object = 5000000,
-    authority: str = "CITY_DATA_BUREAU",
-) -> dict:
-    """Gather the year's reviewed projects, bundle the small ones and record the plan under a 文号.
+@dataclass
+class PlanDraft:
+    """The projects a plan would hold, with their items and totals (nothing recorded yet)."""
+
+    projects: list[Project]
+    items: list[dict]
+    total: Decimal
+    bundled_total: Decimal
+
+    def summary(self, year: int) -> dict:
+        """The lists and totals the diagrams read, under the names `RETURNS` gives them."""
+        bundled = [item["project_id"] for item in self.items if item["category"] == BUNDLED]
+        return {
+            "plan_project_ids": [item["project_id"] for item in self.items],
+            "bundled_project_ids": bundled,
+            "individual_project_ids": [i["project_id"] for i in self.items if i["category"] == INDIVIDUAL],
+            "plan_total": yuan_str(self.total),
+            "bundled_total": yuan_str(self.bundled_total),
+            "bundle_name": f"{year}年度市本级电子政务打捆项目" if bundled else None,
+        }
+
+
+def draft_plan(
+    session: Session, year: int, project_ids: list[str] | None, bundle_threshold: object = 5000000
+) -> PlanDraft:
+    """Choose the year's reviewed projects (all, or those named), bundle the small ones and total them.
 
     A project is bundled when its approval routed it SMALL (update_project recorded approval_route);
     `bundle_threshold` only decides for projects without a recorded route.
     """
-    session = ctx.session
-    year = int(year)
     threshold = parse_yuan(bundle_threshold, "打捆金额标准")
-    issuer = get_authority(authority)
     eligible = {
         p.project_id: p
         for p in session.scalars(
@@ -98,6 +119,27 @@ def handle(
     )
     for item in items:
         del item["_amount"]
+    return PlanDraft(chosen, items, total, bundled_total)
+
+
+def handle(
+    ctx: HandlerContext,
+    *,
+    year: int,
+    project_ids: list[str] | None = None,
+    bundle_threshold: object = 5000000,
+    authority: str = "CITY_DATA_BUREAU",
+) -> dict:
+    """Record the year's plan (all reviewed projects, or those named) as a new version under a 文号.
+
+    A new version supersedes the year's earlier drafts; a project an earlier draft held and this one
+    does not goes back to 评审通过, so it may join a later plan.
+    """
+    session = ctx.session
+    year = int(year)
+    issuer = get_authority(authority)
+    draft = draft_plan(session, year, project_ids, bundle_threshold)
+    items, total, bundled_total = draft.items, draft.total, draft.bundled_total
 
     number = allocate_doc_no(
         session, issuer, ctx.now.year, "年度电子政务项目实施计划", f"{year}年度计划", ctx.now
@@ -114,23 +156,39 @@ def handle(
             total=total,
             bundled_total=bundled_total,
             doc_no=number.doc_no,
-            status="DRAFT",
+            status=DRAFT,
             created_at=ctx.now,
         )
 
     plan = insert_numbered(session, next_version, build)
-    for project in chosen:
+    chosen_ids = {project.project_id for project in draft.projects}
+    for project in draft.projects:
         project.status, project.stage, project.updated_at = ProjectStatus.IN_PLAN.value, "立项", ctx.now
+    _supersede_drafts(session, plan, chosen_ids, ctx.now)
     session.flush()
-    bundled = [item["project_id"] for item in items if item["category"] == BUNDLED]
     return {
         "annual_plan_id": plan.id,
         "plan_doc_no": number.doc_no,
         "plan_version": plan.version,
-        "plan_project_ids": [item["project_id"] for item in items],
-        "bundled_project_ids": bundled,
-        "individual_project_ids": [item["project_id"] for item in items if item["category"] == INDIVIDUAL],
-        "plan_total": yuan_str(total),
-        "bundled_total": yuan_str(bundled_total),
-        "bundle_name": f"{year}年度市本级电子政务打捆项目" if bundled else None,
+        **draft.summary(year),
     }
+
+
+def _supersede_drafts(session: Session, plan: AnnualPlan, kept: set[str], now: datetime) -> None:
+    """Mark the year's earlier drafts superseded and release the projects only they held."""
+    earlier = session.scalars(
+        select(AnnualPlan).where(
+            AnnualPlan.year == plan.year, AnnualPlan.id != plan.id, AnnualPlan.status == DRAFT
+        )
+    ).all()
+    dropped: set[str] = set()
+    for old in earlier:
+        old.status = SUPERSEDED
+        dropped |= {item["project_id"] for item in old.items} - kept
+    if dropped:
+        for project in session.scalars(
+            select(Project).where(
+                Project.project_id.in_(sorted(dropped)), Project.status == ProjectStatus.IN_PLAN.value
+            )
+        ):
+            project.status, project.updated_at = ProjectStatus.REVIEWED.value, now

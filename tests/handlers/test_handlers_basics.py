@@ -29,7 +29,9 @@ OPERATORS = {
     "record_acceptance",
     "file_om",
     "record_performance",
+    "plan_candidates",
     "compile_annual_plan",
+    "issue_annual_plan",
     "update_project",
 }
 

@@ -266,11 +266,46 @@ def test_annual_plan_bundles_small_projects(ctx, make_project):
     statuses = ctx.session.scalars(select(Project.status).where(Project.project_id.in_([small_a, large])))
     assert set(statuses) == {"IN_PLAN"}
 
-    # A revised plan takes the same projects again, a subset if asked, under a new version and 文号.
+    # A revised plan takes the same projects again, a subset if asked, under a new version and 文号; the
+    # earlier draft is superseded and the projects only it held are released for a later plan.
     revised = call("compile_annual_plan", ctx, year=2026, project_ids=[large], bundle_threshold="1,000,000")
     assert (revised["plan_version"], revised["plan_doc_no"]) == (2, "六数管〔2026〕2号")
     assert revised["plan_project_ids"] == [large] and revised["bundled_project_ids"] == []
     assert revised["bundle_name"] is None
+    assert (plan.status, ctx.session.get(AnnualPlan, revised["annual_plan_id"]).status) == (
+        "SUPERSEDED",
+        "DRAFT",
+    )
+    statuses = dict(ctx.session.execute(select(Project.project_id, Project.status)).all())
+    assert (statuses[large], statuses[small_a], statuses[small_b]) == ("IN_PLAN", "REVIEWED", "REVIEWED")
+
+
+def test_plan_candidates_propose_what_a_plan_would_hold_and_record_nothing(ctx, make_project):
+    small = make_project(status="REVIEWED", total_estimate="800,000")
+    large = make_project(status="REVIEWED", total_estimate="6,000,000")
+    proposed = call("plan_candidates", ctx, year=2026)
+    assert proposed["plan_project_ids"] == [small, large]
+    assert (proposed["bundled_project_ids"], proposed["individual_project_ids"]) == ([small], [large])
+    assert proposed["plan_total"] == "6800000.00" and proposed["bundled_total"] == "800000.00"
+    assert ctx.session.scalars(select(AnnualPlan)).all() == []
+    assert set(ctx.session.scalars(select(Project.status))) == {"REVIEWED"}
+    recorded = call("compile_annual_plan", ctx, year=2026)
+    assert {k: recorded[k] for k in proposed} == proposed
+
+
+def test_an_issued_plan_is_issued_once_and_later_plans_leave_it_alone(ctx, make_project):
+    first = make_project(status="REVIEWED")
+    plan = call("compile_annual_plan", ctx, year=2026)
+    assert call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"]) == {"plan_status": "ISSUED"}
+    with pytest.raises(HandlerError) as caught:
+        call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"])
+    assert caught.value.code == "plan_not_draft" and "不是待审定的草案" in caught.value.message
+    # A supplementary plan of the same year neither supersedes the issued one nor releases its projects.
+    second = make_project(status="REVIEWED")
+    extra = call("compile_annual_plan", ctx, year=2026, project_ids=[second])
+    assert ctx.session.get(AnnualPlan, plan["annual_plan_id"]).status == "ISSUED"
+    assert ctx.session.get(AnnualPlan, extra["annual_plan_id"]).status == "DRAFT"
+    assert ctx.session.scalar(select(Project.status).where(Project.project_id == first)) == "IN_PLAN"
 
 
 def test_annual_plan_bundles_by_the_route_the_approval_recorded(ctx, make_project):
