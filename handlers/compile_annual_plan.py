@@ -17,10 +17,8 @@ from handlers.queries import recorded_facts
 from handlers.sequences import insert_numbered
 
 TITLE = "编制年度电子政务项目实施计划"
-RETURNS = (
-    "annual_plan_id",
-    "plan_doc_no",
-    "plan_version",
+# What a plan holds, as `PlanDraft.summary` returns it (plan_candidates returns just these).
+SUMMARY = (
     "plan_project_ids",
     "bundled_project_ids",
     "individual_project_ids",
@@ -28,6 +26,7 @@ RETURNS = (
     "bundled_total",
     "bundle_name",
 )
+RETURNS = ("annual_plan_id", "plan_doc_no", "plan_version", *SUMMARY)
 ERRORS = ("plan_project_ineligible", "plan_empty")
 
 # Projects that passed expert review and joint review; IN_PLAN ones join a revised plan of the year again.

@@ -1,17 +1,10 @@
 """Handler `plan_candidates`: list the year's reviewed projects a plan could hold, recording nothing."""
 
-from handlers.compile_annual_plan import draft_plan
+from handlers.compile_annual_plan import SUMMARY, draft_plan
 from handlers.context import HandlerContext
 
 TITLE = "汇总年度计划候选项目"
-RETURNS = (
-    "plan_project_ids",
-    "bundled_project_ids",
-    "individual_project_ids",
-    "plan_total",
-    "bundled_total",
-    "bundle_name",
-)
+RETURNS = SUMMARY
 ERRORS = ("plan_empty",)
 
 
