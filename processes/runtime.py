@@ -129,7 +129,7 @@ class Runtime:
     ) -> InstanceRecord:
         """Start an instance of the newest (or a given) version of a process and run it to its first wait.
 
-        With an initiator, only one who may start the process (see `may_start_version`) may; without one
+        With an initiator, only one who may start the process (see `may_start`) may; without one
         (a timer start event), the scheduler starts it.
         """
         facts = _start_facts(session, process_id, version, initiator, unit_id)
@@ -781,22 +781,16 @@ def _allowed(user: User, task: HumanTask | TaskRecord, holds_role: Callable[[str
 
 
 def may_start(session: Session, user: User, process_id: str) -> bool:
-    """Tell whether `user` may start the newest version of a process."""
-    pv = catalog.latest_version(session, process_id)
-    return pv is not None and may_start_version(session, user, pv)
-
-
-def may_start_version(session: Session, user: User, pv: ProcessVersion) -> bool:
-    """Tell whether `user` may start `pv`: admins, or holders of its start event's lane role."""
-    if user.is_admin:
-        return True
-    if not pv.start_lane or pv.called_only:
+    """Tell whether `user` may start the newest version of a process (admins, or its start lane's role)."""
+    try:
+        facts = _start_facts(session, process_id, None, user, None)
+    except NotFound:
         return False
-    return bool(session.scalar(select(_holds_lane_role(pv.start_lane, user.id))))
+    return facts.startable and facts.may_start
 
 
 def _holds_lane_role(lane: Any, user_id: Any) -> Exists:
-    """EXISTS: the user holds the role a lane maps to (values or columns/bound parameters)."""
+    """EXISTS: the user holds the role a lane maps to."""
     return exists().where(
         LaneRole.lane == lane, UserRole.user_id == user_id, UserRole.role_code == LaneRole.role_code
     )
