@@ -9,14 +9,13 @@ from sqlalchemy.orm import Session
 
 from handlers.coercion import as_text_list
 from handlers.context import HandlerContext
-from handlers.doc_numbers import allocate_doc_no, get_authority
 from handlers.errors import HandlerError
 from handlers.models import AnnualPlan, Project, ProjectStatus
 from handlers.money import parse_yuan, yuan_str
 from handlers.queries import recorded_facts
 from handlers.sequences import insert_numbered
 
-TITLE = "编制年度电子政务项目实施计划"
+TITLE = "登记年度电子政务项目实施计划"
 # What a plan holds, as `PlanDraft.summary` returns it (plan_candidates returns just these).
 SUMMARY = (
     "plan_project_ids",
@@ -26,7 +25,7 @@ SUMMARY = (
     "bundled_total",
     "bundle_name",
 )
-RETURNS = ("annual_plan_id", "plan_doc_no", "plan_version", *SUMMARY)
+RETURNS = ("annual_plan_id", "plan_version", *SUMMARY)
 ERRORS = ("plan_project_ineligible", "plan_empty")
 
 # Projects that passed expert review and joint review; IN_PLAN ones join a revised plan of the year again.
@@ -127,22 +126,16 @@ def handle(
     year: int,
     project_ids: list[str] | None = None,
     bundle_threshold: object = 5000000,
-    authority: str = "CITY_DATA_BUREAU",
 ) -> dict:
-    """Record the year's plan (all reviewed projects, or those named) as a new version under a 文号.
+    """Record the year's plan (all reviewed projects, or those named) as a new draft version for 审定.
 
     A new version supersedes the year's earlier drafts; a project an earlier draft held and this one
-    does not goes back to 评审通过, so it may join a later plan.
+    does not goes back to 评审通过, so it may join a later plan. The 文号 comes when it is issued.
     """
     session = ctx.session
     year = int(year)
-    issuer = get_authority(authority)
     draft = draft_plan(session, year, project_ids, bundle_threshold)
     items, total, bundled_total = draft.items, draft.total, draft.bundled_total
-
-    number = allocate_doc_no(
-        session, issuer, ctx.now.year, "年度电子政务项目实施计划", f"{year}年度计划", ctx.now
-    )
 
     def next_version() -> int:
         return (session.scalar(select(func.max(AnnualPlan.version)).where(AnnualPlan.year == year)) or 0) + 1
@@ -154,7 +147,7 @@ def handle(
             items=items,
             total=total,
             bundled_total=bundled_total,
-            doc_no=number.doc_no,
+            doc_no=None,  # given by issue_annual_plan
             status=DRAFT,
             created_at=ctx.now,
         )
@@ -167,7 +160,6 @@ def handle(
     session.flush()
     return {
         "annual_plan_id": plan.id,
-        "plan_doc_no": number.doc_no,
         "plan_version": plan.version,
         **draft.summary(year),
     }

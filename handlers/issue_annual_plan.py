@@ -1,24 +1,30 @@
-"""Handler `issue_annual_plan`: mark the approved version of a year's plan as issued (下达)."""
+"""Handler `issue_annual_plan`: issue (下达) the approved version of a year's plan under its 文号."""
 
 from handlers.compile_annual_plan import DRAFT, ISSUED
 from handlers.context import HandlerContext
+from handlers.doc_numbers import allocate_doc_no, get_authority
 from handlers.errors import HandlerError
 from handlers.models import AnnualPlan
 
 TITLE = "下达年度实施计划"
-RETURNS = ("plan_status",)
+RETURNS = ("plan_doc_no", "plan_status")
 ERRORS = ("plan_not_draft",)
 
 
-def handle(ctx: HandlerContext, *, annual_plan_id: int) -> dict:
-    """Issue a draft plan version; a superseded or already issued one cannot be issued."""
-    plan = ctx.session.get(AnnualPlan, int(annual_plan_id))
+def handle(ctx: HandlerContext, *, annual_plan_id: int, authority: str = "CITY_DATA_BUREAU") -> dict:
+    """Give a draft plan version the authority's next 文号 and mark it issued; only a draft may be issued."""
+    session = ctx.session
+    issuer = get_authority(authority)
+    plan = session.get(AnnualPlan, int(annual_plan_id))
     if plan is None:
         raise ValueError(f"年度计划 {annual_plan_id} 不存在")
     if plan.status != DRAFT:
         raise HandlerError(
-            "plan_not_draft", f"{plan.year}年度计划第{plan.version}版（{plan.doc_no}）不是待审定的草案"
+            "plan_not_draft", f"{plan.year}年度计划第{plan.version}版不是待审定的草案，不能下达"
         )
-    plan.status = ISSUED
-    ctx.session.flush()
-    return {"plan_status": ISSUED}
+    number = allocate_doc_no(
+        session, issuer, ctx.now.year, "年度电子政务项目实施计划", f"{plan.year}年度计划", ctx.now
+    )
+    plan.doc_no, plan.status = number.doc_no, ISSUED
+    session.flush()
+    return {"plan_doc_no": number.doc_no, "plan_status": ISSUED}

@@ -335,7 +335,7 @@ class PerformanceEval(DomainBase):
 
 
 class AnnualPlan(DomainBase):
-    """A version of the 年度电子政务项目实施计划 with its items and 文号."""
+    """A version of the 年度电子政务项目实施计划 with its items; the 文号 comes when the version is issued."""
 
     __tablename__ = "dom_annual_plan"
     __table_args__ = (UniqueConstraint("year", "version"),)
@@ -346,6 +346,6 @@ class AnnualPlan(DomainBase):
     items: Mapped[list]
     total: Mapped[Decimal]
     bundled_total: Mapped[Decimal]
-    doc_no: Mapped[str] = mapped_column(String(40), unique=True)
+    doc_no: Mapped[str | None] = mapped_column(String(40), unique=True)  # set when issued
     status: Mapped[str] = mapped_column(String(12), default="DRAFT")
     created_at: Mapped[datetime]

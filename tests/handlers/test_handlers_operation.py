@@ -254,7 +254,7 @@ def test_annual_plan_bundles_small_projects(ctx, make_project):
     call("update_project", ctx, project_id=small_a, fields={"recommended_budget": "700,000"})
 
     result = call("compile_annual_plan", ctx, year=2026)
-    assert result["plan_doc_no"] == "六数管〔2026〕1号" and result["plan_version"] == 1
+    assert result["plan_version"] == 1 and "plan_doc_no" not in result  # a draft has no 文号 yet
     assert result["plan_project_ids"] == [small_a, large, small_b]
     assert result["bundled_project_ids"] == [small_a, small_b] and result["individual_project_ids"] == [large]
     assert result["bundled_total"] == "5699999.99"  # 700,000 recommended + 4,999,999.99
@@ -266,10 +266,10 @@ def test_annual_plan_bundles_small_projects(ctx, make_project):
     statuses = ctx.session.scalars(select(Project.status).where(Project.project_id.in_([small_a, large])))
     assert set(statuses) == {"IN_PLAN"}
 
-    # A revised plan takes the same projects again, a subset if asked, under a new version and 文号; the
-    # earlier draft is superseded and the projects only it held are released for a later plan.
+    # A revised plan takes the same projects again, a subset if asked, as a new version; the earlier draft
+    # is superseded and the projects only it held are released for a later plan.
     revised = call("compile_annual_plan", ctx, year=2026, project_ids=[large], bundle_threshold="1,000,000")
-    assert (revised["plan_version"], revised["plan_doc_no"]) == (2, "六数管〔2026〕2号")
+    assert revised["plan_version"] == 2
     assert revised["plan_project_ids"] == [large] and revised["bundled_project_ids"] == []
     assert revised["bundle_name"] is None
     assert (plan.status, ctx.session.get(AnnualPlan, revised["annual_plan_id"]).status) == (
@@ -295,8 +295,13 @@ def test_plan_candidates_propose_what_a_plan_would_hold_and_record_nothing(ctx, 
 
 def test_an_issued_plan_is_issued_once_and_later_plans_leave_it_alone(ctx, make_project):
     first = make_project(status="REVIEWED")
+    draft = call("compile_annual_plan", ctx, year=2026)
+    superseded = ctx.session.get(AnnualPlan, draft["annual_plan_id"])
     plan = call("compile_annual_plan", ctx, year=2026)
-    assert call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"]) == {"plan_status": "ISSUED"}
+    assert superseded.status == "SUPERSEDED" and superseded.doc_no is None  # drafts use up no 文号
+    issued = call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"])
+    assert issued == {"plan_doc_no": "六数管〔2026〕1号", "plan_status": "ISSUED"}
+    assert ctx.session.get(AnnualPlan, plan["annual_plan_id"]).doc_no == "六数管〔2026〕1号"
     with pytest.raises(HandlerError) as caught:
         call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"])
     assert caught.value.code == "plan_not_draft" and "不是待审定的草案" in caught.value.message
@@ -305,6 +310,8 @@ def test_an_issued_plan_is_issued_once_and_later_plans_leave_it_alone(ctx, make_
     extra = call("compile_annual_plan", ctx, year=2026, project_ids=[second])
     assert ctx.session.get(AnnualPlan, plan["annual_plan_id"]).status == "ISSUED"
     assert ctx.session.get(AnnualPlan, extra["annual_plan_id"]).status == "DRAFT"
+    second_issue = call("issue_annual_plan", ctx, annual_plan_id=extra["annual_plan_id"])
+    assert second_issue["plan_doc_no"] == "六数管〔2026〕2号"
     assert ctx.session.scalar(select(Project.status).where(Project.project_id == first)) == "IN_PLAN"
 
 
