@@ -24,6 +24,7 @@ from handlers.errors import HandlerError
 from processes import catalog, engine, forms, instructions
 from processes.clock import Clock, SystemClock
 from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound, ProcessError
+from processes.store.db import flush_pending
 from processes.store.models import (
     HumanTask,
     Incident,
@@ -439,7 +440,7 @@ class Runtime:
 
     def _lock(self, session: Session, instance_id: int, user: User | None) -> _Step:
         """Lock an instance row and get its live workflow."""
-        _flush_pending(session)  # ORM changes made earlier in this transaction go first
+        flush_pending(session)  # ORM changes made earlier in this transaction go first
         store = StepStore(session)
         instance = store.lock_instance(instance_id)
         if instance is None:
@@ -448,7 +449,7 @@ class Runtime:
 
     def _lock_task(self, session: Session, task_id: int, user: User) -> tuple[_Step, TaskRecord]:
         """Lock a human task's instance, read the task, and get the live workflow."""
-        _flush_pending(session)
+        flush_pending(session)
         store = StepStore(session)
         found = store.lock_task(task_id, user.id)
         if found is None:
@@ -865,12 +866,6 @@ def _start_facts(
         unit_name=org_name,
         unit_short_name=short,
     )
-
-
-def _flush_pending(session: Session) -> None:
-    """Flush ORM changes before plain-SQL writes on the same connection (they must come first)."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
 
 
 def load_instance_for_read(session: Session, instance_id: int) -> ProcessInstance:

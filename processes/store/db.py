@@ -48,3 +48,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def is_postgres(session: Session) -> bool:
     """Tell whether the session talks to PostgreSQL (row locks and SKIP LOCKED are available)."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def flush_pending(session: Session) -> None:
+    """Flush ORM changes before plain SQL on the same connection reads or writes (they must come first)."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()

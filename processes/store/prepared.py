@@ -21,6 +21,8 @@ from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from processes.store.db import flush_pending
+
 
 class Prepared:
     """A statement compiled once per dialect, run on the session's driver connection."""
@@ -31,8 +33,7 @@ class Prepared:
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run the statement with `params` in the session's transaction and return every row."""
-        if session.new or session.dirty or session.deleted:
-            session.flush()  # what autoflush would have done before an ORM query
+        flush_pending(session)  # what autoflush would have done before an ORM query
         connection = session.connection()
         sql, defaults, order = self._for(connection.dialect)
         values = {**defaults, **params}
