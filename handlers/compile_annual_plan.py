@@ -1,4 +1,4 @@
-"""Handler `compile_annual_plan`: compile the 年度电子政务项目实施计划 from reviewed projects."""
+"""Handler `compile_annual_plan`: record a draft 年度电子政务项目实施计划 from reviewed projects."""
 
 from dataclasses import dataclass
 from datetime import datetime
