@@ -282,7 +282,7 @@ def incidents(session: Session, instance_id: int) -> list[Incident]:
     )
 
 
-# Built once: it runs after every completion, and composing it cost more than running it.
+# Runs after every completion over HTTP: built once and run on the driver (see processes.store.prepared).
 _NEXT_TASK = Prepared(
     select(HumanTask.id)
     .join(HumanTask.instance)
@@ -301,7 +301,7 @@ _NEXT_TASK = Prepared(
     )
     .order_by(HumanTask.id)
     .limit(1)
-)  # on every completion over HTTP: run on the driver (see processes.store.prepared)
+)
 
 
 def next_task_id(session: Session, user: User, instance_id: int) -> int | None:

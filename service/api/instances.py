@@ -16,7 +16,14 @@ from processes.runtime import load_instance_for_read
 from processes.runtime import may_start as runtime_may_start
 from processes.store.models import Incident, InstanceStatus, Organisation, ProcessInstance, User
 from service import auth
-from service.api.schemas import IncidentSchema, InstanceDetail, InstancePage, InstanceSchema, PageArgs
+from service.api.schemas import (
+    PLAN_YEARS,
+    IncidentSchema,
+    InstanceDetail,
+    InstancePage,
+    InstanceSchema,
+    PageArgs,
+)
 from service.converters import MAX_ROW_ID
 from service.db import get_session, runtime
 
@@ -40,7 +47,7 @@ class ListArgs(PageArgs):
     project_id = ma.fields.Str()
     started_from = ma.fields.DateTime()
     started_to = ma.fields.DateTime()
-    plan_year = ma.fields.Int(validate=ma.validate.Range(min=2000, max=2100))
+    plan_year = ma.fields.Int(validate=PLAN_YEARS)
     amount_min = ma.fields.Float()
     amount_max = ma.fields.Float()
     q = ma.fields.Str()

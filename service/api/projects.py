@@ -25,14 +25,14 @@ from processes.runtime import load_instance_for_read
 from processes.store.models import Attachment, ProcessInstance, User
 from service import auth
 from service.api.instances import visible_instance
-from service.api.schemas import InstanceSchema, PageArgs
+from service.api.schemas import PLAN_YEARS, InstanceSchema, PageArgs
 from service.db import get_session, runtime
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="项目库与文档")
 
 
 class ProjectArgs(PageArgs):
-    year = ma.fields.Int(validate=ma.validate.Range(min=2000, max=2100))
+    year = ma.fields.Int(validate=PLAN_YEARS)
     unit = ma.fields.Str(validate=ma.validate.Length(max=18))
     stage = ma.fields.Str(validate=ma.validate.Length(max=10))
     status = ma.fields.Str(validate=ma.validate.OneOf(list(PROJECT_STATUS_LABELS)))

@@ -13,6 +13,7 @@ class ErrorSchema(ma.Schema):
     detail = ma.fields.Dict()
 
 
+PLAN_YEARS = ma.validate.Range(min=2000, max=2100)  # the years a plan-year filter accepts
 MAX_PAGE = 1_000_000  # beyond any list here; keeps the row offset within what databases accept
 
 
