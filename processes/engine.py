@@ -33,6 +33,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
@@ -506,6 +507,7 @@ class _StateConverter(BpmnWorkflowConverter):
 
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _StateConverter
+_config[HandlerServiceTask] = _config[SpiffServiceTask]  # specs are compared (not stored) when migrating
 _registry = BpmnWorkflowSerializer.configure(_config)
 _serializer = BpmnWorkflowSerializer(_registry)
 
@@ -662,14 +664,17 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[UserTaskView]:
 
 
 def _view(task: Any) -> UserTaskView:
-    ts = task.task_spec
+    return _view_of(task.task_spec, str(task.id), task.workflow.spec.name)
+
+
+def _view_of(ts: Any, guid: str, process_id: str) -> UserTaskView:
     ext = getattr(ts, "extensions", {}) or {}
     props = ext.get("properties", {}) or {}
     return UserTaskView(
-        guid=str(task.id),
+        guid=guid,
         spec_id=ts.bpmn_id or ts.name,
         name=ts.bpmn_name or ts.bpmn_id or ts.name,
-        process_id=task.workflow.spec.name,
+        process_id=process_id,
         lane=ts.lane,
         form=props.get("formJsonSchemaFilename"),
         owner_expr=props.get("owner"),
@@ -843,6 +848,117 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: Any, engine: Ste
         return False
     run(workflow, engine)
     return True
+
+
+# ----------------------------------------------------------------------------- migration
+
+
+@dataclass
+class MigrationPlan:
+    """What moving a workflow onto another version's specs changes, or why it cannot be moved."""
+
+    problems: list[str] = field(default_factory=list)  # empty: the move can be (or was) made
+    changed: list[str] = field(default_factory=list)  # open elements whose definition changed
+    added: list[str] = field(default_factory=list)  # elements only the new version has
+    removed: list[str] = field(default_factory=list)  # elements only the old version has (none reached)
+    refreshed: list[str] = field(default_factory=list)  # READY user tasks whose name, lane or form changed
+
+
+_PREDICTED = TaskState.MAYBE | TaskState.LIKELY | TaskState.FUTURE  # not reached yet: safe to redo
+_AHEAD_OF = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)  # tasks whose successors are predicted
+_ROW_FIELDS = ("name", "lane", "form", "owner_expr", "due_expr", "instructions")  # a human_task row's facts
+
+
+def migrate(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> MigrationPlan:
+    """Move a workflow onto another version's specs, in place; returns what changed or why it cannot.
+
+    Tasks are matched to the new specs by element id (SpiffWorkflow's SpecDiff). Every task that ran or
+    is open must still exist; what lies ahead of the open tasks is predicted again from the new diagram,
+    so an element added after the current one is reached and one removed is not. Open tasks keep their
+    state and data (a waiting timer keeps its due time). With problems the workflow may be half-moved:
+    the caller must discard it (it works on a copy restored for the purpose).
+    """
+    plan = MigrationPlan()
+    pairs = [(workflow, spec)]
+    for sub in workflow.subprocesses.values():
+        new = subprocess_specs.get(sub.spec.name)
+        if new is None:
+            plan.problems.append(f"子流程「{sub.spec.name}」在新版本中不存在")
+        pairs.append((sub, new))
+    if plan.problems:
+        return plan
+    diffs = [(wf, new, SpecDiff(_registry, wf.spec, new)) for wf, new in pairs]
+    for wf, new, diff in diffs:
+        _plan_one(plan, wf, new, diff)
+    if plan.problems:
+        return plan
+    for wf, new, diff in diffs:
+        wf.spec = new
+        for task in wf.tasks.values():
+            task.task_spec = _aligned(task.task_spec, new, diff) or task.task_spec
+    workflow.subprocess_specs = subprocess_specs
+    for wf, _new, _diff in diffs:
+        _predict_again(wf)
+    for wf, new, _diff in diffs:
+        for task in wf.tasks.values():
+            if new.task_specs.get(task.task_spec.name) is not task.task_spec:
+                plan.problems.append(f"环节「{_element_label(task.task_spec)}」无法对应到新版本")
+    if not plan.problems:
+        try:
+            restore_state(dump_state(workflow), spec, subprocess_specs)
+        except Exception as err:  # noqa: BLE001 - whatever SpiffWorkflow raises, the move is refused
+            plan.problems.append(f"迁移后的状态无法恢复：{err}")
+    return plan
+
+
+def _aligned(old: Any, new_spec: Any, diff: SpecDiff) -> Any:
+    """The new version's spec for an old one: as SpecDiff aligned it, else by element id, else None."""
+    if old in diff.alignment:
+        return diff.alignment[old]
+    return new_spec.task_specs.get(old.name)
+
+
+def _plan_one(plan: MigrationPlan, wf: Any, new_spec: Any, diff: SpecDiff) -> None:
+    """Add one (sub)workflow's findings to the plan."""
+    plan.added += [_element_label(ts) for ts in diff.added if ts.bpmn_id]
+    plan.removed += [_element_label(ts) for ts in diff.removed if getattr(ts, "bpmn_id", None)]
+    for task in wf.tasks.values():
+        old = task.task_spec
+        new = _aligned(old, new_spec, diff)
+        if new is None:
+            if not task.has_state(_PREDICTED):
+                reached = "已办结" if task.has_state(TaskState.FINISHED_MASK) else "正在进行"
+                plan.problems.append(f"环节「{_element_label(old)}」{reached}，新版本中已删除")
+            continue
+        if task.state not in (*_AHEAD_OF, TaskState.ERROR) or not getattr(old, "bpmn_id", None):
+            continue
+        if set(diff.comparisons.get(old, [])) - {"inputs", "outputs"}:
+            plan.changed.append(_element_label(new))
+        if task.state == TaskState.READY and old.manual and _row_facts(old) != _row_facts(new):
+            plan.refreshed.append(str(task.id))
+
+
+def _row_facts(spec: Any) -> tuple[Any, ...]:
+    """What a READY user task's human_task row is made from, for one spec."""
+    view = _view_of(spec, guid="", process_id="")
+    return tuple(getattr(view, name) for name in _ROW_FIELDS)
+
+
+def _predict_again(wf: Any) -> None:
+    """Drop and predict again what lies ahead of each open task, from its (new) spec's outputs."""
+    for task in list(wf.tasks.values()):
+        if task.id not in wf.tasks or task.state not in _AHEAD_OF:
+            continue
+        if all(child.has_state(_PREDICTED) for child in task.children):
+            task._drop_children(force=True)
+            task.task_spec._predict(task, mask=_PREDICTED | task.state)
+
+
+def _element_label(spec: Any) -> str:
+    """How an element is named to an admin: its name and id."""
+    bpmn_id = getattr(spec, "bpmn_id", None) or spec.name
+    name = getattr(spec, "bpmn_name", None)
+    return f"{name}({bpmn_id})" if name and name != bpmn_id else bpmn_id
 
 
 def _all_tasks(workflow: BpmnWorkflow) -> Iterator[Any]:

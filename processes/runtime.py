@@ -24,6 +24,7 @@ from handlers.errors import HandlerError
 from processes import catalog, engine, forms, instructions
 from processes.clock import Clock, SystemClock
 from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound, ProcessError
+from processes.migration import MigrationReport
 from processes.store.db import flush_pending
 from processes.store.models import (
     HumanTask,
@@ -97,6 +98,7 @@ class _Step:
     completed_guid: str | None = None
     outbox: list[tuple[str, Any]] = field(default_factory=list)  # messages thrown to other instances
     new: bool = False  # started in this step: no rows of its own exist yet
+    refresh: set[str] = field(default_factory=set)  # open tasks whose rows are remade (a migration)
 
 
 class Runtime:
@@ -357,6 +359,70 @@ class Runtime:
         self._save(session, step)
         return step.instance
 
+    def migrate(
+        self,
+        session: Session,
+        instance_id: int,
+        user: User | None,
+        version: int | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> MigrationReport:
+        """Move an unfinished instance onto another version of its process (the newest by default).
+
+        It keeps its data, history and open tasks; what lies ahead follows the new diagram. A dry run, or a
+        move that cannot be made (see `engine.migrate`), changes nothing and the report says why.
+        """
+        step = self._lock(session, instance_id, user)
+        instance = step.instance
+        try:
+            target = catalog.get_version(session, instance.process_id, version)
+            report = MigrationReport(
+                instance.id, instance.process_id, instance.version.version, target.version, instance.title
+            )
+            report.problems = _migration_refusals(instance, target)
+            if not report.problems:
+                moved, plan = self._migrated_copy(session, step, target)
+                report.problems, report.changed, report.added, report.removed = (
+                    plan.problems, plan.changed, plan.added, plan.removed
+                )  # fmt: skip
+                report.refreshed = len(plan.refreshed)
+        except ProcessError:
+            self._release(step)
+            raise
+        if dry_run or report.problems:
+            self._release(step)
+            return report
+        step.refresh.update(plan.refreshed)
+        step.store.set_version(instance.id, target.id)
+        instance.process_version_id = target.id
+        instance.version = VersionRef(
+            target.id, target.process_id, target.version, target.name, target.content_hash
+        )
+        step.workflow = moved
+        detail = {"from_version": report.from_version, "to_version": report.to_version}
+        self._event(step, "migrated", detail={**detail, "changed": plan.changed, "added": plan.added})
+        if instance.status == InstanceStatus.ERROR:
+            # Stays in error: a retry runs the failed task again, now with the new version's definition.
+            self._advance(session, step, lambda: None)
+        else:
+            self._advance(session, step, lambda: engine.run(moved, self._engine(session, step)))
+        report.migrated = True
+        return report
+
+    def _migrated_copy(
+        self, session: Session, step: _Step, target: ProcessVersion
+    ) -> tuple[Any, engine.MigrationPlan]:
+        """Restore a fresh copy of the instance's workflow and move it onto `target`'s specs."""
+        spec, subs = self.specs.specs(session, step.instance.version)
+        new_spec, new_subs = self.specs.specs(session, target)
+        moved = engine.restore_state(step.store.state(step.instance.id), spec, subs)  # the cached one stays
+        try:
+            return moved, engine.migrate(moved, new_spec, new_subs)
+        except Exception as err:  # noqa: BLE001 - an admin tool answers with a reason, never a 500
+            log.exception("instance %s: migration to version %s failed", step.instance.id, target.version)
+            return moved, engine.MigrationPlan(problems=[f"无法对应到新版本：{err}"])
+
     def deliver_message(
         self, session: Session, name: str, payload: Any, sender_id: int | None = None
     ) -> list[int]:
@@ -596,9 +662,11 @@ class Runtime:
         if instance.status == InstanceStatus.TERMINATED:
             return
         fresh = [view for view in ready if view.guid not in open_rows]
-        if fresh:
+        remade = [view for view in ready if view.guid in step.refresh and view.guid in open_rows]
+        if fresh or remade:
             lane_roles = store.lane_roles()
             store.insert_tasks([self._new_task(step, view, lane_roles, now) for view in fresh])
+            store.remake_tasks({open_rows[v.guid]: self._new_task(step, v, lane_roles, now) for v in remade})
 
     def _new_task(
         self,
@@ -866,6 +934,17 @@ def _start_facts(
         unit_name=org_name,
         unit_short_name=short,
     )
+
+
+def _migration_refusals(instance: InstanceRecord, target: ProcessVersion) -> list[str]:
+    """Why an instance cannot move to `target` whatever the diagrams say, if it cannot."""
+    if instance.status in (InstanceStatus.COMPLETE, InstanceStatus.TERMINATED):
+        return ["实例已结束，无需迁移"]
+    if instance.status == InstanceStatus.SUSPENDED:
+        return ["实例已挂起，请先恢复再迁移"]
+    if target.id == instance.process_version_id:
+        return [f"实例已在第 {target.version} 版"]
+    return []
 
 
 def load_instance_for_read(session: Session, instance_id: int) -> ProcessInstance:

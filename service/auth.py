@@ -176,13 +176,20 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def require_admin() -> User:
+    """Return the caller if a process admin; else raise 401 (anonymous) or 403."""
+    user = require_user()
+    if not user.is_admin:
+        raise AuthError(403, "需要流程管理员权限")
+    return user
+
+
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Refuse callers who are not process admins with 403."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not require_user().is_admin:
-            raise AuthError(403, "需要流程管理员权限")
+        require_admin()
         return view(*args, **kwargs)
 
     return wrapped

@@ -142,3 +142,20 @@ def looped(process_id: str = "looped", until: int = 2003) -> str:
     from tests.perf.bench_engine import LOOPED
 
     return LOOPED.replace('id="looped"', f'id="{process_id}"').replace("year &lt; 2400", f"year &lt; {until}")
+
+
+def steps(process_id: str, *ids: str, formed: tuple[str, ...] = (), script: str | None = None) -> str:
+    """User tasks 步骤<id> in order (unit lane); those in `formed` use the test form; `script` runs first."""
+    p = Process(process_id, "逐步办理")
+    p.add(start(), "建设单位经办人", "start")
+    chain = ["start"]
+    if script is not None:
+        p.add(script_task("calc", script), "建设单位经办人", "calc")
+        chain.append("calc")
+    for eid in ids:
+        form = "approval.schema.json" if eid in formed else None
+        p.add(user_task(eid, f"步骤{eid}", form=form), "建设单位经办人", eid)
+        chain.append(eid)
+    p.add(end(), "建设单位经办人", "end")
+    p.chain(*chain, "end")
+    return p.xml()

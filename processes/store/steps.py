@@ -63,6 +63,12 @@ _SQL = {
     # WAL on every step otherwise).
     "update_status": """UPDATE process_instance SET status = :status, updated_at = :updated_at,
         lock_version = :lock_version WHERE id = :id AND lock_version = :old_lock_version""",
+    "set_version": "UPDATE process_instance SET process_version_id = :version_id WHERE id = :id",
+    # A migration: the open task's row follows its new definition; a claim made under the old one lapses.
+    "remake_task": """UPDATE human_task SET spec_id = :spec_id, name = :name, process_id = :process_id,
+        lane = :lane, role_code = :role_code, unit_id = :unit_id, assignee_id = :assignee_id, form = :form,
+        instructions = :instructions, due_at = :due_at, context_json = :context_json, claimed_by_id = NULL
+        WHERE id = :id""",
     "complete_task": """UPDATE human_task SET status = 'completed', completed_at = :at,
         completed_by_id = :user_id, draft_json = NULL WHERE id = :id""",
     "cancel_task": "UPDATE human_task SET status = 'cancelled', completed_at = :at WHERE id = :id",
@@ -279,6 +285,10 @@ class StepStore:
         record.lock_version += 1
         record.stored["status"] = record.status
 
+    def set_version(self, instance_id: int, version_id: int) -> None:
+        """Point a locked instance at another process version (a migration; the state follows in the step)."""
+        self._cursor.execute(self._sql["set_version"], {"id": instance_id, "version_id": version_id})
+
     def complete_task(self, task_id: int, user_id: int, at: datetime) -> None:
         """Mark a human task completed by a user."""
         self._cursor.execute(
@@ -295,15 +305,22 @@ class StepStore:
 
     def insert_tasks(self, rows: list[dict[str, Any]]) -> None:
         """Insert new READY human tasks (dicts of the insert's columns; `context_json` as JSON text)."""
-        self._insert("insert_task", rows, times=("created_at", "due_at"), documents=())
+        self._run_many("insert_task", rows, times=("created_at", "due_at"), documents=())
+
+    def remake_tasks(self, rows: Mapping[int, dict[str, Any]]) -> None:
+        """Rewrite open human tasks (by id) from rows shaped as for `insert_tasks`; claims are released."""
+        keys = ("spec_id", "name", "process_id", "lane", "role_code", "unit_id", "assignee_id", "form")
+        keys += ("instructions", "due_at", "context_json")
+        remade = [{"id": task_id, **{k: row[k] for k in keys}} for task_id, row in rows.items()]
+        self._run_many("remake_task", remade, times=("due_at",), documents=())
 
     def insert_events(self, rows: list[dict[str, Any]]) -> None:
         """Append history rows."""
-        self._insert("insert_event", rows, times=("at",), documents=("detail",))
+        self._run_many("insert_event", rows, times=("at",), documents=("detail",))
 
     def insert_incidents(self, rows: list[dict[str, Any]]) -> None:
         """Record incidents."""
-        self._insert("insert_incident", rows, times=("created_at",), documents=())
+        self._run_many("insert_incident", rows, times=("created_at",), documents=())
 
     def expire(self, instance_id: int) -> None:
         """Expire ORM objects of this instance (and its tasks) that the session loaded before the writes."""
@@ -355,9 +372,10 @@ class StepStore:
         _remember_stored(record)
         return record
 
-    def _insert(
+    def _run_many(
         self, name: str, rows: list[dict[str, Any]], times: tuple[str, ...], documents: tuple[str, ...]
     ) -> None:
+        """Run one statement for each row, converting timestamps and JSON documents as the ORM stores them."""
         if not rows:
             return
         for row in rows:

@@ -31,9 +31,19 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = Api(app, spec_kwargs=SPEC)
     api.register_converter(RowId, row_id_schema)
-    from service.api import admin, attachments, auth, catalog, dashboard, instances, projects, tasks
+    from service.api import (
+        admin,
+        attachments,
+        auth,
+        catalog,
+        dashboard,
+        instances,
+        migrations,
+        projects,
+        tasks,
+    )
 
-    for module in (auth, catalog, instances, tasks, attachments, admin, projects, dashboard):
+    for module in (auth, catalog, instances, migrations, tasks, attachments, admin, projects, dashboard):
         api.register_blueprint(module.blp)
     app.extensions["egovflow_api"] = api
     return api

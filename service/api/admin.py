@@ -69,9 +69,7 @@ class Lanes(MethodView):
     @blp.response(200, LaneSchema)
     def put(self, args: dict):
         """Map a lane name to a role (admins); applies to tasks created from now on."""
-        auth.require_user()
-        if not auth.require_user().is_admin:
-            raise auth.AuthError(403, "需要流程管理员权限")
+        auth.require_admin()
         session = get_session()
         if session.get(Role, args["role_code"]) is None:
             raise FormInvalid({"role_code": ["角色不存在"]})

@@ -141,9 +141,7 @@ class Deployments(MethodView):
     @blp.alt_response(422, schema=ValidationSchema)
     def post(self, args: dict):
         """Deploy a bundle: each changed process gets a new immutable version; unchanged ones are a no-op."""
-        user = auth.require_user()
-        if not user.is_admin:
-            raise auth.AuthError(403, "需要流程管理员权限")
+        user = auth.require_admin()
         session = get_session()
         try:
             versions = catalog.deploy(

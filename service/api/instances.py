@@ -183,9 +183,7 @@ class Diagram(MethodView):
 
 
 def _admin_action(instance_id: int, action: str, **kwargs: object) -> ProcessInstance:
-    user = auth.require_user()
-    if not user.is_admin:
-        raise auth.AuthError(403, "需要流程管理员权限")
+    user = auth.require_admin()
     session = get_session()
     getattr(runtime(), action)(session, instance_id, user, **kwargs)
     session.commit()

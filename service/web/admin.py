@@ -24,8 +24,7 @@ MAX_BUNDLE_FILES = 100
 @bp.before_request
 def _admins_only() -> None:
     """Every page here is for process admins."""
-    if not auth.require_user().is_admin:
-        raise auth.AuthError(403, "需要流程管理员权限")
+    auth.require_admin()
 
 
 def _forms_dir() -> Path:
