@@ -113,6 +113,52 @@ def deploy_command(paths: tuple[Path, ...]) -> None:
         click.echo(f"{v.process_id} v{v.version} {'新版本' if v.created else '无变化'}  {v.name}")
 
 
+@main.command("migrate")
+@click.argument("process_id")
+@click.option("--to", "to_version", type=click.IntRange(min=1), help="Target version (default: the newest).")
+@click.option("--from", "from_version", type=click.IntRange(min=1), help="Only instances on this version.")
+@click.option("--instance", "instance_ids", type=click.IntRange(min=1), multiple=True, help="Only these.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+def migrate_command(
+    process_id: str,
+    to_version: int | None,
+    from_version: int | None,
+    instance_ids: tuple[int, ...],
+    dry_run: bool,
+) -> None:
+    """Move a process's unfinished instances onto a version; exit 1 when any cannot move."""
+    from processes.errors import NotFound
+    from processes.migration import migrate_many
+
+    state = _app().extensions["egovflow"]
+    with state.sessions() as session:
+        try:
+            result = migrate_many(
+                session,
+                state.runtime,
+                None,
+                process_id,
+                to_version,
+                from_version=from_version,
+                instance_ids=instance_ids or None,
+                dry_run=dry_run,
+            )
+        except NotFound as err:
+            raise click.ClickException(err.message) from err
+    verb = "可迁移" if dry_run else "已迁移"
+    for item in result.items:
+        head = f"#{item.instance_id} 第 {item.from_version} 版 → 第 {item.to_version} 版"
+        if item.problems:
+            click.echo(f"{head}  不能迁移: {'；'.join(item.problems)}")
+        else:
+            extra = f"  新增: {'、'.join(item.added)}" if item.added else ""
+            click.echo(f"{head}  {verb}{extra}")
+    more = f"，另有 {result.remaining} 个待下次处理" if result.remaining else ""
+    click.echo(f"{process_id}: {verb} {result.migrated} 个，不能迁移 {result.refused} 个{more}")
+    if result.refused:
+        sys.exit(1)
+
+
 @main.command("seed")
 @click.option("--no-projects", is_flag=True, help="Only organisations, accounts and experts.")
 def seed_command(no_projects: bool) -> None:

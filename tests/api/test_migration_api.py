@@ -189,7 +189,7 @@ def test_a_lifecycle_instance_moves_when_a_called_stage_diagram_changes(app, adm
     instance = start(operator, "lifecycle")
     first = task_named(operator, "填报项目申报")
     edited = files["declaration.bpmn"].replace(
-            'name="填报项目申报"'.encode(),
+        'name="填报项目申报"'.encode(),
         'name="填报项目申报（2026版）"'.encode(),
     )
     assert edited != files["declaration.bpmn"]
@@ -208,3 +208,33 @@ def test_a_lifecycle_instance_moves_when_a_called_stage_diagram_changes(app, adm
     assert report["changed"] == ["填报项目申报（2026版）(fill_declaration)"]
     renamed = task_named(operator, "填报项目申报（2026版）")
     assert renamed["id"] == first["id"] and shown(admin, instance["id"])["version"] == 2
+
+
+def test_the_cli_migrates_a_process_and_exits_1_when_an_instance_cannot_move(db_url, admin, login) -> None:
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    deployed(admin, steps("p", "a", "b"))
+    operator = login("jyj_jb")
+    waiting = start(operator, "p")
+    deployed(admin, steps("p", "a", "b", "c"))
+    env = {"EGOVFLOW_DATABASE_URL": db_url, "EGOVFLOW_SECRET_KEY": "cli-test"}
+
+    dry = CliRunner().invoke(main, ["migrate", "p", "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert f"#{waiting['id']} 第 1 版 → 第 2 版  可迁移  新增: 步骤c(c)" in dry.output
+    assert shown(admin, waiting["id"])["version"] == 1
+
+    done = CliRunner().invoke(main, ["migrate", "p"], env=env)
+    assert done.exit_code == 0 and "p: 已迁移 1 个，不能迁移 0 个" in done.output
+    assert shown(admin, waiting["id"])["version"] == 2
+
+    back = CliRunner().invoke(main, ["migrate", "p", "--to", "1"], env=env)
+    assert back.exit_code == 0 and "已迁移 1 个" in back.output  # moving back is allowed
+    complete(operator, task_named(operator, "步骤a")["id"])
+    deployed(admin, steps("p", "b"))  # version 3 drops 步骤a, which is done
+    stuck = CliRunner().invoke(main, ["migrate", "p"], env=env)
+    assert stuck.exit_code == 1 and "不能迁移: 环节「步骤a(a)」已办结，新版本中已删除" in stuck.output
+    unknown = CliRunner().invoke(main, ["migrate", "nope"], env=env)
+    assert unknown.exit_code == 1 and "流程 nope 不存在" in unknown.output
