@@ -9,6 +9,7 @@
 //   dist/modeler.js + modeler.css  [data-bpmn-modeler]    bpmn-js Modeler + SpiffWorkflow panel
 //   dist/forms.js                [data-jsonschema-form]  JSON Schema form renderer (styled by app.css)
 //   dist/dashboard.js            [data-chart]           ECharts bar / pie / line
+//   dist/migrate.js              [data-migration]       preview and run instance migrations
 //   dist/fonts/bpmn-*.{woff2,…}  bpmn-font icons referenced by modeler.css (nothing loads from the internet)
 //   dist/*.LEGAL.txt             licence comments found in the bundled code (when there are any)
 //   dist/THIRD-PARTY-LICENSES.txt  licence and notice files of every bundled npm package
@@ -30,6 +31,7 @@ const entryPoints = {
   modeler: 'frontend/modeler.js',
   forms: 'frontend/forms.js',
   dashboard: 'frontend/dashboard.js',
+  migrate: 'frontend/migrate.js',
   app: 'frontend/app.css',
 };
 

@@ -77,20 +77,22 @@ def versions(process_id: str) -> str:
     )
     if not rows:
         raise NotFound(f"流程 {process_id} 不存在")
-    counts = dict(
-        session.execute(
-            select(ProcessInstance.process_version_id, func.count())
-            .where(ProcessInstance.process_id == process_id)
-            .group_by(ProcessInstance.process_version_id)
-        ).all()
+    per_version = select(ProcessInstance.process_version_id, func.count()).where(
+        ProcessInstance.process_id == process_id
     )
+    counts = dict(session.execute(per_version.group_by(ProcessInstance.process_version_id)).all())
+    unfinished = per_version.where(ProcessInstance.status.not_in(["complete", "terminated"]))
+    running = dict(session.execute(unfinished.group_by(ProcessInstance.process_version_id)).all())
+    newest = rows[0][0]
     return render_template(
         "admin/versions.html",
         section="processes",
         process_id=process_id,
         rows=rows,
         counts=counts,
-        newest=rows[0][0],
+        running=running,
+        behind=sum(n for version_id, n in running.items() if version_id != newest.id),
+        newest=newest,
     )
 
 

@@ -139,6 +139,9 @@ def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]]) -> Entry:
         entry.note = f"消息 {detail.get('message', '')}"
     elif event.kind == "task_reassigned":
         entry.note = f"转给 {detail.get('assignee', '')}"
+    elif event.kind == "migrated":
+        added = "；新增 " + "、".join(detail["added"]) if detail.get("added") else ""
+        entry.note = f"第 {detail.get('from_version', '')} 版 → 第 {detail.get('to_version', '')} 版{added}"
     return entry
 
 

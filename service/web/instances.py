@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from handlers.models import STAGES
 from processes import catalog, queries
 from processes.errors import NotFound
-from processes.store.models import Organisation, ProcessInstance, Role
+from processes.store.models import Organisation, ProcessInstance, ProcessVersion, Role
 from service import auth
 from service.api.instances import ListArgs, instance_detail, visible_instance
 from service.api.projects import instance_documents
@@ -66,6 +67,7 @@ def show(instance_id: int) -> str:
     if current not in processes:
         current = instance.process_id
     state = instance.element_state or {}
+    movable = user.is_admin and instance.status not in ("complete", "terminated")
     return render_template(
         "instance.html",
         section="instances",
@@ -81,6 +83,21 @@ def show(instance_id: int) -> str:
         open_tasks=[t for t in instance.tasks if t.status == "ready"],
         done_tasks=[t for t in instance.tasks if t.status != "ready"],
         now=runtime().clock.now(),
+        migration_versions=_other_versions(session, instance) if movable else [],
+    )
+
+
+def _other_versions(session: Session, instance: ProcessInstance) -> list[int]:
+    """The versions of the instance's process it could move to, newest first."""
+    return list(
+        session.scalars(
+            select(ProcessVersion.version)
+            .where(
+                ProcessVersion.process_id == instance.process_id,
+                ProcessVersion.id != instance.process_version_id,
+            )
+            .order_by(ProcessVersion.version.desc())
+        )
     )
 
 

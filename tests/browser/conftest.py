@@ -29,7 +29,7 @@ LAUNCH_ARGS = [
 ]
 DESKTOP = {"width": 1366, "height": 768}
 ISLANDS_SETTLED = """() => [...document.querySelectorAll(
-    '[data-bpmn-viewer],[data-bpmn-modeler],[data-jsonschema-form],[data-chart]')]
+    '[data-bpmn-viewer],[data-bpmn-modeler],[data-jsonschema-form],[data-chart],[data-migration]')]
     .every(el => ['ready', 'error'].includes(el.dataset.islandState))"""
 PHONE = {"width": 375, "height": 740}
 
