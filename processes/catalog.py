@@ -297,15 +297,17 @@ def _sync_schedules(session: Session, bundle: engine.ParsedBundle, called: set[s
 
 
 def _files_of(bundle: engine.ParsedBundle, process_id: str, forms: Mapping[str, dict]) -> set[str]:
-    """The files one process version needs: its diagram, the diagrams it calls, DMN tables and forms."""
+    """The files one process version needs: its diagram, the diagrams it calls, the DMN tables and forms they
+    name. So editing a table gives new versions only to the processes that decide with it."""
     pids = {process_id} | bundle.dependencies(process_id)
     needed = {bundle.process_files[p] for p in pids}
     # A file may hold several processes; every process in a needed file is needed too.
     needed |= {f for p, f in bundle.process_files.items() if f in needed}
-    needed |= set(bundle.dmn_decisions.values())
     for info in engine.iter_elements(bundle):
         if info.process_id in pids or bundle.process_files.get(info.process_id) in needed:
             needed |= {f for f in (info.form, info.ui_form) if f and f in forms}
+            if info.decision_id in bundle.dmn_decisions:
+                needed.add(bundle.dmn_decisions[info.decision_id])
     return needed
 
 

@@ -452,6 +452,7 @@ def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) 
                 info.expressions.append(("条件", condition, "eval"))
         if hasattr(ts, "decision_table") or ts.__class__.__name__ == "BusinessRuleTask":
             info.kind = "businessRuleTask"
+            info.decision_id = (getattr(ts, "extensions", None) or {}).get("calledDecisionId")
         if isinstance(ts, SubWorkflowTask):
             info.kind = "callActivity" if isinstance(ts, CallActivity) else "subProcess"
             info.called = ts.spec

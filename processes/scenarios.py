@@ -17,6 +17,8 @@ A scenario file::
       - expect: {status: running, stage: 初审, data: {route: SMALL}}
       - record: {table: dom_project, where: {project_id: "$project_id"}, values: {status: APPROVED}}
       - redeploy: {replace: {route_by_amount.dmn: {"5000000": "3000000"}}}
+      - migrate: {instance: p, added: [...], problems: [...]}  # onto the newest version, as admin; a
+                                                              # `problems` list expects a refusal
       - start/complete/... with `instance: p` to address another instance than the last started
 
 Values written `$name` are taken from the current instance's data. Every step goes through the same
@@ -429,6 +431,20 @@ def _redeploy(run: _Run, args: Mapping[str, Any]) -> None:
         raise ScenarioFailed(f"应产生新版本的流程 {sorted(expected)}，实际 {created}")
 
 
+def _migrate(run: _Run, args: Mapping[str, Any]) -> None:
+    """Move an instance onto the newest (or a given) version as an admin; `problems` expects a refusal."""
+    instance_id = _instance_id(run, args)
+    with run.sessions() as session:
+        user = _user(session, args.get("as", "admin"))
+        report = run.runtime.migrate(session, instance_id, user, args.get("version"))
+        session.commit()
+    if report.problems != list(args.get("problems") or []):
+        raise ScenarioFailed(f"迁移问题应为 {args.get('problems') or []}，实际 {report.problems}")
+    for key in ("added", "removed", "changed"):
+        if key in args and getattr(report, key) != list(args[key]):
+            raise ScenarioFailed(f"迁移报告 {key} 应为 {args[key]}，实际 {getattr(report, key)}")
+
+
 def _use(run: _Run, args: Mapping[str, Any]) -> None:
     """Make a named instance (or the newest instance of a process) the current one."""
     if "instance" in args:
@@ -466,5 +482,6 @@ _ACTIONS: dict[str, Callable[[_Run, Any], None]] = {
     "expect": _expect,
     "record": _record,
     "redeploy": _redeploy,
+    "migrate": _migrate,
     "use": _use,
 }
