@@ -868,6 +868,7 @@ class MigrationPlan:
 _PREDICTED = TaskState.MAYBE | TaskState.LIKELY | TaskState.FUTURE  # not reached yet: safe to redo
 _AHEAD_OF = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)  # tasks whose successors are predicted
 _ROW_FIELDS = ("name", "lane", "form", "owner_expr", "due_expr", "instructions")  # a human_task row's facts
+_REACHED = {TaskState.COMPLETED: "已办结", TaskState.CANCELLED: "已取消", TaskState.ERROR: "出错待重试"}
 
 
 def migrate(workflow: BpmnWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> MigrationPlan:
@@ -928,7 +929,7 @@ def _plan_one(plan: MigrationPlan, wf: Any, new_spec: Any, diff: SpecDiff) -> No
         new = _aligned(old, new_spec, diff)
         if new is None:
             if not task.has_state(_PREDICTED):
-                reached = "已办结" if task.has_state(TaskState.FINISHED_MASK) else "正在进行"
+                reached = _REACHED.get(task.state, "正在进行")
                 plan.problems.append(f"环节「{_element_label(old)}」{reached}，新版本中已删除")
             continue
         if task.state not in (*_AHEAD_OF, TaskState.ERROR) or not getattr(old, "bpmn_id", None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from processes import engine
 from tests.bpmn_builder import Process, end, start, timer_catch, user_task
 
@@ -118,3 +120,17 @@ def test_moving_back_to_the_earlier_version_is_a_migration_like_any_other() -> N
     plan = engine.migrate(back, *v1)
     assert plan.problems == [] and plan.removed == ["步骤b(b)"]
     assert finish(back, eng) == ["a", "c"]
+
+
+def test_a_failed_step_removed_from_the_new_version_is_named_as_failed() -> None:
+    from tests.workflows import steps
+
+    eng = engine.StepEngine()
+    spec, subs = specs({"s.bpmn": steps("top", "a", script="ratio = 1 / 0")})
+    workflow = engine.new_workflow(spec, subs, {})
+    with pytest.raises(engine.ENGINE_ERRORS):
+        engine.run(workflow, eng)
+    assert engine.errored_task_guids(workflow)
+    new_spec, new_subs = specs({"s.bpmn": steps("top", "a")})
+    plan = engine.migrate(copy_of(workflow, spec, subs), new_spec, new_subs)
+    assert plan.problems == ["环节「calc」出错待重试，新版本中已删除"]
