@@ -13,7 +13,8 @@ import { h, mountAll } from './lib/dom.js';
 function fields(form) {
   const body = {};
   for (const el of form.querySelectorAll('select[name], input[name]')) {
-    if (el.value !== '') body[el.name] = Number(el.value);
+    // Versions are numbers; an element id (at_task) is a BPMN NCName, which never starts with a digit.
+    if (el.value !== '') body[el.name] = /^\d+$/.test(el.value) ? Number(el.value) : el.value;
   }
   return body;
 }

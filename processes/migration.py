@@ -11,12 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from processes import catalog
 from processes.errors import ProcessError
-from processes.store.models import InstanceStatus, ProcessInstance, ProcessVersion, User
+from processes.store.models import (
+    HumanTask,
+    InstanceStatus,
+    ProcessInstance,
+    ProcessVersion,
+    TaskStatus,
+    User,
+)
 
 if TYPE_CHECKING:
     from processes.runtime import Runtime
@@ -68,8 +75,12 @@ def candidates(
     target: ProcessVersion,
     from_version: int | None = None,
     instance_ids: Iterable[int] | None = None,
+    at_task: str | None = None,
 ) -> tuple[list[int], int]:
-    """Ids of the unfinished instances of a process not on `target` (oldest first), and how many more."""
+    """Ids of the unfinished instances of a process not on `target` (oldest first), and how many more.
+
+    `at_task` keeps those with an open task at that element (its BPMN id): "every project now at 初审".
+    """
     query = (
         select(ProcessInstance.id)
         .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
@@ -83,6 +94,14 @@ def candidates(
         query = query.where(ProcessVersion.version == from_version)
     if instance_ids is not None:
         query = query.where(ProcessInstance.id.in_(list(instance_ids)))
+    if at_task is not None:
+        query = query.where(
+            exists().where(
+                HumanTask.instance_id == ProcessInstance.id,
+                HumanTask.status == TaskStatus.READY,
+                HumanTask.spec_id == at_task,
+            )
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     ids = list(session.scalars(query.order_by(ProcessInstance.id).limit(MAX_PER_CALL)))
     return ids, total - len(ids)
@@ -97,11 +116,12 @@ def migrate_many(
     *,
     from_version: int | None = None,
     instance_ids: Iterable[int] | None = None,
+    at_task: str | None = None,
     dry_run: bool = False,
 ) -> BulkMigration:
     """Move (or, dry, check) a process's unfinished instances onto a version, committing each one alone."""
     target = catalog.get_version(session, process_id, to_version)
-    ids, remaining = candidates(session, process_id, target, from_version, instance_ids)
+    ids, remaining = candidates(session, process_id, target, from_version, instance_ids, at_task)
     session.commit()  # each instance below runs in its own transaction
     items = []
     for instance_id in ids:
@@ -113,3 +133,20 @@ def migrate_many(
             report = MigrationReport(instance_id, process_id, 0, target.version, problems=[err.message])
         items.append(report)
     return BulkMigration(process_id, target.version, dry_run, items, remaining)
+
+
+def open_steps(session: Session, process_id: str, not_on: ProcessVersion) -> list[tuple[str, str, int]]:
+    """Where instances of a process not on `not_on` wait: (element id, task name, instances), most first."""
+    instances = func.count(HumanTask.instance_id.distinct())
+    rows = session.execute(
+        select(HumanTask.spec_id, func.min(HumanTask.name), instances)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(
+            ProcessInstance.process_id == process_id,
+            ProcessInstance.process_version_id != not_on.id,
+            HumanTask.status == TaskStatus.READY,
+        )
+        .group_by(HumanTask.spec_id)
+        .order_by(instances.desc(), HumanTask.spec_id)
+    )
+    return [(spec_id, name, count) for spec_id, name, count in rows]

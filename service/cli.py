@@ -118,12 +118,14 @@ def deploy_command(paths: tuple[Path, ...]) -> None:
 @click.option("--to", "to_version", type=click.IntRange(min=1), help="Target version (default: the newest).")
 @click.option("--from", "from_version", type=click.IntRange(min=1), help="Only instances on this version.")
 @click.option("--instance", "instance_ids", type=click.IntRange(min=1), multiple=True, help="Only these.")
+@click.option("--at", "at_task", help="Only instances with an open task at this element id.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
 def migrate_command(
     process_id: str,
     to_version: int | None,
     from_version: int | None,
     instance_ids: tuple[int, ...],
+    at_task: str | None,
     dry_run: bool,
 ) -> None:
     """Move a process's unfinished instances onto a version; exit 1 when any cannot move."""
@@ -141,6 +143,7 @@ def migrate_command(
                 to_version,
                 from_version=from_version,
                 instance_ids=instance_ids or None,
+                at_task=at_task,
                 dry_run=dry_run,
             )
         except NotFound as err:

@@ -30,6 +30,9 @@ class BulkArgs(ma.Schema):
         allow_none=True,
         validate=ma.validate.Length(max=migration.MAX_PER_CALL),
     )
+    at_task = ma.fields.Str(
+        load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=100)
+    )  # an element id: only instances with an open task there
     dry_run = ma.fields.Bool(load_default=False)
 
 
@@ -92,5 +95,6 @@ class BulkMigrate(MethodView):
             args["to_version"],
             from_version=args["from_version"],
             instance_ids=args["instance_ids"],
+            at_task=args["at_task"],
             dry_run=args["dry_run"],
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from sqlalchemy import func, select
 
-from processes import catalog
+from processes import catalog, migration
 from processes.errors import BundleInvalid, FormInvalid, NotFound
 from processes.store.models import Deployment, InstanceStatus, LaneRole, ProcessInstance, ProcessVersion, Role
 from service import auth
@@ -92,6 +92,7 @@ def versions(process_id: str) -> str:
         counts=counts,
         running=running,
         behind=sum(n for version_id, n in running.items() if version_id != newest.id),
+        waiting_at=migration.open_steps(session, process_id, newest),
         newest=newest,
     )
 

@@ -238,3 +238,20 @@ def test_the_cli_migrates_a_process_and_exits_1_when_an_instance_cannot_move(db_
     assert stuck.exit_code == 1 and "不能迁移: 环节「步骤a(a)」已办结，新版本中已删除" in stuck.output
     unknown = CliRunner().invoke(main, ["migrate", "nope"], env=env)
     assert unknown.exit_code == 1 and "流程 nope 不存在" in unknown.output
+
+
+def test_bulk_migration_can_take_only_the_instances_waiting_at_one_step(admin, login) -> None:
+    deployed(admin, steps("p", "a", "b"))
+    operator = login("jyj_jb")
+    at_a = start(operator, "p")
+    at_b = start(operator, "p")
+    complete(operator, [t for t in my_tasks(operator) if t["instance_id"] == at_b["id"]][0]["id"])
+    deployed(admin, steps("p", "a", "b", "c"))
+
+    only_b = admin.post("/api/v1/processes/p/migrations", json={"at_task": "b"}).get_json()
+    assert [i["instance_id"] for i in only_b["items"]] == [at_b["id"]] and only_b["migrated"] == 1
+    assert shown(admin, at_a["id"])["version"] == 1 and shown(admin, at_b["id"])["version"] == 2
+    page = admin.get("/admin/processes/p").get_data(as_text=True)
+    assert '<option value="a">步骤a（1 个实例）</option>' in page and 'value="b"' not in page
+    bad = admin.post("/api/v1/processes/p/migrations", json={"at_task": ""})
+    assert bad.status_code == 422 and "at_task" in bad.get_json()["errors"]
