@@ -400,8 +400,17 @@ class Runtime:
             target.id, target.process_id, target.version, target.name, target.content_hash
         )
         step.workflow = moved
-        detail = {"from_version": report.from_version, "to_version": report.to_version}
-        self._event(step, "migrated", detail={**detail, "changed": plan.changed, "added": plan.added})
+        self._event(
+            step,
+            "migrated",
+            detail={
+                "from_version": report.from_version,
+                "to_version": report.to_version,
+                "added": plan.added,
+                "removed": plan.removed,
+                "changed": plan.changed,
+            },
+        )
         if instance.status == InstanceStatus.ERROR:
             # Stays in error: a retry runs the failed task again, now with the new version's definition.
             self._advance(session, step, lambda: None)
