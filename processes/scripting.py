@@ -23,6 +23,7 @@ import builtins
 import copy
 import functools
 import math
+import os
 import re
 import string
 import threading
@@ -39,6 +40,8 @@ MAX_DEPTH = 100  # the rewriter recurses about three Python frames per level
 MAX_SEQUENCE = 1_000_000  # characters or elements one operation may produce
 MAX_INT_BITS = 1_000_000  # dividing two such ints already takes ~0.4 s in one uninterruptible C call
 MAX_RANGE = 10_000_000
+MAX_MEMORY = 256 * 1024 * 1024  # bytes a run's loops may add to the process (resident set), see _tick
+_MEMORY_EVERY = 1024  # loop iterations between two looks at the resident set
 _FILENAME = "<bpmn-script>"
 
 
@@ -294,6 +297,9 @@ class _Deadline(BaseException):
 class _Clock(threading.local):
     deadline: float = math.inf
     expired: bool = False
+    ticks: int = 0
+    grown: int = 0  # elements or characters guarded operations produced since the last memory check
+    memory_limit: float = math.inf  # resident bytes at this run's first memory check plus MAX_MEMORY
 
 
 _clock = _Clock()
@@ -305,12 +311,46 @@ def _tick() -> bool:
     if _monotonic() > _clock.deadline:
         _clock.expired = True
         raise _Deadline
+    _clock.ticks += 1
+    if _clock.ticks % _MEMORY_EVERY == 1:
+        _check_memory()
     return True
+
+
+def _check_memory() -> None:
+    """Refuse a run that grew the process's resident set by more than MAX_MEMORY.
+
+    Each operation is bounded (MAX_SEQUENCE), but a loop can repeat one until the machine runs out of
+    memory well within the time bound ([[0] * 10**4 for i in range(10**5)] is 8 GB). So the resident set
+    is read at a run's first loop iteration or large result, then every _MEMORY_EVERY iterations and
+    whenever guarded operations have produced another MAX_SEQUENCE elements.
+    """
+    _clock.grown = 0
+    resident = _resident_bytes()
+    if _clock.memory_limit == math.inf:
+        _clock.memory_limit = resident + MAX_MEMORY
+    elif resident > _clock.memory_limit:
+        raise SandboxViolation(f"占用内存过多 (上限 {MAX_MEMORY // 2**20} MB), 已终止")
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _resident_bytes() -> int:
+    """The process's resident set in bytes (Linux); 0 where it cannot be read, which disables the check."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _check_length(size: int) -> None:
     if size > MAX_SEQUENCE:
         raise SandboxViolation(f"结果过长 ({size} 个元素或字符, 上限 {MAX_SEQUENCE})")
+    _clock.grown += size
+    if _clock.grown > MAX_SEQUENCE:
+        _check_memory()
 
 
 def _check_bits(bits: int) -> None:
@@ -693,9 +733,9 @@ def _is_module(value: Any) -> bool:
 
 
 def _run(program: _Program, scope: dict[str, Any], local: Mapping[str, Any] | None, timeout: float) -> Any:
-    saved = _clock.deadline, _clock.expired
+    saved = _clock.deadline, _clock.expired, _clock.ticks, _clock.grown, _clock.memory_limit
     _clock.deadline = min(saved[0], _monotonic() + timeout)  # a nested run cannot outlive its caller
-    _clock.expired = False
+    _clock.expired, _clock.ticks, _clock.grown = False, 0, 0  # a nested run keeps its caller's limit
     scope["__builtins__"] = _BUILTINS
     try:
         result = eval(program.code, scope, local)  # checked and instrumented above
@@ -715,7 +755,7 @@ def _run(program: _Program, scope: dict[str, Any], local: Mapping[str, Any] | No
         line = _script_line(err)
         raise ScriptError(_located(line, _describe(err)), line) from err
     finally:
-        _clock.deadline, _clock.expired = saved
+        _clock.deadline, _clock.expired, _clock.ticks, _clock.grown, _clock.memory_limit = saved
 
 
 def _script_line(err: BaseException) -> int | None:

@@ -607,3 +607,44 @@ def test_dmnengine_decides_through_the_sandbox(
     task = SimpleNamespace(data=data, workflow=SimpleNamespace(script_engine=engine))
     assert DMNEngine(decision_table=None).evaluate(input_expression, entry, task) is expected
     assert all(check(expression, "eval") == [] for expression in engine.seen)
+
+
+MEMORY_BOMBS = [
+    "x = [[0] * 10**4 for i in range(10**5)]",  # 8 GB of small lists, each within MAX_SEQUENCE
+    "x = []\nfor i in range(10**4):\n    x.append('a' * 10**6)",  # 10 GB, one big string per turn
+    "x = {i: [0] * 1000 for i in range(10**6)}",
+]
+
+
+def test_loops_that_would_fill_the_memory_are_stopped_near_the_memory_bound():
+    # In a fresh interpreter, so the peak resident set measures the scripts and not the test session.
+    program = (
+        "import resource, sys\n"
+        "from processes.scripting import MAX_MEMORY, ScriptError, execute\n"
+        "for source in sys.argv[1:]:\n"
+        "    try:\n"
+        "        execute(source, {}, timeout=20.0)\n"
+        "        print('ran')\n"
+        "    except ScriptError as err:\n"
+        "        print(err.message)\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "print(peak // 2**20, MAX_MEMORY // 2**20)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, *MEMORY_BOMBS], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    *messages, sizes = done.stdout.splitlines()
+    assert messages == [
+        "第 1 行: 占用内存过多 (上限 256 MB), 已终止",
+        "第 3 行: 占用内存过多 (上限 256 MB), 已终止",
+        "第 1 行: 占用内存过多 (上限 256 MB), 已终止",
+    ]
+    peak_mb, bound_mb = map(int, sizes.split())
+    assert peak_mb < bound_mb + 200  # the interpreter itself, plus at most one check interval's growth
+
+
+def test_a_loop_building_a_moderate_structure_runs():
+    context: dict[str, Any] = {}
+    execute("rows = [{'id': i, 'name': '项目' + str(i)} for i in range(20000)]\ntotal = len(rows)", context)
+    assert context["total"] == 20000
