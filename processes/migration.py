@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from processes import catalog
 from processes.errors import ProcessError
 from processes.store.models import (
+    ENDED,
     HumanTask,
-    InstanceStatus,
     ProcessInstance,
     ProcessVersion,
     TaskStatus,
@@ -87,7 +87,7 @@ def candidates(
         .where(
             ProcessInstance.process_id == process_id,
             ProcessInstance.process_version_id != target.id,
-            ProcessInstance.status.not_in([InstanceStatus.COMPLETE, InstanceStatus.TERMINATED]),
+            ProcessInstance.status.not_in(ENDED),
         )
     )
     if from_version is not None:

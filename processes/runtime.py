@@ -27,6 +27,7 @@ from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound, Proces
 from processes.migration import MigrationReport
 from processes.store.db import flush_pending
 from processes.store.models import (
+    ENDED,
     HumanTask,
     Incident,
     InstanceEvent,
@@ -350,7 +351,7 @@ class Runtime:
     def terminate(self, session: Session, instance_id: int, user: User, reason: str = "") -> InstanceRecord:
         """End an instance for good: open tasks are cancelled, timers and waits removed."""
         step = self._lock(session, instance_id, user)
-        if step.instance.status in (InstanceStatus.COMPLETE, InstanceStatus.TERMINATED):
+        if step.instance.status in ENDED:
             self._release(step)
             raise Conflict("实例已结束")
         engine.cancel(step.workflow)
@@ -603,7 +604,7 @@ class Runtime:
             waiting_for = engine.waiting_messages(workflow)
             instance.next_wakeup_at = engine.next_timer_due(workflow)
             step.outbox = engine.thrown_messages(workflow)
-        if instance.status in (InstanceStatus.COMPLETE, InstanceStatus.TERMINATED):
+        if instance.status in ENDED:
             instance.ended_at = instance.ended_at or now
             instance.next_wakeup_at = None
             ready = []
@@ -805,7 +806,7 @@ class Runtime:
     def _check_instance_accepts_work(instance: InstanceRecord) -> None:
         if instance.status == InstanceStatus.SUSPENDED:
             raise Conflict("流程实例已挂起，暂不能办理", {"status": "suspended"})
-        if instance.status in (InstanceStatus.TERMINATED, InstanceStatus.COMPLETE):
+        if instance.status in ENDED:
             raise Conflict("流程实例已结束", {"status": instance.status})
 
     def _event(
@@ -947,7 +948,7 @@ def _start_facts(
 
 def _migration_refusals(instance: InstanceRecord, target: ProcessVersion) -> list[str]:
     """Why an instance cannot move to `target` whatever the diagrams say, if it cannot."""
-    if instance.status in (InstanceStatus.COMPLETE, InstanceStatus.TERMINATED):
+    if instance.status in ENDED:
         return ["实例已结束，无需迁移"]
     if instance.status == InstanceStatus.SUSPENDED:
         return ["实例已挂起，请先恢复再迁移"]

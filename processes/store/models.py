@@ -47,6 +47,9 @@ class InstanceStatus(enum.StrEnum):
     TERMINATED = "terminated"
 
 
+ENDED = (InstanceStatus.COMPLETE, InstanceStatus.TERMINATED)  # nothing moves an instance out of these
+
+
 class TaskStatus(enum.StrEnum):
     READY = "ready"
     COMPLETED = "completed"

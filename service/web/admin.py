@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 
 from processes import catalog, migration
 from processes.errors import BundleInvalid, FormInvalid, NotFound
-from processes.store.models import Deployment, InstanceStatus, LaneRole, ProcessInstance, ProcessVersion, Role
+from processes.store.models import (
+    ENDED,
+    Deployment,
+    InstanceStatus,
+    LaneRole,
+    ProcessInstance,
+    ProcessVersion,
+    Role,
+)
 from service import auth
 from service.api.admin import form_catalog
 from service.api.catalog import known_lanes
@@ -81,7 +89,7 @@ def versions(process_id: str) -> str:
         ProcessInstance.process_id == process_id
     )
     counts = dict(session.execute(per_version.group_by(ProcessInstance.process_version_id)).all())
-    unfinished = per_version.where(ProcessInstance.status.not_in(["complete", "terminated"]))
+    unfinished = per_version.where(ProcessInstance.status.not_in(ENDED))
     running = dict(session.execute(unfinished.group_by(ProcessInstance.process_version_id)).all())
     newest = rows[0][0]
     return render_template(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from handlers.models import STAGES
 from processes import catalog, queries
 from processes.errors import NotFound
-from processes.store.models import Organisation, ProcessInstance, ProcessVersion, Role
+from processes.store.models import ENDED, Organisation, ProcessInstance, ProcessVersion, Role
 from service import auth
 from service.api.instances import ListArgs, instance_detail, visible_instance
 from service.api.projects import instance_documents
@@ -67,7 +67,7 @@ def show(instance_id: int) -> str:
     if current not in processes:
         current = instance.process_id
     state = instance.element_state or {}
-    movable = user.is_admin and instance.status not in ("complete", "terminated")
+    movable = user.is_admin and instance.status not in ENDED
     return render_template(
         "instance.html",
         section="instances",
