@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.api.test_runtime_api import complete, my_tasks, start, task_named
@@ -255,3 +257,53 @@ def test_bulk_migration_can_take_only_the_instances_waiting_at_one_step(admin, l
     assert '<option value="a">步骤a（1 个实例）</option>' in page and 'value="b"' not in page
     bad = admin.post("/api/v1/processes/p/migrations", json={"at_task": ""})
     assert bad.status_code == 422 and "at_task" in bad.get_json()["errors"]
+
+
+def test_every_demo_project_moves_onto_a_revised_lifecycle_and_goes_on(app, admin, login, clock) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from processes import catalog
+    from processes.scenarios import run_demo
+    from processes.scheduler import tick
+    from processes.store.models import HumanTask
+
+    state = app.extensions["egovflow"]
+    files = catalog.collect_files([ROOT / "bpmn"], ROOT / "forms")
+    with state.sessions() as session:
+        catalog.deploy(session, files, state.runtime.handlers, now=clock.now())
+        session.commit()
+    demo = ROOT / "processes" / "demo" / "projects.yaml"
+    assert run_demo(demo, state.sessions, state.engine, bpmn_dir=ROOT / "bpmn", forms_dir=ROOT / "forms").ok
+    renames = {
+        # a yearly loop waiting on a timer; five parallel scoring tasks; one plain open task
+        "om_annual.bpmn": ('name="年度运维备案"', 'name="年度运维备案（修订）"'),
+        "expert_review.bpmn": ('name="专家评审打分"', 'name="专家评审打分（修订）"'),
+        "construction.bpmn": ('name="采购与合同签订"', 'name="采购与合同签订（修订）"'),
+    }
+    revised = dict(files)
+    for name, (old, new) in renames.items():
+        revised[name] = files[name].replace(old.encode(), new.encode())
+        assert revised[name] != files[name]
+    with state.sessions() as session:
+        catalog.deploy(session, revised, state.runtime.handlers, now=clock.now())
+        session.commit()
+
+    moved = admin.post("/api/v1/processes/lifecycle/migrations", json={}).get_json()
+    assert (moved["migrated"], moved["refused"], len(moved["items"])) == (6, 0, 6), moved
+    assert sorted(i["refreshed"] for i in moved["items"]) == [0, 0, 0, 0, 1, 5]
+    with state.sessions() as session:
+        names = list(session.scalars(select(HumanTask.name).where(HumanTask.status == "ready")))
+    assert names.count("专家评审打分（修订）") == 5 and "采购与合同签订（修订）" in names
+    assert "专家评审打分" not in names and "采购与合同签订" not in names
+
+    # The project in 运维 waits for next year's filing window; the timer still fires then, into the new step.
+    stages = {i["instance_id"]: shown(admin, i["instance_id"])["stage"] for i in moved["items"]}
+    operating = [instance_id for instance_id, stage in stages.items() if stage == "运维"]
+    assert len(operating) == 1
+    due = shown(admin, operating[0])["next_wakeup_at"]
+    clock.set(datetime.fromisoformat(due).astimezone(UTC) + timedelta(hours=1))
+    tick(state.sessions, state.runtime)
+    filing = [t for t in my_tasks(login("jyj_jb")) if t["instance_id"] == operating[0]]
+    assert [t["name"] for t in filing] == ["年度运维备案（修订）"]
