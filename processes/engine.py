@@ -7,8 +7,10 @@ code base needs to know SpiffWorkflow's classes, its serializer quirks or its cl
 from __future__ import annotations
 
 import contextvars
+import inspect
 import json
 import logging
+import sys
 import traceback as tb
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,13 +36,14 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from handlers.errors import HandlerError
 from processes import scripting
@@ -84,6 +87,24 @@ def _state_name(_cls: type, state: int) -> str:
 
 
 TaskState.get_name = classmethod(_state_name)  # type: ignore[method-assign, assignment]
+
+# SpiffWorkflow's task iterators stop descending at depth 1000 unless told otherwise, and nothing deeper is
+# seen: after about 330 rounds of a back-edge loop (a gateway flowing back to an earlier task) the READY
+# task lies deeper, `do_engine_steps` skips it and the workflow reports itself complete. The iterators walk
+# iteratively, so they are given no depth bound; `snapshot` still refuses a "complete" workflow that has
+# open tasks, and a RecursionError from a recursive walk elsewhere becomes an incident (ENGINE_ERRORS).
+UNBOUNDED_DEPTH = sys.maxsize
+
+
+def _unbound_depth(init: Callable[..., None]) -> None:
+    params = [p for p in inspect.signature(init).parameters.values() if p.default is not p.empty]
+    defaults = list(init.__defaults__ or ())
+    defaults[[p.name for p in params].index("max_depth")] = UNBOUNDED_DEPTH
+    init.__defaults__ = tuple(defaults)
+
+
+for _iterator in (TaskIterator, BpmnTaskIterator):
+    _unbound_depth(_iterator.__init__)
 
 
 class clock_context:  # noqa: N801 - used as a context manager, reads like a statement
@@ -744,7 +765,7 @@ def failure_from(err: Exception, workflow: BpmnWorkflow) -> StepFailure:
     )
 
 
-ENGINE_ERRORS = (SpiffWorkflowException, HandlerError, HandlerFailed, scripting.ScriptError)
+ENGINE_ERRORS = (SpiffWorkflowException, HandlerError, HandlerFailed, scripting.ScriptError, RecursionError)
 
 
 def errored_task_guids(workflow: BpmnWorkflow) -> list[str]:
@@ -979,6 +1000,7 @@ class Snapshot:
     ready: list[UserTaskView]
     errored: list[str]
     elements: dict[str, dict[str, list[str]]]
+    hidden: list[str] = field(default_factory=list)  # open tasks of a workflow that says it is complete
 
 
 _OPEN = (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR)
@@ -1028,4 +1050,14 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
         ready,
         errored,
         {pid: {k: sorted(v) for k, v in d.items()} for pid, d in elements.items()},
+        [str(t.id) for t in open_tasks if t.state != TaskState.ERROR] if completed else [],
     )
+
+
+def hidden_tasks_failure(snap: Snapshot) -> StepFailure:
+    """The incident for a workflow that reports itself complete while tasks are still open."""
+    message = (
+        "SpiffWorkflow 报告流程已完成，但仍有未完成的任务（任务树过深，常见于回退循环次数过多）；"
+        "实例未标记为完成，请流程管理员检查流程图"
+    )
+    return StepFailure(snap.hidden[0], None, message, "")

@@ -585,6 +585,8 @@ class Runtime:
         with engine.clock_context(self.clock.now):
             engine.compact(workflow)
             snap = engine.snapshot(workflow)
+            if snap.hidden:  # never call an instance complete while it has open tasks
+                self._incident(session, step, engine.hidden_tasks_failure(snap))
             data = snap.data
             data_text = _json_text(data)
             ready = snap.ready

@@ -159,3 +159,17 @@ def steps(process_id: str, *ids: str, formed: tuple[str, ...] = (), script: str 
     p.add(end(), "建设单位经办人", "end")
     p.chain(*chain, "end")
     return p.xml()
+
+
+def returned(process_id: str = "returned") -> str:
+    """A review that a REJECT sends back to itself (a back-edge loop, as a return for correction is)."""
+    p = Process(process_id, "退回重审")
+    p.add(start(), "建设单位经办人", "start")
+    p.add(gateway("merge"), "建设单位经办人", "merge")
+    p.add(user_task("review", "审核", form="approval.schema.json"), "建设单位经办人", "review")
+    p.add(gateway("decide", default="f_done"), "建设单位经办人", "decide")
+    p.add(end(), "建设单位经办人", "end")
+    p.chain("start", "merge", "review", "decide")
+    p.flow("decide", "merge", condition='decision == "REJECT"', flow_id="f_back")
+    p.flow("decide", "end", flow_id="f_done")
+    return p.xml()

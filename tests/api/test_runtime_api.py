@@ -689,3 +689,34 @@ def test_numbers_no_column_holds_are_refused_or_left_out_of_the_projections(admi
     shown = clerk.get(f"/api/v1/instances/{started['id']}").get_json()
     assert shown["plan_year"] is None and shown["total_estimate"] == 1e30
     assert shown["data"]["plan_year"] == 10**12
+
+
+def test_a_workflow_that_loses_sight_of_its_open_task_becomes_an_incident_not_complete(
+    admin, login, monkeypatch
+) -> None:
+    # SpiffWorkflow's iterators, given a depth bound (1000 by default; the engine lifts it), report a
+    # workflow complete once its READY task lies deeper. Bound them at 30 to meet that within a few rounds.
+    from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+    from SpiffWorkflow.util.task import TaskIterator
+
+    from processes import engine
+    from tests.workflows import returned
+
+    monkeypatch.setattr(engine, "VERIFY_STATE", False)  # it compares the task maps with the (bounded) walk
+    for iterator in (TaskIterator, BpmnTaskIterator):
+        defaults = list(iterator.__init__.__defaults__)
+        defaults[1] = 30  # max_depth
+        monkeypatch.setattr(iterator.__init__, "__defaults__", tuple(defaults))
+    assert deploy(admin, bundle(returned())).status_code == 201
+    operator = login("jyj_jb")
+    instance = start(operator, "returned")
+    statuses = []
+    for _ in range(20):
+        tasks = [t for t in my_tasks(operator) if t["instance_id"] == instance["id"]]
+        if not tasks:
+            break
+        done = complete(operator, tasks[0]["id"], {"decision": "REJECT", "amount": 1})
+        statuses.append(done.get_json()["instance_status"])
+    assert "complete" not in statuses and statuses[-1] == "error", statuses
+    incidents = admin.get(f"/api/v1/instances/{instance['id']}/incidents").get_json()
+    assert "仍有未完成的任务" in incidents[-1]["message"]
