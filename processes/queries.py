@@ -16,6 +16,7 @@ from processes.store.models import (
     InstanceStatus,
     Organisation,
     ProcessInstance,
+    ProcessVersion,
     TaskStatus,
     User,
     UserRole,
@@ -203,6 +204,7 @@ class InstanceFilter:
     """Filters of the instance list; every field is optional."""
 
     process_id: str | None = None
+    version: int | None = None  # the process version's number (with process_id: one version's instances)
     status: str | None = None
     unit: str | None = None  # organisation code
     stage: str | None = None
@@ -227,6 +229,9 @@ def instances(
     )
     if f.process_id:
         stmt = stmt.where(ProcessInstance.process_id == f.process_id)
+    if f.version:
+        numbered = select(ProcessVersion.id).where(ProcessVersion.version == f.version)
+        stmt = stmt.where(ProcessInstance.process_version_id.in_(numbered))
     if f.status:
         stmt = stmt.where(ProcessInstance.status == f.status)
     if f.unit:

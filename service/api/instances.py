@@ -41,6 +41,7 @@ class StartArgs(ma.Schema):
 
 class ListArgs(PageArgs):
     process_id = ma.fields.Str()
+    version = ma.fields.Int(validate=ma.validate.Range(min=1, max=MAX_ROW_ID))
     status = ma.fields.Str(validate=ma.validate.OneOf([s.value for s in InstanceStatus]))
     unit = ma.fields.Str()
     stage = ma.fields.Str()

@@ -171,6 +171,13 @@ def test_bulk_migration_moves_what_can_move_and_reports_the_rest(admin, login) -
 
     done = admin.post("/api/v1/processes/p/migrations", json={}).get_json()
     assert (done["migrated"], done["refused"]) == (1, 1)
+    on_v1 = admin.get("/api/v1/instances?process_id=p&version=1").get_json()["items"]
+    assert sorted(i["id"] for i in on_v1) == sorted([at_b["id"], ended["id"]])
+    assert [i["id"] for i in admin.get("/api/v1/instances?process_id=p&version=2").get_json()["items"]] == [
+        at_a["id"]
+    ]
+    versions_page = admin.get("/admin/processes/p").get_data(as_text=True)
+    assert "/instances?process_id=p&amp;version=1" in versions_page
     assert shown(admin, at_a["id"])["version"] == 2
     assert shown(admin, at_b["id"])["version"] == 1
     complete(operator, [t for t in my_tasks(operator) if t["instance_id"] == at_a["id"]][0]["id"])

@@ -35,7 +35,8 @@ def test_an_admin_previews_then_moves_one_instance_and_then_the_rest(server: Liv
     report = card.locator(".migration-report")
     report.wait_for()
     assert "可迁移" in report.inner_text() and RENAMED in report.inner_text()
-    assert "第 1 版" in admin.page.locator("#facts").inner_text()  # a preview changes nothing
+    facts = admin.page.locator("#facts").inner_text()
+    assert "第 1 版" in facts and "可迁移到第 2 版" in facts  # a preview changes nothing
     admin.shot("实例-迁移预览")
 
     admin.page.once("dialog", lambda dialog: dialog.accept())
@@ -43,6 +44,7 @@ def test_an_admin_previews_then_moves_one_instance_and_then_the_rest(server: Liv
         card.get_by_role("button", name="迁移").click()
     admin.islands_ready()
     assert "lifecycle 第 2 版" in admin.page.locator("#facts").inner_text()
+    assert "可迁移到" not in admin.page.locator("#facts").inner_text()
     assert "迁移版本" in admin.page.locator("#history").inner_text()
     assert "第 1 版 → 第 2 版" in admin.page.locator("#history").inner_text()
     assert admin.page.locator("#migration select[name=version] option").all_inner_texts() == ["第 1 版"]
