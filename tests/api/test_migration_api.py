@@ -314,3 +314,50 @@ def test_every_demo_project_moves_onto_a_revised_lifecycle_and_goes_on(app, admi
     tick(state.sessions, state.runtime)
     filing = [t for t in my_tasks(login("jyj_jb")) if t["instance_id"] == operating[0]]
     assert [t["name"] for t in filing] == ["年度运维备案（修订）"]
+
+
+def test_a_move_racing_a_completion_leaves_one_consistent_outcome(admin, login) -> None:
+    import threading
+
+    deployed(admin, steps("p", "a", "b"))
+    operator = login("jyj_jb")
+    instance = start(operator, "p")
+    task = task_named(operator, "步骤a")
+    deployed(admin, steps("p", "a", "a2", "b"))
+    mover, worker = login("admin"), login("jyj_jb")
+    results: dict[str, object] = {}
+    barrier = threading.Barrier(2)
+
+    def move() -> None:
+        barrier.wait()
+        results["move"] = migrate(mover, instance["id"])
+
+    def work() -> None:
+        barrier.wait()
+        results["work"] = complete(worker, task["id"])
+
+    threads = [threading.Thread(target=move), threading.Thread(target=work)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results["move"].status_code == 200 and results["work"].status_code == 200
+    # The instance lock orders the two. Moved first, 步骤a then leads to the added 步骤a2; completed first,
+    # 步骤b was already open when the instance moved, so a2 (inserted before it) is not reached.
+    assert shown(admin, instance["id"])["version"] == 2
+    open_names = [t["name"] for t in my_tasks(operator) if t["instance_id"] == instance["id"]]
+    history = [e["kind"] for e in shown(admin, instance["id"])["history"]]
+    moved_first = history.index("migrated") < history.index("task_completed")
+    assert open_names == (["步骤a2"] if moved_first else ["步骤b"])
+
+
+def test_a_step_added_before_the_current_one_is_not_reached(admin, login) -> None:
+    deployed(admin, steps("p", "a", "b"))
+    operator = login("jyj_jb")
+    instance = start(operator, "p")
+    complete(operator, task_named(operator, "步骤a")["id"])
+    deployed(admin, steps("p", "a", "a2", "b"))
+    report = migrate(admin, instance["id"]).get_json()
+    assert report["migrated"] and report["added"] == ["步骤a2(a2)"]
+    complete(operator, task_named(operator, "步骤b")["id"])
+    assert shown(admin, instance["id"])["status"] == "complete"
