@@ -7,6 +7,9 @@
     median over rounds of b/a within a round, where both ran under the same conditions. Alongside:
     (b0) an empty SQLAlchemy session transaction on the same database (the framework's own floor), and
     where a completion's time goes (engine, state dump, snapshot, SQL, begin/commit, the rest).
+    (b*) the floor of any durable step, in rounds alternating with (a): the engine step, the snapshot, the
+    whole-state dump and one bare sqlite3 transaction (no SQLAlchemy) that locks, writes the instance row,
+    closes and opens task rows and appends an event; and the same without writing the state.
 (c) the HTTP API under gunicorn (1 worker, SQLite) per completion (median, p95), and script-only instances/s
 (d) one step on an instance whose looped subprocess has run 200 times, against the same step at iteration 1
 """
@@ -17,6 +20,7 @@ import http.client
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -173,6 +177,68 @@ def bench_transaction(app) -> float:  # noqa: ANN001
             session.commit()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+_FLOOR_SCHEMA = (
+    "CREATE TABLE inst (id INTEGER PRIMARY KEY, status TEXT, lock_version INT, state TEXT, data TEXT,"
+    " at TEXT)",
+    "CREATE TABLE task (id INTEGER PRIMARY KEY, instance_id INT, guid TEXT UNIQUE, status TEXT, name TEXT)",
+    "CREATE INDEX task_open ON task (instance_id, status)",
+    "CREATE TABLE event (id INTEGER PRIMARY KEY, instance_id INT, at TEXT, kind TEXT, detail TEXT)",
+    "CREATE INDEX event_instance ON event (instance_id)",
+)
+
+
+def floor_database(path: str) -> sqlite3.Connection:
+    """A bare sqlite3 database (WAL, synchronous=NORMAL, as the app's) with the step's few tables."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    for statement in _FLOOR_SCHEMA:
+        db.execute(statement)
+    return db
+
+
+def bench_floor(db: sqlite3.Connection, write_state: bool) -> list[float]:
+    """(b*) Per-completion times of a durable step with nothing but SpiffWorkflow and sqlite3."""
+    bundle, _ = engine.parse_bundle({"linear.bpmn": linear().encode()})
+    spec, subs = bundle.specs("linear")
+    eng = engine.StepEngine()
+    times = []
+    for _ in range(INSTANCES_B):
+        wf = engine.new_workflow(spec, subs, {})
+        engine.run(wf, eng)
+        instance_id = db.execute(
+            "INSERT INTO inst (status, lock_version, state, data, at) VALUES ('running', 1, '{}', '{}', '')"
+        ).lastrowid
+        while tasks := engine.ready_user_tasks(wf):
+            t0 = time.perf_counter()
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("SELECT status, lock_version FROM inst WHERE id = ?", (instance_id,)).fetchone()
+            engine.complete_user_task(wf, tasks[0].guid, {}, eng)
+            snap = engine.snapshot(wf)
+            state = engine.dump_state(wf) if write_state else "{}"
+            db.execute(
+                "UPDATE inst SET status = 'running', lock_version = lock_version + 1, state = ?, data = ?, "
+                "at = ? WHERE id = ?",
+                (state, json.dumps(snap.data), "now", instance_id),
+            )
+            db.execute(
+                "UPDATE task SET status = 'completed' WHERE instance_id = ? AND guid = ?",
+                (instance_id, tasks[0].guid),
+            )
+            for view in snap.ready:
+                db.execute(
+                    "INSERT INTO task (instance_id, guid, status, name) VALUES (?, ?, 'ready', ?)",
+                    (instance_id, view.guid, view.name),
+                )
+            db.execute(
+                "INSERT INTO event (instance_id, at, kind, detail) VALUES (?, 'now', 'task_completed', '{}')",
+                (instance_id,),
+            )
+            db.execute("COMMIT")
+            times.append(time.perf_counter() - t0)
+    return times
 
 
 def breakdown(app) -> dict[str, float]:  # noqa: ANN001
@@ -408,11 +474,26 @@ def main() -> None:
         a, b = min(a_rounds), min(b_rounds)
         ratio = statistics.median(y / x for x, y in zip(a_rounds, b_rounds, strict=True))
         b0 = bench_transaction(app)
+        floor_db = floor_database(f"{tmp}/floor.db")
+        bench_floor(floor_db, True)  # warm up
+        floors: list[tuple[float, float, float]] = []
+        for _ in range(ROUNDS):
+            a_round = statistics.median(bench_memory())
+            with_state = statistics.median(bench_floor(floor_db, True))
+            without_state = statistics.median(bench_floor(floor_db, False))
+            floors.append((a_round, with_state, without_state))
+        floor_db.close()
         spread = f"rounds {ms(min(a_rounds))}–{ms(max(a_rounds))} ms"
         print(f"(a) in-memory SpiffWorkflow floor per completion: {ms(a)} ms ({spread})")
         spread = f"rounds {ms(min(b_rounds))}–{ms(max(b_rounds))} ms"
         print(f"(b) runtime on SQLite per completion:              {ms(b)} ms ({spread})")
         print(f"    (b0) an empty SQLAlchemy transaction:          {ms(b0)} ms ({b0 / a:.1f} × a)")
+        whole = statistics.median(w / x for x, w, _ in floors)
+        bare = statistics.median(n / x for x, _, n in floors)
+        print(
+            f"    (b*) a durable step with SpiffWorkflow and bare sqlite3: {whole:.2f} × a writing the whole "
+            f"state, {bare:.2f} × a without it (median of rounds)"
+        )
         parts = breakdown(app)
         total = sum(parts.values())
         print("    where (b) goes (median µs per part; parts timed separately, so they need not add up):")
