@@ -65,7 +65,7 @@ class Lanes(MethodView):
         auth.require_user()
         return list(get_session().scalars(select(LaneRole).order_by(LaneRole.lane)))
 
-    @blp.arguments(LaneSchema)
+    @blp.arguments(LaneSchema())
     @blp.response(200, LaneSchema)
     def put(self, args: dict):
         """Map a lane name to a role (admins); applies to tasks created from now on."""

@@ -41,7 +41,7 @@ class TokenSchema(ma.Schema):
 
 @blp.route("/login")
 class Login(MethodView):
-    @blp.arguments(LoginArgs)
+    @blp.arguments(LoginArgs())
     @blp.response(200, MeSchema)
     def post(self, args: dict):
         """Log in with user name and password; starts a session (cookie)."""
@@ -66,7 +66,7 @@ class Me(MethodView):
 
 @blp.route("/tokens")
 class Tokens(MethodView):
-    @blp.arguments(TokenArgs)
+    @blp.arguments(TokenArgs())
     @blp.response(201, TokenSchema)
     def post(self, args: dict):
         """Create an API token for the caller; the secret is shown only in this response."""

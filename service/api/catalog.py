@@ -125,7 +125,7 @@ class Version(MethodView):
 
 @blp.route("/validate")
 class Validate(MethodView):
-    @blp.arguments(BundleArgs)
+    @blp.arguments(BundleArgs())
     @blp.response(200, ValidationSchema)
     def post(self, args: dict):
         """Check a bundle without deploying it."""
@@ -136,7 +136,7 @@ class Validate(MethodView):
 
 @blp.route("/deployments")
 class Deployments(MethodView):
-    @blp.arguments(BundleArgs)
+    @blp.arguments(BundleArgs())
     @blp.response(201, DeployResult)
     @blp.alt_response(422, schema=ValidationSchema)
     def post(self, args: dict):

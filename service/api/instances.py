@@ -128,7 +128,7 @@ def _without_traceback(incident: Incident) -> SimpleNamespace:
 
 @blp.route("")
 class Instances(MethodView):
-    @blp.arguments(ListArgs, location="query")
+    @blp.arguments(ListArgs(), location="query")
     @blp.response(200, InstancePage)
     def get(self, args: dict):
         """List the instances the caller may see, with filters, sorting and pages."""
@@ -136,7 +136,7 @@ class Instances(MethodView):
         page, size, sort = args.pop("page"), args.pop("page_size"), args.pop("sort")
         return queries.instances(get_session(), user, queries.InstanceFilter(**args), sort, page, size)
 
-    @blp.arguments(StartArgs)
+    @blp.arguments(StartArgs())
     @blp.response(201, InstanceSchema)
     def post(self, args: dict):
         """Start an instance of a process (newest version unless one is given)."""
@@ -209,7 +209,7 @@ class Resume(MethodView):
 
 @blp.route("/<int:instance_id>/terminate")
 class Terminate(MethodView):
-    @blp.arguments(TerminateArgs)
+    @blp.arguments(TerminateArgs())
     @blp.response(200, InstanceSchema)
     def post(self, args: dict, instance_id: int):
         """Terminate an instance for good (admins)."""

@@ -62,7 +62,7 @@ class BulkSchema(ma.Schema):
 
 @blp.route("/instances/<int:instance_id>/migrate")
 class Migrate(MethodView):
-    @blp.arguments(MigrateArgs)
+    @blp.arguments(MigrateArgs())
     @blp.response(200, ReportSchema)
     @blp.alt_response(409, description="不能迁移，problems 列出原因；实例不变")
     def post(self, args: dict, instance_id: int):
@@ -82,7 +82,7 @@ class Migrate(MethodView):
 
 @blp.route("/processes/<process_id>/migrations")
 class BulkMigrate(MethodView):
-    @blp.arguments(BulkArgs)
+    @blp.arguments(BulkArgs())
     @blp.response(200, BulkSchema)
     def post(self, args: dict, process_id: str):
         """Move a process's unfinished instances onto a version, each on its own; `dry_run` only reports."""

@@ -272,7 +272,7 @@ def export_register(args: dict) -> Response:
 
 @blp.route("/projects")
 class Projects(MethodView):
-    @blp.arguments(ProjectArgs, location="query")
+    @blp.arguments(ProjectArgs(), location="query")
     @blp.response(200, ProjectPage)
     def get(self, args: dict):
         """List the register rows the caller may see (own unit, or projects of instances they see)."""
@@ -292,7 +292,7 @@ class Projects(MethodView):
 
 @blp.route("/projects/export")
 class ProjectExport(MethodView):
-    @blp.arguments(ProjectArgs, location="query")
+    @blp.arguments(ProjectArgs(), location="query")
     @blp.response(200, description="Excel 文件 (.xlsx)")
     def get(self, args: dict):
         """Download the filtered register as an Excel workbook (at most 10000 rows)."""

@@ -88,7 +88,7 @@ def complete(task_id: int, data: dict) -> dict:
 
 @blp.route("")
 class Tasks(MethodView):
-    @blp.arguments(ListArgs, location="query")
+    @blp.arguments(ListArgs(), location="query")
     @blp.response(200, TaskPage)
     def get(self, args: dict):
         """List open tasks: `mine` (assigned or claimed), `roles` (my roles' pool) or `all`."""
@@ -136,7 +136,7 @@ class ReassignArgs(ma.Schema):
 
 @blp.route("/<int:task_id>/reassign")
 class Reassign(MethodView):
-    @blp.arguments(ReassignArgs)
+    @blp.arguments(ReassignArgs())
     @blp.response(200, TaskSchema)
     def post(self, args: dict, task_id: int):
         """Give an open task to a named user (process admins)."""
@@ -154,7 +154,7 @@ class Reassign(MethodView):
 
 @blp.route("/<int:task_id>/draft")
 class Draft(MethodView):
-    @blp.arguments(SubmitArgs)
+    @blp.arguments(SubmitArgs())
     @blp.response(200)
     def post(self, args: dict, task_id: int):
         """Save unfinished form data on the task."""
@@ -167,7 +167,7 @@ class Draft(MethodView):
 
 @blp.route("/<int:task_id>/complete")
 class Complete(MethodView):
-    @blp.arguments(SubmitArgs)
+    @blp.arguments(SubmitArgs())
     @blp.response(200, CompleteResult)
     @blp.alt_response(409, description="任务已被他人办理或已取消")
     @blp.alt_response(422, description="表单校验未通过，errors 按字段给出")
