@@ -17,9 +17,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from processes import accounts
 from processes.store.models import ApiToken, User
 from processes.store.prepared import Prepared
-from service.db import get_session
+from service.db import get_session, runtime
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 TOKEN_PREFIX = "egf_"
@@ -94,12 +95,24 @@ def login(username: str, password: str) -> User:
         limiter.fail(key)
         raise AuthError(401, "用户名或密码错误")
     limiter.reset(key)
+    accounts.record_login(user, runtime().clock.now())
+    get_session().commit()
     session.clear()
     session["user_id"] = user.id
     session["csrf"] = secrets.token_urlsafe(24)
+    remember_password(user)
     session.permanent = True
     g.user = user
     return user
+
+
+def remember_password(user: User) -> None:
+    """Tie the browser session to the user's current password: a change or reset ends other sessions."""
+    session["pw"] = _password_mark(user)
+
+
+def _password_mark(user: User) -> str:
+    return _sha(user.password_hash)[:16]
 
 
 def logout() -> None:
@@ -137,6 +150,8 @@ def current_user() -> User | None:
         g.via_token = True
     elif "user_id" in session:
         user = get_session().get(User, session["user_id"], options=[_WITH_ROLES])
+        if user is not None and session.get("pw") != _password_mark(user):
+            user = None  # the password changed since this session logged in
     if user is not None and not user.active:
         user = None
     g.user = user
@@ -157,11 +172,17 @@ def _token_user(db: Session, secret: str) -> User | None:
     return user
 
 
+# What a user may still do while the password an admin gave them is unchanged.
+PASSWORD_PENDING_ENDPOINTS = {"accounts.OwnPassword", "auth.Me", "auth.Logout", "web_accounts.password"}
+
+
 def require_user() -> User:
-    """Return the caller or raise 401."""
+    """Return the caller; raise 401 when anonymous, 403 while an admin-given password is unchanged."""
     user = current_user()
     if user is None:
         raise AuthError(401, "请先登录")
+    if user.must_change_password and request.endpoint not in PASSWORD_PENDING_ENDPOINTS:
+        raise AuthError(403, "请先修改管理员设置的初始密码")
     return user
 
 

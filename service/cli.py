@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from handlers import REGISTRY
 from processes import catalog
@@ -191,6 +194,118 @@ def seed_command(no_projects: bool) -> None:
         forms_dir=ROOT / "forms",
     )
     click.echo(f"演示项目已就绪: {result.summary}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Accounts: create one (the first admin of a new installation) or reset a password."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Display name (姓名).")
+@click.option("--unit", "unit_code", help="Organisation code (统一社会信用代码) the account belongs to.")
+@click.option("--role", "roles", multiple=True, help="Role code; repeat for several (e.g. DSJ_CLERK).")
+@click.option("--admin", "is_admin", is_flag=True, help="Process admin (diagrams, deploys, accounts).")
+@click.option("--manager", "is_manager", is_flag=True, help="Sees the dashboard and every project.")
+@click.password_option(prompt="密码", confirmation_prompt="再次输入密码", help="Asked for when not given.")
+def user_add(
+    username: str,
+    display_name: str,
+    unit_code: str | None,
+    roles: tuple[str, ...],
+    is_admin: bool,
+    is_manager: bool,
+    password: str,
+) -> None:
+    """Create an account whose password is the one typed here (no change required at first log-in)."""
+    from processes import accounts
+    from service.auth import hash_password
+
+    state = _app().extensions["egovflow"]
+    with state.sessions() as session:
+        org_id = _org_id(session, unit_code) if unit_code else None
+        with _form_errors():
+            accounts.create_user(
+                session,
+                hash_password,
+                username=username,
+                display_name=display_name,
+                password=password,
+                organisation_id=org_id,
+                roles=roles,
+                is_admin=is_admin,
+                is_manager=is_manager,
+                must_change_password=False,
+            )
+        session.commit()
+    click.echo(f"已创建用户 {username}（{display_name}）")
+
+
+@user_group.command("password")
+@click.argument("username")
+@click.password_option(prompt="密码", confirmation_prompt="再次输入密码", help="Asked for when not given.")
+def user_password(username: str, password: str) -> None:
+    """Give an account a new password, which its holder must change at next log-in."""
+    from processes import accounts
+    from service.auth import hash_password
+
+    state = _app().extensions["egovflow"]
+    with state.sessions() as session, _form_errors():
+        user = accounts.find_user(session, username)
+        accounts.reset_password(session, hash_password, user.id, password)
+        session.commit()
+    click.echo(f"已重置用户 {username} 的密码；该用户下次登录时须修改密码")
+
+
+@main.group("org")
+def org_group() -> None:
+    """Organisations (项目建设单位 and 市直部门)."""
+
+
+@org_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--short", "short_name", help="Short name (简称); defaults to the full name.")
+@click.option(
+    "--kind", type=click.Choice(["unit", "bureau", "government"]), default="unit", show_default=True
+)
+def org_add(code: str, name: str, short_name: str | None, kind: str) -> None:
+    """Add an organisation with its code (统一社会信用代码 or a short code)."""
+    from processes import accounts
+
+    state = _app().extensions["egovflow"]
+    with state.sessions() as session, _form_errors():
+        accounts.create_organisation(session, code=code, name=name, short_name=short_name or name, kind=kind)
+        session.commit()
+    click.echo(f"已添加单位 {short_name or name}（{code}）")
+
+
+def _org_id(session: Session, code: str) -> int:
+    from sqlalchemy import select
+
+    from processes.store.models import Organisation
+
+    org_id = session.scalar(select(Organisation.id).where(Organisation.code == code))
+    if org_id is None:
+        raise click.ClickException(f"单位代码 {code} 不存在（先用 egovflow org add 添加）")
+    return org_id
+
+
+@contextmanager
+def _form_errors() -> Iterator[None]:
+    """Turn the account rules' errors into one line per problem and exit status 1."""
+    from processes.errors import FormInvalid, NotFound
+
+    try:
+        yield
+    except FormInvalid as err:
+        for messages in err.errors.values():
+            for message in messages:
+                click.echo(message, err=True)
+        raise click.ClickException("输入有误，未做任何修改") from err
+    except NotFound as err:
+        raise click.ClickException(err.message) from err
 
 
 @main.command("logins")

@@ -132,6 +132,7 @@ _ZH = {
     "Not a valid integer.": "应填写整数",
     "Not a valid string.": "应填写文本",
     "Not a valid mapping type.": "应为对象",
+    "Not a valid list.": "应为列表",
     "Unknown field.": "未知字段",
     "Not a valid datetime.": "时间格式不正确",
     "Not a valid date.": "日期格式应为 YYYY-MM-DD",

@@ -113,6 +113,10 @@ class ApiClient:
         """PUT JSON with the CSRF header."""
         return self.client.put(url, json=json, headers={"X-CSRFToken": self.csrf})
 
+    def patch(self, url: str, json: object = None):  # noqa: ANN201
+        """PATCH JSON with the CSRF header."""
+        return self.client.patch(url, json=json, headers={"X-CSRFToken": self.csrf})
+
 
 @pytest.fixture
 def login(app):  # noqa: ANN001, ANN201

@@ -90,6 +90,9 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_manager: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when an admin gives the password (a new account or a reset): the user must choose their own.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_login_at: Mapped[datetime | None]
     organisation: Mapped[Organisation | None] = relationship()
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan")
 

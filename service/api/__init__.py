@@ -32,6 +32,7 @@ def init_api(app: Flask) -> Api:
     api = Api(app, spec_kwargs=SPEC)
     api.register_converter(RowId, row_id_schema)
     from service.api import (
+        accounts,
         admin,
         attachments,
         auth,
@@ -43,7 +44,8 @@ def init_api(app: Flask) -> Api:
         tasks,
     )
 
-    for module in (auth, catalog, instances, migrations, tasks, attachments, admin, projects, dashboard):
+    modules = (auth, catalog, instances, migrations, tasks, attachments, admin, accounts, projects, dashboard)
+    for module in modules:
         api.register_blueprint(module.blp)
     app.extensions["egovflow_api"] = api
     return api

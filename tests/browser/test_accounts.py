@@ -1,0 +1,76 @@
+"""Accounts in real Chromium: an admin adds a unit and a person, who logs in and must choose a password."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+UNIT = "六安市文化和旅游局"
+
+
+def test_an_admin_adds_a_unit_and_an_operator_who_sets_their_own_password(visit) -> None:  # noqa: ANN001
+    admin = visit("admin")
+    admin.goto("/admin/organisations")
+    form = admin.page.locator("#create-organisation")
+    form.locator("input[name=name]").fill(UNIT)
+    form.locator("input[name=short_name]").fill("市文旅局")
+    form.locator("input[name=code]").fill("11341500MB1A0099XX")
+    with admin.page.expect_navigation():
+        form.get_by_role("button", name="添加").click()
+    assert "市文旅局" in admin.page.locator("#organisations").inner_text()
+
+    admin.goto("/admin/users")
+    form = admin.page.locator("#create-user")
+    form.locator("#username").fill("wlj_li")
+    form.locator("#display_name").fill("李四(市文旅局)")
+    form.locator("#organisation_id").select_option(label="市文旅局（项目建设单位）")
+    form.get_by_label("建设单位经办人").check()
+    form.get_by_role("button", name="创建用户").click()  # no password yet: the browser asks for one
+    assert admin.page.url.endswith("/admin/users")
+    form.get_by_role("button", name="随机生成").click()
+    password = form.locator("#password").input_value()
+    assert len(password) == 12
+    form.locator("#password").fill("short")  # the server's rule, in Chinese, beside the form
+    form.locator("#password").evaluate("el => el.removeAttribute('minlength')")
+    form.get_by_role("button", name="创建用户").click()
+    error = form.locator(".api-error")
+    error.wait_for()
+    assert "密码至少 8 位" in error.inner_text()
+    admin.shot("新建用户-密码太短")
+    form.locator("#password").fill(password)
+    with admin.page.expect_navigation():
+        form.get_by_role("button", name="创建用户").click()
+    assert "用户已创建" in admin.page.locator(".alert-success").inner_text()
+    admin.shot("用户已创建")
+
+    admin.goto("/admin/users?q=wlj")
+    row = admin.page.locator("#users tr[data-username=wlj_li]")
+    assert "待改初始密码" in row.inner_text() and "从未登录" in row.inner_text()
+    assert "建设单位经办人" in row.inner_text() and "市文旅局" in row.inner_text()
+
+    person = visit()
+    person.login("wlj_li", password)
+    assert person.page.url.endswith("/account/password")
+    assert "请先修改为只有您知道的密码" in person.page.locator(".alert-info").inner_text()
+    person.goto("/instances", shot=False)  # every other page sends them back
+    assert person.page.url.endswith("/account/password")
+    person.page.fill("#old_password", password)
+    person.page.fill("#new_password", "Wenlv2026new")
+    with person.page.expect_navigation():
+        person.page.get_by_role("button", name="修改密码").click()
+    assert "密码已修改" in person.page.locator(".alert-success").inner_text()
+    person.shot("密码已修改")
+    person.goto("/")
+    assert person.page.locator(".page-title").first.inner_text() == "我的待办"
+
+    admin.goto("/admin/users?q=wlj")
+    assert "启用" in admin.page.locator("#users tr[data-username=wlj_li]").inner_text()
+    admin.page.locator("#users tr[data-username=wlj_li]").get_by_role("link", name="编辑").click()
+    admin.page.wait_for_load_state("load")
+    edit = admin.page.locator("#edit-user")
+    edit.get_by_label("启用（停用后不能登录").uncheck()
+    with admin.page.expect_navigation():
+        edit.get_by_role("button", name="保存").click()
+    assert "已保存" in admin.page.locator(".alert-success").inner_text()
+    person.goto("/", shot=False)
+    assert "/login" in person.page.url  # a deactivated account's session ends at once
