@@ -256,6 +256,8 @@ async function mountModeler(el) {
   });
 
   deployBtn.addEventListener('click', async () => {
+    const question = '部署后，新发起的流程使用新版本；正在办理的实例仍按原版本办理（可在版本页迁移）。确定部署吗？';
+    if (!window.confirm(question)) return;
     busy(true);
     deployBtn.textContent = '部署中…';
     setStatus('部署中…');
@@ -271,8 +273,17 @@ async function mountModeler(el) {
           h(
             'ul',
             {},
-            versions.map((v) => h('li', {}, `流程 ${v.process_id} 第 ${v.version} 版${versionState(v.created)}`)),
+            versions.map((v) =>
+              h(
+                'li',
+                {},
+                `流程 ${v.process_id} 第 ${v.version} 版${versionState(v.created)}`,
+                v.name ? ` ${v.name} ` : ' ',
+                v.url ? h('a', { href: v.url }, '查看此版本并迁移未结束的实例') : '',
+              ),
+            ),
           ),
+          h('p', { class: 'muted' }, '本页仍以原版本为底；如需在新版本上继续修改，请从新版本打开建模器。'),
         ),
       );
       setStatus('部署成功', 'is-ok');

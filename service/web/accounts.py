@@ -15,7 +15,7 @@ bp = Blueprint("web_accounts", __name__)
 
 # Page blueprints a user who still holds an admin-given password is sent away from.
 PAGES = {"web", "web_tasks", "web_instances", "web_projects", "web_dashboard", "web_admin", "web_accounts"}
-OPEN_WHILE_PASSWORD_PENDING = {"web.login", "web.logout", "web_accounts.password"}
+OPEN_WHILE_PASSWORD_PENDING = {"web.login", "web.logout", "web.favicon", "web_accounts.password"}
 SORTS = {"username": "用户名", "name": "姓名", "last_login": "最近登录"}
 
 

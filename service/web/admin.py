@@ -18,6 +18,7 @@ from processes.store.models import (
     ProcessInstance,
     ProcessVersion,
     Role,
+    User,
 )
 from service import auth
 from service.api.admin import form_catalog
@@ -92,8 +93,11 @@ def versions(process_id: str) -> str:
     unfinished = per_version.where(ProcessInstance.status.not_in(ENDED))
     running = dict(session.execute(unfinished.group_by(ProcessInstance.process_version_id)).all())
     newest = rows[0][0]
+    users = select(User.username, User.display_name).where(User.username.in_({d.created_by for _, d in rows}))
+    names = dict(session.execute(users).all())
     return render_template(
         "admin/versions.html",
+        deployed_by={d.id: _deployed_by(d, names) for _, d in rows},
         section="processes",
         process_id=process_id,
         rows=rows,
@@ -103,6 +107,22 @@ def versions(process_id: str) -> str:
         waiting_at=migration.open_steps(session, process_id, newest),
         newest=newest,
     )
+
+
+def _deployed_by(deployment: Deployment, names: dict[str, str]) -> tuple[str, str]:
+    """Who deployed and from where, in words: (a name or 命令行, 建模器 / 表单编辑器 / 接口 / the files)."""
+    by = deployment.created_by
+    who = "命令行" if by == "cli" else names.get(by or "", by)
+    source = deployment.source or ""
+    if source == "web:modeler":
+        where = "建模器"
+    elif source.startswith("web:form:"):
+        where = f"表单编辑器（{source.removeprefix('web:form:')}）"
+    elif source == "api":
+        where = "接口"
+    else:
+        where = f"文件 {source}" if source else ""
+    return who or "—", where
 
 
 @bp.route("/processes/<process_id>/versions/<int:version>")
@@ -217,6 +237,7 @@ def _deploy(files: dict[str, bytes], source: str) -> tuple[Response, int]:
                     "name": v.name,
                     "version": v.version,
                     "created": stamp if v.created else False,
+                    "url": url_for("web_admin.versions", process_id=v.process_id),
                 }
                 for v in made
             ]
@@ -362,11 +383,15 @@ def lanes() -> str:
     session = get_session()
     mapping = list(session.scalars(select(LaneRole).order_by(LaneRole.lane)))
     used = diagrams.lane_names(bundles.newest_files(session))
+    roles = list(session.scalars(select(Role).order_by(Role.code)))
+    saved = next((m for m in mapping if m.lane == request.args.get("saved")), None)
     return render_template(
         "admin/lanes.html",
         section="lanes",
         mapping=mapping,
-        roles=list(session.scalars(select(Role).order_by(Role.code))),
+        saved=saved,
+        role_names={r.code: r.name for r in roles},
+        roles=roles,
         unmapped=sorted(used - known_lanes()),
         used=used,
     )

@@ -96,6 +96,12 @@ def home() -> str:
     )
 
 
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """The site icon, for clients that ask for it at the root."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @bp.route("/api/docs")
 def api_docs() -> str:
     """A readable page of the OpenAPI document, served without any external asset."""

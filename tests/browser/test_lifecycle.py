@@ -258,6 +258,9 @@ def test_declare_then_initial_review_then_expert_scores(server: LiveServer, visi
     assert viewer.get_attribute("data-island-state") == "ready"
     assert clerk.page.locator("#viewer .djs-element.egov-done").count() >= 3
     assert clerk.page.locator("#viewer .djs-element.egov-active").count() >= 1
+    card = viewer.locator("xpath=ancestor::section[1]").bounding_box()
+    legend = viewer.locator(".egov-legend").bounding_box()
+    assert legend["y"] + legend["height"] <= card["y"] + card["height"]  # the legend stays inside its card
     clerk.shot("实例-生命周期图")
     clerk.page.get_by_role("link", name=re.compile("项目立项")).click()
     clerk.islands_ready()

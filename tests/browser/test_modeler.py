@@ -69,10 +69,15 @@ def test_lane_changed_in_the_modeler_applies_to_new_instances_only(server: LiveS
     change_lane_in_modeler(admin, LANE, "市数管局领导")
     admin.page.get_by_role("button", name="校验").click()
     admin.page.get_by_text("校验通过").first.wait_for()
+    asked: list[str] = []
+    admin.page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     admin.page.get_by_role("button", name="部署新版本").click()
     admin.page.locator(".egov-results", has_text="部署").wait_for()
+    assert "正在办理的实例仍按原版本办理" in asked[0]  # a deploy is confirmed first
     result = admin.page.locator(".egov-results").inner_text()
     assert "部署成功" in result and "流程 initial_review 第 2 版（新版本）" in result
+    links = admin.page.locator('.egov-results a[href="/admin/processes/initial_review"]')
+    assert links.inner_text() == "查看此版本并迁移未结束的实例"
     assert "流程 lifecycle 第 2 版（新版本）" in result and "1970" not in result
     admin.shot("建模-部署成功")
 
