@@ -38,13 +38,17 @@ def init_api(app: Flask) -> Api:
         auth,
         catalog,
         dashboard,
+        experts,
         instances,
         migrations,
         projects,
         tasks,
     )
 
-    modules = (auth, catalog, instances, migrations, tasks, attachments, admin, accounts, projects, dashboard)
+    modules = (
+        auth, catalog, instances, migrations, tasks, attachments,
+        admin, accounts, experts, projects, dashboard,
+    )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp)
     app.extensions["egovflow_api"] = api

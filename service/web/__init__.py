@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.web import accounts, admin, dashboard, formatting, instances, pages, projects, tasks
+from service.web import accounts, admin, dashboard, experts, formatting, instances, pages, projects, tasks
 
 
 def init_web(app: Flask) -> None:
     """Register the filters and the page blueprints."""
     formatting.init_app(app)
     accounts.init_app(app)
-    for module in (pages, tasks, instances, projects, dashboard, admin, accounts):
+    for module in (pages, tasks, instances, projects, dashboard, admin, accounts, experts):
         app.register_blueprint(module.bp)

@@ -74,3 +74,33 @@ def test_an_admin_adds_a_unit_and_an_operator_who_sets_their_own_password(visit)
     assert "已保存" in admin.page.locator(".alert-success").inner_text()
     person.goto("/", shot=False)
     assert "/login" in person.page.url  # a deactivated account's session ends at once
+
+
+def test_an_admin_suspends_an_expert_and_declares_a_conflict(visit, live_server) -> None:  # noqa: ANN001
+    admin = visit("admin")
+    admin.goto("/admin/experts?specialty=CRYPTO")
+    row = admin.page.locator("#experts tr[data-username=expert02]")
+    assert "商用密码" in row.inner_text() and "可抽取" in row.inner_text()
+    row.get_by_role("link", name="编辑").click()
+    admin.page.wait_for_load_state("load")
+    form = admin.page.locator("#edit-expert")
+    form.locator("#status").select_option(label="暂停抽取")
+    form.get_by_role("button", name="添加回避单位").click()
+    tie = form.locator("#ties [data-row]").last
+    tie.locator("[data-key=code]").fill("BAD")
+    tie.locator("[data-key=reason]").fill("曾任顾问")
+    form.get_by_role("button", name="保存").click()
+    form.locator(".api-error").wait_for()
+    assert "第 1 行：统一社会信用代码不正确" in form.locator(".api-error").inner_text()
+    code = "11341500MB1A00001Y"  # 市数管局, offered in the list
+    tie.locator("[data-key=code]").fill(code)
+    tie.locator("[data-key=until]").fill("2027-12-31")
+    form.get_by_role("button", name="添加回避单位").click()  # a row left blank is not sent
+    with admin.page.expect_navigation():
+        form.get_by_role("button", name="保存").click()
+    assert "已保存" in admin.page.locator(".alert-success").inner_text()
+    admin.shot("专家-已保存")
+    assert admin.page.locator("#ties [data-row]").count() == 1
+    assert "市数管局" in admin.page.locator("#ties").inner_text()
+    admin.goto("/admin/experts?status=SUSPENDED")
+    assert admin.page.locator("#experts tbody tr").all_inner_texts()[0].startswith("李晓燕")
