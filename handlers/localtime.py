@@ -1,8 +1,61 @@
-"""Beijing-time views of the process clock and Chinese date formatting."""
+"""The one time rule: stored times are UTC, shown times are Beijing time; Chinese date formatting."""
 
-from datetime import date, datetime, timedelta, timezone
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
 
 BEIJING = timezone(timedelta(hours=8), "CST")  # China keeps one offset all year
+
+
+def as_utc(when: datetime) -> datetime:
+    """Return a stored or clock time as aware UTC; a naive value is taken to be UTC (SQLite returns those)."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def to_local(when: datetime) -> datetime:
+    """Return a stored or clock time as aware Beijing time (what every page, export and message shows)."""
+    return as_utc(when).astimezone(BEIJING)
+
+
+def format_local(when: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a stored or clock time in Beijing time, e.g. 2026-11-26 12:18."""
+    return to_local(when).strftime(fmt)
+
+
+# An ISO date-time that names its offset, e.g. 2026-11-26T04:18:28.123456+00:00, 2026-11-26T12:18+08:00 or …Z:
+# a time a handler or a form recorded in the process data.
+INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def format_instant(text: str, fmt: str = "%Y-%m-%d %H:%M") -> str | None:
+    """Format an ISO date-time text with an offset in Beijing time; None for any other text."""
+    if not INSTANT.fullmatch(text):
+        return None
+    try:
+        return format_local(datetime.fromisoformat(text), fmt)
+    except ValueError:
+        return None
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp column that always holds UTC and reads back timezone-aware on every database.
+
+    SQLite keeps no offset: it stores the wall time of whatever value it is given, so a Beijing-time value
+    would be read back 8 hours late. Values are therefore converted to UTC before they are written.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        """Convert an aware value to UTC before it is stored (naive values are taken to be UTC already)."""
+        return as_utc(value) if isinstance(value, datetime) else value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        """Return the value as an aware UTC datetime (naive values were stored as UTC)."""
+        return as_utc(value) if value is not None else None
 
 
 def local_now(now: datetime) -> datetime:

@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
     LargeBinary,
     MetaData,
@@ -18,6 +17,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from handlers.localtime import UTCDateTime
 
 # Named constraints keep Alembic autogenerate stable across SQLite and PostgreSQL.
 NAMING = {
@@ -35,7 +36,7 @@ class DomainBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {
         Decimal: Numeric(14, 2),
-        datetime: DateTime(timezone=True),
+        datetime: UTCDateTime,  # stored UTC like the engine's tables, whatever offset the clock has
         date: Date,
         dict: JSON,
         list: JSON,

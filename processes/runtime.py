@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, undefer
 
 from handlers.context import HandlerContext
 from handlers.errors import HandlerError
+from handlers.localtime import format_local
 from processes import catalog, engine, forms, instructions
 from processes.clock import Clock, SystemClock
 from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound, ProcessError
@@ -794,7 +795,7 @@ class Runtime:
         if task.status == TaskStatus.COMPLETED:
             who = task.completed_by.display_name if task.completed_by else "他人"
             raise Conflict(
-                f"任务已由 {who} 于 {task.completed_at:%Y-%m-%d %H:%M} 办理完成",
+                f"任务已由 {who} 于 {format_local(task.completed_at)} 办理完成",
                 {
                     "completed_by": task.completed_by.username if task.completed_by else None,
                     "completed_by_name": who,

@@ -1,4 +1,5 @@
-// Number and date formatting for the form renderer (money with thousands separators, local date-times).
+// Number and date formatting for the form renderer (money with thousands separators, 六安 local date-times).
+import { beijingDate, beijingInput, fromBeijingInput } from '../lib/time.js';
 
 const MONEY = new Intl.NumberFormat('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
@@ -25,28 +26,17 @@ export function formatSize(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-const pad = (n) => String(n).padStart(2, '0');
-
-/** A day in the browser's local time as "YYYY-MM-DD" (JSON Schema `date`, what a date input holds). */
+/** Today (or a given instant) as "YYYY-MM-DD" in 六安 local time (JSON Schema `date`, what a date input holds). */
 export function localDate(date = new Date()) {
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  return beijingDate(date);
 }
 
-/** RFC 3339 value → the "YYYY-MM-DDTHH:MM" a datetime-local input shows, in local time. */
+/** RFC 3339 value → the "YYYY-MM-DDTHH:MM" a datetime-local input shows, in 六安 local time. */
 export function toLocalInput(value) {
-  if (!value) return '';
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) return '';
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return value ? beijingInput(value) : '';
 }
 
-/** A datetime-local input's value → RFC 3339 with the browser's UTC offset (JSON Schema date-time). */
+/** A datetime-local input's value (六安 local time) → RFC 3339 with +08:00 (JSON Schema date-time). */
 export function fromLocalInput(text) {
-  if (!text) return undefined;
-  const date = new Date(text);
-  if (Number.isNaN(date.getTime())) return undefined;
-  const offset = -date.getTimezoneOffset();
-  const sign = offset >= 0 ? '+' : '-';
-  const abs = Math.abs(offset);
-  return `${text.length === 16 ? `${text}:00` : text}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return fromBeijingInput(text);
 }

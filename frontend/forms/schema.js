@@ -1,4 +1,5 @@
 // JSON Schema helpers for the form renderer: $ref/allOf resolution, types, choices, paths, defaults.
+import { startOfBeijingDay } from '../lib/time.js';
 import { fromLocalInput, localDate, toLocalInput } from './format.js';
 
 /** Resolve a local `$ref` ("#/$defs/x") and merge `allOf` members into one plain schema. */
@@ -155,8 +156,7 @@ export function liveDefault(schema) {
 }
 
 function startOfToday() {
-  const now = new Date();
-  return new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  return startOfBeijingDay();
 }
 
 /**

@@ -66,12 +66,5 @@ export function uid(prefix = 'egov') {
   return `${prefix}-${idCounter}`;
 }
 
-export function formatDateTime(value) {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) return String(value ?? '');
-  const pad = (n) => String(n).padStart(2, '0');
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
-  );
-}
+/** "YYYY-MM-DD HH:MM:SS" in 六安 local time, whatever the browser's time zone (see time.js). */
+export { formatDateTime } from './time.js';

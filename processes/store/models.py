@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -18,18 +17,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
-
-class UTCDateTime(TypeDecorator):
-    """A timezone-aware timestamp on every database: SQLite stores UTC without its offset, so add it back."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        """Return the value as an aware datetime (naive values were stored as UTC)."""
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+from handlers.localtime import UTCDateTime  # stored UTC, read back aware; also used by the domain tables
 
 
 class Base(DeclarativeBase):

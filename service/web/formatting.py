@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, request, url_for
 
+from handlers.localtime import as_utc, format_instant, format_local, to_local
 from handlers.models import PROJECT_STATUS_LABELS, PROJECT_TYPES
-
-BEIJING = timezone(timedelta(hours=8), "CST")
 
 INSTANCE_STATUS = {
     "running": ("办理中", "badge-ready"),
@@ -46,12 +45,12 @@ EVENT_KINDS = {
 
 def aware(when: datetime) -> datetime:
     """Return a timezone-aware datetime; SQLite hands back naive values that were stored as UTC."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return as_utc(when)
 
 
 def local(when: datetime | None) -> datetime | None:
     """Return a stored time in Beijing time."""
-    return aware(when).astimezone(BEIJING) if when is not None else None
+    return to_local(when) if when is not None else None
 
 
 def dt(when: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -61,7 +60,7 @@ def dt(when: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
             when = datetime.fromisoformat(when)
         except ValueError:
             return when
-    return local(when).strftime(fmt) if when is not None else "—"
+    return format_local(when, fmt) if when is not None else "—"
 
 
 def date(when: datetime | str | None) -> str:
@@ -125,7 +124,11 @@ def value_text(value: Any) -> str:
             return "(空列表)"
         more = " …" if len(value) > 3 else ""
         return f"{len(value)} 项: " + "；".join(value_text(v) for v in value[:3]) + more
+    if isinstance(value, datetime):
+        return dt(value)
     text = str(value)
+    if (instant := format_instant(text)) is not None:
+        return instant
     return text if len(text) <= 160 else text[:160] + "…"
 
 
