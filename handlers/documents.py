@@ -1,23 +1,27 @@
-"""Document kind codes and their Chinese names, shared by forms, diagrams and handlers."""
+"""Document kind codes and their Chinese names, shared by forms, diagrams and handlers.
+
+These names are the only ones: every form's 材料类型 choice must give a kind the title it has here
+(`tests/handlers/test_document_kinds.py` checks forms/ and the kinds bpmn/required_documents.dmn lists).
+"""
 
 # Kinds a construction unit or a third party uploads as attachments.
 ATTACHMENT_KINDS: dict[str, str] = {
-    "DECLARATION_FORM": "申报表",
-    "NECESSITY": "需求及必要性说明",
+    "DECLARATION_FORM": "项目申报表",
+    "NECESSITY": "建设必要性及需求说明",
     "PROPOSAL": "项目建议书",
     "OPINION_LETTER": "项目意见书",
     "IMPLEMENTATION_PLAN": "实施方案",
     "BUDGET_DETAIL": "投资估算明细",
     "RESOURCE_CATALOG": "信息资源目录",
     "CRYPTO_PLAN": "密码应用方案",
-    "MLPS_GRADING": "等保定级报告",
+    "MLPS_GRADING": "等级保护定级报告",
     "GOV_SPECIAL_REQ": "市政府专题请示",
     "CONTRACT": "合同",
     "THREE_LISTS": "数据三清单",
     "TRIAL_REPORT": "试运行报告",
     "TEST_REPORT": "第三方测评报告",
-    "MLPS_REPORT": "等保测评报告",
-    "CRYPTO_ASSESSMENT": "密评报告",
+    "MLPS_REPORT": "等级保护测评报告",
+    "CRYPTO_ASSESSMENT": "商用密码应用安全性评估报告",
     "SUPERVISION_REPORT": "监理报告",
     "OM_PLAN": "运维方案",
     "PERF_REPORT": "绩效评价报告",

@@ -38,8 +38,10 @@ def field_errors(schema: dict | None, data: Any) -> dict[str, list[str]]:
                 errors.setdefault(str(key), []).append("表单中没有此字段")
     exact = json.loads(json.dumps(data, default=str), parse_float=Decimal)
     for err in _validator(schema).iter_errors(exact):
-        path = _path(err)
-        errors.setdefault(path, []).append(_message(err))
+        messages = errors.setdefault(_path(err), [])
+        message = _message(err)
+        if message not in messages:  # e.g. minimum and exclusiveMinimum both broken: one bound, one message
+            messages.append(message)
     return errors
 
 
@@ -56,6 +58,17 @@ def _path(err: ValidationError) -> str:
         missing = err.message.split("'")[1] if "'" in err.message else ""
         parts.append(missing)
     return ".".join(parts)
+
+
+def _bound(schema: dict, lower: bool) -> str:
+    """The one message of a number's lower (or upper) bound: the stricter of inclusive and exclusive."""
+    inclusive = schema.get("minimum" if lower else "maximum")
+    exclusive = schema.get("exclusiveMinimum" if lower else "exclusiveMaximum")
+    if exclusive is not None and (
+        inclusive is None or (exclusive >= inclusive if lower else exclusive <= inclusive)
+    ):
+        return f"必须{'大于' if lower else '小于'} {exclusive}"
+    return f"不能{'小于' if lower else '大于'} {inclusive}"
 
 
 def _title(err: ValidationError) -> str:
@@ -79,14 +92,8 @@ def _message(err: ValidationError) -> str:
         }
         wanted = value if isinstance(value, list) else [value]
         return "应填写" + "或".join(names.get(t, t) for t in wanted)
-    if v == "minimum":
-        return f"不能小于 {value}"
-    if v == "maximum":
-        return f"不能大于 {value}"
-    if v == "exclusiveMinimum":
-        return f"必须大于 {value}"
-    if v == "exclusiveMaximum":
-        return f"必须小于 {value}"
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        return _bound(err.schema if isinstance(err.schema, dict) else {}, v.lower().endswith("minimum"))
     if v == "multipleOf":
         return "金额最多保留两位小数" if value == 0.01 else f"必须是 {value} 的整数倍"
     if v == "minLength":

@@ -6,18 +6,31 @@ lists are joined with 、 (an empty list reads 无), and records show their name
 - `{{ total_estimate | money }}` → 3,200,000.00
 - `{{ label('change_type') }}` → 预算调整: the title the instance's own forms give the field's current code
   (`label('perf_grade', last_perf_grade)` looks another value up in that field's choices).
+
+A sentence whose placeholders all have nothing to show is left out: "修改补正说明：{{ correction_note }}。"
+disappears while no correction was made, instead of reading "修改补正说明：。". A sentence ends with 。！？；
+or a line break; nothing is a value the data does not hold, `None`, empty text or an empty list. A sentence
+that also shows a value keeps its empty parts (`None` and an empty list still read 无 there). A value that
+ends with its own 。 is not followed by the template's second one. To show a sentence whatever the data
+holds, give the placeholder a default: `{{ similar_projects or "无" }}`; for anything else, Jinja's
+`{% if … %}…{% endif %}` works as usual.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+
+from handlers.localtime import format_instant, format_local
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +60,10 @@ def readable(value: Any) -> Any:
         return "，".join(f"{k}：{readable(v)}" for k, v in value.items()) or NOTHING
     if isinstance(value, list | tuple | set):
         return "、".join(str(readable(v)) for v in value) or NOTHING
+    if isinstance(value, datetime):
+        return format_local(value)
+    if isinstance(value, str):
+        return format_instant(value) or value  # a recorded instant reads in 六安 time
     return value
 
 
@@ -63,7 +80,44 @@ def label(context: Context, field: str, value: Any = ...) -> str:
     return titles.get(str(value), str(readable(value)))
 
 
-_TEMPLATES = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, finalize=readable)
+# While a template renders, each placeholder writes a marker and its text goes to this list; the markers
+# then tell which sentences show nothing, and are replaced by the texts (so a value's own 。 splits nothing).
+_SHOWN: ContextVar[list[str] | None] = ContextVar("egovflow_instruction_values", default=None)
+_EMPTY, _FILLED, _END = "\ue000", "\ue001", "\ue002"
+_MARKERS = re.compile(f"[{_EMPTY}{_FILLED}]([0-9]+){_END}([。！？；]?)")
+_ENDS_SENTENCE = ("。", "！", "？", "；", ".", "!", "?", ";")
+_SENTENCE = re.compile(r"[^。！？；\n]*(?:[。！？；\n]+|$)")
+
+
+def _is_nothing(value: Any) -> bool:
+    if value is None or isinstance(value, ChainableUndefined):
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | tuple | set | dict) and not value
+
+
+def _placeholder(value: Any) -> Any:
+    """Jinja's finalize: what a placeholder shows, as a marker while render() collects the sentences."""
+    shown = readable(value)
+    collected = _SHOWN.get()
+    if collected is None:
+        return shown
+    collected.append(str(shown))
+    return f"{_EMPTY if _is_nothing(value) else _FILLED}{len(collected) - 1}{_END}"
+
+
+def _drop_empty_sentences(text: str, shown: list[str]) -> str:
+    kept = [sentence for sentence in _SENTENCE.findall(text) if _FILLED in sentence or _EMPTY not in sentence]
+    return _MARKERS.sub(lambda m: _with_end(shown[int(m.group(1))], m.group(2)), "".join(kept)).strip()
+
+
+def _with_end(value: str, end: str) -> str:
+    """A value and the template's 。 after it, without a second 。 when the value ends a sentence itself."""
+    return value if value.rstrip().endswith(_ENDS_SENTENCE) else value + end
+
+
+_TEMPLATES = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, finalize=_placeholder)
 _TEMPLATES.filters["money"] = money
 _TEMPLATES.globals["label"] = label
 
@@ -72,12 +126,17 @@ Labels = Mapping[str, Mapping[str, str]]  # field → code → title
 
 
 def render(template: str, data: Mapping[str, Any], labels: Labels | None = None) -> str:
-    """Render instructions against task data; a broken template is shown as written."""
+    """Render instructions against task data without sentences that show nothing; errors keep the text."""
+    shown: list[str] = []
+    token = _SHOWN.set(shown)
     try:
-        return _TEMPLATES.from_string(template).render({**data, LABELS_KEY: labels or {}})
+        text = _TEMPLATES.from_string(template).render({**data, LABELS_KEY: labels or {}})
     except TemplateError as err:
         log.warning("instructions could not be rendered: %s", err)
         return template
+    finally:
+        _SHOWN.reset(token)
+    return _drop_empty_sentences(text, shown)
 
 
 def form_labels(schemas: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, str]]:

@@ -14,6 +14,7 @@ A scenario file::
       - advance: P1M                         # move the clock and run the timer worker
       - tasks: {as: dsj_clerk, names: [初审]}  # exactly these open tasks are visible to the user
       - no_task: {task: 竣工验收申请}          # no open task with that name, for anyone
+      - instructions: {task: 初审, contains: [补正说明：已补充], lacks: ["：。"]}  # the open task's text
       - expect: {status: running, stage: 初审, data: {route: SMALL}}
       - record: {table: dom_project, where: {project_id: "$project_id"}, values: {status: APPROVED}}
       - redeploy: {replace: {route_by_amount.dmn: {"5000000": "3000000"}}}
@@ -372,6 +373,19 @@ def _no_task(run: _Run, args: Mapping[str, Any]) -> None:
         raise ScenarioFailed(f"不应有待办「{args['task']}」")
 
 
+def _instructions(run: _Run, args: Mapping[str, Any]) -> None:
+    """Check the rendered instructions of an open task: the texts they contain and those they lack."""
+    instance_id = _instance_id(run, args)
+    with run.sessions() as session:
+        text = _open_task(session, instance_id, args["task"]).instructions or ""
+    for part in args.get("contains") or []:
+        if str(part) not in text:
+            raise ScenarioFailed(f"「{args['task']}」的办理说明应含“{part}”，实际：{text}")
+    for part in args.get("lacks") or []:
+        if str(part) in text:
+            raise ScenarioFailed(f"「{args['task']}」的办理说明不应含“{part}”，实际：{text}")
+
+
 def _expect(run: _Run, args: Mapping[str, Any]) -> None:
     instance_id = _instance_id(run, args)
     with run.sessions() as session:
@@ -479,6 +493,7 @@ _ACTIONS: dict[str, Callable[[_Run, Any], None]] = {
     "advance": _advance,
     "tasks": _tasks,
     "no_task": _no_task,
+    "instructions": _instructions,
     "expect": _expect,
     "record": _record,
     "redeploy": _redeploy,

@@ -16,7 +16,8 @@ export function validate(schema, data, rootSchema) {
   const errors = {};
   const add = (path, message) => {
     const key = pathKey(path);
-    (errors[key] = errors[key] || []).push(message);
+    const messages = (errors[key] = errors[key] || []);
+    if (!messages.includes(message)) messages.push(message);
   };
   walk(schema, data, [], rootSchema, add);
   return errors;
@@ -100,15 +101,24 @@ function walk(rawSchema, value, path, rootSchema, add) {
       return;
     }
     if (type === 'integer' && !Number.isInteger(value)) add(path, '请输入整数');
-    if (schema.minimum !== undefined && value < schema.minimum) add(path, `不能小于 ${schema.minimum}`);
-    if (schema.maximum !== undefined && value > schema.maximum) add(path, `不能大于 ${schema.maximum}`);
-    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) {
-      add(path, `必须大于 ${schema.exclusiveMinimum}`);
+    // One message per bound: with both minimum and exclusiveMinimum, the stricter one speaks.
+    const low = bound(schema.minimum, schema.exclusiveMinimum, (a, b) => a >= b);
+    if (low && (low.exclusive ? value <= low.limit : value < low.limit)) {
+      add(path, `${low.exclusive ? '必须大于' : '不能小于'} ${low.limit}`);
     }
-    if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) {
-      add(path, `必须小于 ${schema.exclusiveMaximum}`);
+    const high = bound(schema.maximum, schema.exclusiveMaximum, (a, b) => a <= b);
+    if (high && (high.exclusive ? value >= high.limit : value > high.limit)) {
+      add(path, `${high.exclusive ? '必须小于' : '不能大于'} ${high.limit}`);
     }
   }
+}
+
+/** The stricter of an inclusive and an exclusive limit ({limit, exclusive}), or null when neither is set. */
+function bound(inclusive, exclusive, stricterOrSame) {
+  if (exclusive !== undefined && (inclusive === undefined || stricterOrSame(exclusive, inclusive))) {
+    return { limit: exclusive, exclusive: true };
+  }
+  return inclusive === undefined ? null : { limit: inclusive, exclusive: false };
 }
 
 /** An uploaded file's 材料类型: chosen when its schema requires it, and one of the listed kinds. */

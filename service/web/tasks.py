@@ -29,7 +29,8 @@ def show(task_id: int) -> str:
     task = task_detail(visible_task(task_id))
     session = get_session()
     sees = queries.can_see_instance(session, user, task.instance)
-    history = decisions(session, task.instance_id, task) if sees or task.can_complete else []
+    shown = sees or task.can_complete
+    history = decisions(session, task.instance_id, task, admin=user.is_admin) if shown else []
     return render_template(
         "task.html",
         section="home",
@@ -67,7 +68,10 @@ def form_json(task_id: int) -> Response:
         ui_name = task.form.replace(".schema.json", ".uischema.json")
         ui = runtime().specs.form(session, task.instance.version, ui_name)
     if task.status == TaskStatus.READY:
-        data = task.draft if task.draft is not None else prefill(schema, task.data or {})
+        if task.draft is not None:
+            data = task.draft
+        else:
+            data = prefill(schema, task.data or {}, queries.earlier_answers(session, task))
     else:
         data = submitted_data(task)
     # Dumped by hand: the app's JSON provider sorts keys, and a form's fields keep the schema's order.
@@ -75,19 +79,29 @@ def form_json(task_id: int) -> Response:
     return Response(body, mimetype="application/json")
 
 
-def prefill(schema: dict[str, Any], instance_data: dict[str, Any]) -> dict[str, Any]:
-    """Return the instance values of fields marked `readOnly` or `x-prefill` (all, if the form is marked).
+def prefill(
+    schema: dict[str, Any], instance_data: dict[str, Any], earlier: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return a form's starting values: marked fields from the data, every field when the task runs again.
 
-    Only marked fields are filled: parallel and multi-instance tasks (joint review opinions, expert scores)
-    share field names, and one person's answer must never appear in another's form.
+    On a task's first run only fields marked `readOnly` or `x-prefill` (all, if the form is marked) are
+    filled: parallel and multi-instance tasks (joint review opinions, expert scores) share field names, and
+    one person's answer must never appear in another's form. A task that runs again (`earlier`: what its
+    earlier runs submitted, see `queries.earlier_answers`) starts from its own last answers, and from the
+    data for fields those did not change, so a declaration returned for correction is not filled in anew.
     """
     every = bool(schema.get("x-prefill"))
     out = {}
     for name, prop in (schema.get("properties") or {}).items():
-        if (
-            name in instance_data
-            and isinstance(prop, dict)
-            and (every or prop.get("readOnly") or prop.get("x-prefill"))
+        if not isinstance(prop, dict):
+            continue
+        if earlier is not None and earlier.get(name) is not None and not prop.get("readOnly"):
+            out[name] = earlier[name]
+        elif name in instance_data and (
+            every
+            or prop.get("readOnly")
+            or prop.get("x-prefill")
+            or (earlier is not None and instance_data[name] is not None)
         ):
             out[name] = instance_data[name]
     return out

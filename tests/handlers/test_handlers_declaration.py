@@ -111,14 +111,14 @@ def test_completeness():
     )
     assert result == {
         "completeness_ok": False,
-        "missing_documents": ["项目建议书", "等保定级报告"],
+        "missing_documents": ["项目建议书", "等级保护定级报告"],
         "missing_document_kinds": ["PROPOSAL", "MLPS_GRADING"],
     }
     ok = call("check_completeness", None, documents=docs, required_documents="DECLARATION_FORM, CRYPTO_PLAN")
     assert ok["completeness_ok"] and ok["missing_documents"] == []
     assert call("check_completeness", None, documents=None, required_documents=["NECESSITY"])[
         "missing_documents"
-    ] == ["需求及必要性说明"]
+    ] == ["建设必要性及需求说明"]
     with pytest.raises(ValueError, match="未知的材料类型"):
         call("check_completeness", None, documents=docs, required_documents=["NOPE"])
 

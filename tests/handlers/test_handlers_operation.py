@@ -102,7 +102,7 @@ def test_missing_mlps_report_at_level_three_is_refused(ctx, make_project):
     project_id = make_project(status="TRIAL")
     without_mlps = [r for r in REPORTS if r["kind"] != "MLPS_REPORT"]
     error = refused(ctx, project_id, "reports_missing", reports=without_mlps)
-    assert error.message == "缺少验收材料：等保测评报告" and error.details["missing_reports"] == [
+    assert error.message == "缺少验收材料：等级保护测评报告" and error.details["missing_reports"] == [
         "MLPS_REPORT"
     ]
     # Level 1 needs no 等保测评; without 密码 the 密评 report is not needed either.

@@ -1,0 +1,115 @@
+"""A declaration sent back for missing documents comes back filled in, with the reason on top, in Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import LiveServer, Visitor
+from tests.browser.flows import deploy_lifecycle
+
+pytestmark = pytest.mark.browser
+
+PROJECT = "六安市教育局中小学课后服务管理平台建设项目"
+CONTENT = "建设中小学课后服务管理平台，含课程报名、师资排课、收费公示和质量评价模块，部署于市政务云。"
+NECESSITY = "全市课后服务由各校分散管理，报名和收费不透明，需要统一平台规范管理并共享数据。"
+NOTICE = "材料不全，已退回补充：缺少建设必要性及需求说明、投资估算明细、信息资源目录。"
+
+
+@pytest.fixture(scope="module")
+def server(live_server: LiveServer) -> LiveServer:
+    """The live server with bpmn/ and forms/ deployed."""
+    deploy_lifecycle(live_server)
+    return live_server
+
+
+def field(tab: Visitor, path: str) -> object:
+    """Return the form island's row of a field (by its data path)."""
+    return tab.page.locator(f'[data-jsonschema-form] [data-path="{path}"]').first
+
+
+def fill(tab: Visitor, path: str, value: str) -> None:
+    """Type into a text, number or textarea field."""
+    field(tab, path).locator("input, textarea").first.fill(value)
+
+
+def answer(tab: Visitor, path: str, label: str) -> None:
+    """Pick an option of a select, or a radio button, by its label."""
+    row = field(tab, path)
+    if row.locator("select").count():
+        row.locator("select").first.select_option(label=label)
+    else:
+        row.get_by_text(label, exact=True).click()
+
+
+def test_a_declaration_lacking_documents_comes_back_filled_in_with_the_notice(
+    server: LiveServer,
+    visit,  # noqa: ANN001
+    tmp_path,  # noqa: ANN001
+) -> None:
+    operator = visit("jyj_jb")
+    operator.page.get_by_role("button", name="新建项目申报").click()
+    operator.page.wait_for_url(re.compile(r"/tasks/\d+$"))
+    operator.islands_ready()
+    first_url = operator.page.url
+    instructions = operator.page.locator(".task-instructions").inner_text()
+    assert "：。" not in instructions and "材料不全" not in instructions
+    described = field(operator, "documents").inner_text()
+    assert "必备材料：项目申报表、建设必要性及需求说明" in described
+
+    fill(operator, "project_name", PROJECT)
+    answer(operator, "project_type", "新建")
+    fill(operator, "plan_year", "2026")
+    answer(operator, "planned", "是")
+    fill(operator, "total_estimate", "-1")
+    operator.page.locator("[data-jsonschema-form] .form-actions .btn-primary").click()
+    assert field(operator, "total_estimate").locator(".field-error").inner_text() == "必须大于 0"
+    assert "不能小于" not in operator.page.locator(".form-summary").inner_text()
+    fill(operator, "total_estimate", "1200000")
+    answer(operator, "funding_source", "市级财政性资金")
+    fill(operator, "construction_content", CONTENT)
+    fill(operator, "necessity", NECESSITY)
+    for path, reply in (
+        ("on_egov_extranet", "是"),
+        ("uses_gov_cloud", "是"),
+        ("data_sharing_committed", "是"),
+        ("crypto_required", "否"),
+    ):
+        answer(operator, path, reply)
+    answer(operator, "mlps_level", "第一级")
+    fill(operator, "period_months", "8")
+    field(operator, "keywords").get_by_role("button", name="添加一行").click()
+    field(operator, "keywords").locator("input").first.fill("课后服务")
+    fill(operator, "contact_name", "周老师")
+    fill(operator, "contact_phone", "13900001111")
+    upload = tmp_path / "申报表.pdf"
+    upload.write_bytes("申报表 测试内容".encode())
+    field(operator, "documents").locator("input[type=file]").set_input_files(str(upload))
+    item = field(operator, "documents").locator(".attachment-list li", has_text="申报表.pdf")
+    item.get_by_label("材料类型").select_option(label="项目申报表")
+    operator.shot("申报-只传一份材料")
+    with operator.page.expect_navigation():
+        operator.page.locator("[data-jsonschema-form] .form-actions .btn-primary").click()
+    operator.page.wait_for_load_state("load")
+
+    # The completeness check sends it back: the new task opens with the notice and the earlier answers.
+    operator.page.wait_for_url(re.compile(r"/tasks/\d+$"))
+    operator.islands_ready()
+    assert operator.page.url != first_url
+    assert operator.page.locator("h1").inner_text() == "填报项目申报"
+    instructions = operator.page.locator(".task-instructions").inner_text()
+    assert instructions.startswith(NOTICE), instructions
+    assert field(operator, "project_name").locator("input").first.input_value() == PROJECT
+    assert field(operator, "total_estimate").locator("input").first.input_value().replace(",", "") in (
+        "1200000",
+        "1200000.00",
+    )
+    assert field(operator, "necessity").locator("textarea").first.input_value() == NECESSITY
+    assert field(operator, "contact_phone").locator("input").first.input_value() == "13900001111"
+    assert field(operator, "keywords").locator("input").first.input_value() == "课后服务"
+    returned = field(operator, "documents").locator(".attachment-list li", has_text="申报表.pdf")
+    assert returned.count() == 1
+    kind = returned.get_by_label("材料类型")
+    assert kind.locator("option:checked").inner_text() == "项目申报表"
+    operator.shot("申报-材料不全退回")
