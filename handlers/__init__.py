@@ -2,7 +2,8 @@
 
 The engine calls `REGISTRY[operator](ctx, **params)` with a HandlerContext and keyword parameters,
 merges the returned dict into the task data, and routes a HandlerError by its code to a BPMN error
-boundary event. `HANDLER_DOCS` describes each operator for the modeler and the deploy validator.
+boundary event. `HANDLER_DOCS` describes each operator for the modeler and the deploy validator;
+`RESULT_FIELDS` says how a person reads each key a handler returns (its title, unit, code labels).
 """
 
 import inspect
@@ -30,7 +31,15 @@ from handlers.context import HandlerContext
 from handlers.errors import HandlerError
 from handlers.models import DomainBase
 
-__all__ = ["HANDLER_DOCS", "PARAM_TITLES", "REGISTRY", "DomainBase", "HandlerContext", "HandlerError"]
+__all__ = [
+    "HANDLER_DOCS",
+    "PARAM_TITLES",
+    "REGISTRY",
+    "RESULT_FIELDS",
+    "DomainBase",
+    "HandlerContext",
+    "HandlerError",
+]
 
 REGISTRY: dict[str, Callable[..., dict]] = {
     "register_project": register_project.handle,
@@ -118,6 +127,7 @@ def _describe(module: ModuleType) -> dict:
         "defaults": {p.name: _json_default(p.default) for p in params if p.default is not p.empty},
         "param_titles": {p.name: PARAM_TITLES.get(p.name, p.name) for p in params},
         "returns": list(module.RETURNS),
+        "return_titles": {key: prop["title"] for key, prop in module.RETURNS.items()},
         "errors": list(module.ERRORS),
     }
 
@@ -125,3 +135,15 @@ def _describe(module: ModuleType) -> dict:
 HANDLER_DOCS: dict[str, dict] = {
     operator: _describe(inspect.getmodule(handle)) for operator, handle in REGISTRY.items()
 }
+
+
+def _result_fields() -> dict[str, dict]:
+    """Return how a person reads each key handlers return (they merge their results into one process data)."""
+    fields: dict[str, dict] = {}
+    for handle in REGISTRY.values():
+        for key, prop in inspect.getmodule(handle).RETURNS.items():
+            fields.setdefault(key, prop)
+    return fields
+
+
+RESULT_FIELDS: dict[str, dict] = _result_fields()

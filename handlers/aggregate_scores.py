@@ -12,9 +12,15 @@ from handlers.errors import HandlerError
 from handlers.localtime import local_date
 from handlers.models import Expert, ExpertDraw, ExpertStatus, Project, ReviewScore
 from handlers.money import CENT, MoneyError, parse_yuan, yuan_str
+from handlers.results import flag, money, text
 
 TITLE = "汇总专家评分"
-RETURNS = ("review_score", "review_passed", "recommended_budget", "score_count")
+RETURNS = {
+    "review_score": text("评审得分"),
+    "review_passed": flag("评审通过"),
+    "recommended_budget": money("建议投资额"),
+    "score_count": text("有效评分人数"),
+}
 ERRORS = ("invalid_scores",)
 
 # With at least this many scores the highest and the lowest are dropped (if asked).

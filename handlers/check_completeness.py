@@ -3,9 +3,15 @@
 from handlers.coercion import as_text_list
 from handlers.context import HandlerContext
 from handlers.documents import DOC_KIND_LABELS, kind_label, present_kinds
+from handlers.results import choice, flag, internal, listing
 
 TITLE = "申报材料完整性检查"
-RETURNS = ("completeness_ok", "missing_documents", "missing_document_kinds")
+RETURNS = {
+    "completeness_ok": flag("材料齐全"),
+    "missing_documents": listing("缺少的材料"),
+    # The codes of the same list, for the diagrams' conditions.
+    "missing_document_kinds": internal(listing("缺少的材料类型", choice("材料类型", DOC_KIND_LABELS))),
+}
 ERRORS: tuple[str, ...] = ()
 
 

@@ -6,10 +6,15 @@ from handlers.localtime import local_date, parse_date
 from handlers.models import Contract, ProjectStatus
 from handlers.money import MoneyError, parse_yuan, yuan_str
 from handlers.queries import load_project
+from handlers.results import flag, internal, money, text
 from handlers.uscc import is_valid_uscc
 
 TITLE = "合同及数据三清单审查"
-RETURNS = ("contract_ok", "contract_id", "contract_amount")
+RETURNS = {
+    "contract_ok": flag("合同审查通过"),
+    "contract_id": internal(text("合同记录编号")),
+    "contract_amount": money("合同金额"),
+}
 ERRORS = ("contract_invalid",)
 
 THREE_LISTS = {"demand": "需求清单", "responsibility": "责任清单", "negative": "负面清单"}

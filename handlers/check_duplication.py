@@ -8,9 +8,23 @@ from sqlalchemy import select
 from handlers.coercion import as_text_list
 from handlers.context import HandlerContext
 from handlers.models import CLOSED_STATUSES, Project
+from handlers.results import flag, listing, record, text
 
 TITLE = "项目查重"
-RETURNS = ("duplicate_found", "similar_projects")
+RETURNS = {
+    "duplicate_found": flag("发现疑似重复项目"),
+    "similar_projects": listing(
+        "相似项目",
+        record(
+            "相似项目",
+            project_id=text("项目编号"),
+            name=text("项目名称"),
+            unit_name=text("建设单位"),
+            similarity=text("名称相似度"),
+            matched_keywords=listing("相同关键词"),
+        ),
+    ),
+}
 ERRORS: tuple[str, ...] = ()
 
 _NOISE = re.compile(r"[\s\W_]+")

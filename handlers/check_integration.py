@@ -1,9 +1,10 @@
 """Handler `check_integration`: the gate of 集约整合, 数据共享 and 电子政务外网 deployment."""
 
 from handlers.context import HandlerContext
+from handlers.results import flag, listing
 
 TITLE = "集约整合与数据共享审查"
-RETURNS = ("integration_ok", "integration_problems")
+RETURNS = {"integration_ok": flag("符合集约整合要求"), "integration_problems": listing("集约整合问题")}
 ERRORS: tuple[str, ...] = ()
 
 # 凡不按要求完成信息化基础设施和应用系统集约整合、不按规定共享数据、不按要求部署在电子政务外网的，

@@ -13,19 +13,20 @@ from handlers.errors import HandlerError
 from handlers.models import AnnualPlan, Project, ProjectStatus
 from handlers.money import parse_yuan, yuan_str
 from handlers.queries import recorded_facts
+from handlers.results import internal, listing, money, text
 from handlers.sequences import insert_numbered
 
 TITLE = "登记年度电子政务项目实施计划"
 # What a plan holds, as `PlanDraft.summary` returns it (plan_candidates returns just these).
-SUMMARY = (
-    "plan_project_ids",
-    "bundled_project_ids",
-    "individual_project_ids",
-    "plan_total",
-    "bundled_total",
-    "bundle_name",
-)
-RETURNS = ("annual_plan_id", "plan_version", *SUMMARY)
+SUMMARY = {
+    "plan_project_ids": listing("列入计划的项目"),
+    "bundled_project_ids": listing("打捆项目"),
+    "individual_project_ids": listing("单独立项项目"),
+    "plan_total": money("计划总金额"),
+    "bundled_total": money("打捆项目金额"),
+    "bundle_name": text("打捆项目名称"),
+}
+RETURNS = {"annual_plan_id": internal(text("年度计划记录编号")), "plan_version": text("计划版本"), **SUMMARY}
 ERRORS = ("plan_project_ineligible", "plan_empty")
 
 # Projects that passed expert review and joint review; IN_PLAN ones join a revised plan of the year again.
@@ -33,6 +34,7 @@ PLANNABLE = (ProjectStatus.REVIEWED.value, ProjectStatus.IN_PLAN.value)
 BUNDLED, INDIVIDUAL = "BUNDLED", "INDIVIDUAL"
 # A version under review, one issued after review, and a draft a later version replaced.
 DRAFT, ISSUED, SUPERSEDED = "DRAFT", "ISSUED", "SUPERSEDED"
+PLAN_STATUSES = {DRAFT: "草稿", ISSUED: "已印发", SUPERSEDED: "已被新版本取代"}
 ROUTES = {"SMALL": BUNDLED, "LARGE": INDIVIDUAL}  # approval_route → plan category
 
 

@@ -11,17 +11,27 @@ from handlers.context import HandlerContext
 from handlers.errors import HandlerError
 from handlers.localtime import local_date, parse_date
 from handlers.models import SPECIALTIES, Expert, ExpertDraw, ExpertStatus
+from handlers.results import choice, internal, listing, record, text
 
 TITLE = "随机抽取评审专家"
-RETURNS = (
-    "draw_id",
-    "draw_seed",
-    "expert_panel",
-    "expert_usernames",
-    "expert_backups",
-    "excluded_experts",
-    "draw_pool_size",
+EXPERT = record(
+    "专家",
+    username=internal(text("用户名")),
+    name=text("姓名"),
+    specialties=listing("专业", choice("专业", SPECIALTIES)),
 )
+RETURNS = {
+    "draw_id": internal(text("抽取记录编号")),
+    "draw_seed": internal(text("随机种子")),
+    "expert_panel": listing("抽取的评审专家", EXPERT),
+    "expert_usernames": internal(listing("评审专家用户名")),
+    "expert_backups": listing("备选专家", EXPERT),
+    "excluded_experts": listing(
+        "回避的专家",
+        record("回避的专家", username=internal(text("用户名")), name=text("姓名"), reason=text("回避原因")),
+    ),
+    "draw_pool_size": text("可抽取专家人数"),
+}
 ERRORS = ("expert_pool_insufficient",)
 
 DEFAULT_SPECIALTIES = ("SOFTWARE", "SECURITY", "COST")

@@ -12,22 +12,23 @@ from handlers.localtime import BEIJING, local_date
 from handlers.models import OmFiling, ProjectStatus
 from handlers.queries import latest_performance, load_project
 from handlers.record_performance import GRADE_NAMES
+from handlers.results import choice, flag, internal, text, when
 
 TITLE = "年度运维备案"
-RETURNS = (
-    "om_filing_id",
-    "om_year",
-    "om_due_date",
-    "om_status",
-    "om_overdue",
-    "last_perf_grade",
-    "last_perf_grade_name",
-    "next_filing_year",
-    "next_filing_at",
-)
 ERRORS = ("project_not_in_operation", "om_already_filed")
 
 STATUSES = {"SUBMITTED": "已提交", "RETURNED": "退回补正", "FILED": "已备案"}
+RETURNS = {
+    "om_filing_id": internal(text("备案记录编号")),
+    "om_year": text("备案年度"),
+    "om_due_date": text("备案截止日"),
+    "om_status": choice("备案状态", STATUSES),
+    "om_overdue": flag("逾期备案"),
+    "last_perf_grade": choice("上次绩效等级", GRADE_NAMES),
+    "last_perf_grade_name": text("上次绩效等级"),
+    "next_filing_year": text("下一备案年度"),
+    "next_filing_at": when("下一年度备案开始时间"),
+}
 IN_OPERATION = frozenset({ProjectStatus.ACCEPTED, ProjectStatus.OPERATING})
 _MONTH_DAY = re.compile(r"(\d{1,2})-(\d{1,2})")
 _WINDOW = re.compile(r"(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{2})")

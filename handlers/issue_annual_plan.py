@@ -1,13 +1,14 @@
 """Handler `issue_annual_plan`: issue (下达) the approved version of a year's plan under its 文号."""
 
-from handlers.compile_annual_plan import DRAFT, ISSUED
+from handlers.compile_annual_plan import DRAFT, ISSUED, PLAN_STATUSES
 from handlers.context import HandlerContext
 from handlers.doc_numbers import allocate_doc_no, get_authority
 from handlers.errors import HandlerError
 from handlers.models import AnnualPlan
+from handlers.results import choice, text
 
 TITLE = "下达年度实施计划"
-RETURNS = ("plan_doc_no", "plan_status")
+RETURNS = {"plan_doc_no": text("年度计划文号"), "plan_status": choice("年度计划状态", PLAN_STATUSES)}
 ERRORS = ("plan_not_draft",)
 
 

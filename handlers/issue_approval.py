@@ -4,22 +4,23 @@ from sqlalchemy import select
 
 from handlers.approval_doc import ApprovalText, render_approval
 from handlers.context import HandlerContext
-from handlers.doc_numbers import allocate_doc_no, get_authority
+from handlers.doc_numbers import AUTHORITIES, allocate_doc_no, get_authority
 from handlers.doc_store import store_document
 from handlers.errors import HandlerError
 from handlers.localtime import local_date
 from handlers.models import CLOSED_STATUSES, Approval, ProjectStatus
 from handlers.money import MoneyError, parse_yuan, yuan_str
 from handlers.queries import load_project
+from handlers.results import choice, internal, money, text
 
 TITLE = "生成立项批复"
-RETURNS = (
-    "approval_doc_no",
-    "approval_authority",
-    "approval_authority_name",
-    "approval_document_id",
-    "approved_budget",
-)
+RETURNS = {
+    "approval_doc_no": text("批复文号"),
+    "approval_authority": choice("审批机关", {code: a.name for code, a in AUTHORITIES.items()}),
+    "approval_authority_name": text("审批机关"),
+    "approval_document_id": internal(text("批复文书编号")),
+    "approved_budget": money("批复金额"),
+}
 ERRORS = ("invalid_budget", "project_closed", "already_approved")
 
 PROJECT_APPROVAL = "立项批复"

@@ -6,9 +6,15 @@ from handlers.errors import HandlerError
 from handlers.localtime import add_months, local_date, parse_date
 from handlers.models import Acceptance, ProjectStatus
 from handlers.queries import load_project
+from handlers.results import flag, internal, text, when
 
 TITLE = "记录竣工验收"
-RETURNS = ("acceptance_id", "accepted_at", "acceptance_passed", "acceptance_conclusion")
+RETURNS = {
+    "acceptance_id": internal(text("验收记录编号")),
+    "accepted_at": when("验收时间"),
+    "acceptance_passed": flag("验收通过"),
+    "acceptance_conclusion": text("验收结论"),
+}
 ERRORS = ("trial_too_short", "reports_missing", "witness_missing")
 
 CONCLUSIONS = {"PASS": "通过", "RECTIFY": "限期整改", "FAIL": "不通过"}

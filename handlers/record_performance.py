@@ -9,14 +9,20 @@ from handlers.localtime import local_date
 from handlers.models import PerformanceEval
 from handlers.money import CENT
 from handlers.queries import load_project
+from handlers.results import choice, text
 
 TITLE = "记录绩效评价结果"
-RETURNS = ("perf_grade", "perf_grade_name", "perf_score", "perf_year")
 ERRORS = ("invalid_score",)
 
 # (lowest score of the grade, code, name), best first; a common grading of 财政 performance evaluations.
 GRADES = ((90, "EXCELLENT", "优"), (80, "GOOD", "良"), (60, "FAIR", "中"), (0, "POOR", "差"))
 GRADE_NAMES = {code: name for _, code, name in GRADES}
+RETURNS = {
+    "perf_grade": choice("绩效等级", GRADE_NAMES),
+    "perf_grade_name": text("绩效等级"),
+    "perf_score": text("绩效评价得分"),
+    "perf_year": text("评价年度"),
+}
 EVALUATION_TYPES = {"SELF": "单位自评", "THIRD_PARTY": "第三方评价", "POST": "后评价"}
 
 

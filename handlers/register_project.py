@@ -5,14 +5,20 @@ from sqlalchemy import func, select
 from handlers.coercion import as_int, as_text_list
 from handlers.context import HandlerContext
 from handlers.errors import HandlerError
-from handlers.models import PROJECT_TYPES, Project, ProjectStatus
+from handlers.models import PROJECT_STATUS_LABELS, PROJECT_TYPES, Project, ProjectStatus
 from handlers.money import MoneyError, parse_yuan, yuan_str
 from handlers.queries import load_project
+from handlers.results import choice, money, text
 from handlers.sequences import insert_numbered
 from handlers.uscc import is_valid_uscc
 
 TITLE = "登记项目申报信息"
-RETURNS = ("project_id", "stage", "project_status", "total_estimate_yuan")
+RETURNS = {
+    "project_id": text("项目编号"),
+    "stage": text("阶段"),
+    "project_status": choice("项目状态", PROJECT_STATUS_LABELS),
+    "total_estimate_yuan": money("总投资概算"),
+}
 ERRORS = ("declaration_invalid", "project_locked")
 
 STAGE = "申报"

@@ -5,9 +5,14 @@ from handlers.context import HandlerContext
 from handlers.models import PROJECT_STATUS_LABELS, PROJECT_TYPES, RECORDED_KEY, STAGES, ProjectStatus
 from handlers.money import parse_yuan
 from handlers.queries import load_project
+from handlers.results import choice, text
 
 TITLE = "更新项目库状态"
-RETURNS = ("stage", "project_status", "project_status_name")
+RETURNS = {
+    "stage": text("阶段"),
+    "project_status": choice("项目状态", PROJECT_STATUS_LABELS),
+    "project_status_name": text("项目状态"),
+}
 ERRORS: tuple[str, ...] = ()
 
 MONEY_FIELDS = {

@@ -36,6 +36,11 @@ class Page(Generic[T]):
     page: int
     page_size: int
 
+    @property
+    def pages(self) -> int:
+        """Return the number of pages (1 for an empty list), i.e. the last page's number."""
+        return max(1, -(-self.total // self.page_size))
+
 
 def paginate(session: Session, stmt: Select, page: int, page_size: int) -> Page[Any]:
     """Run `stmt` for one page and count the whole."""
@@ -199,13 +204,19 @@ INSTANCE_SORTS = {
 }
 
 
+# The instance list's pseudo-status for the instances that have not ended and are not suspended: running,
+# waiting (for a timer or a message) or stopped by an incident. The dashboard counts them and links here.
+ACTIVE = "active"
+ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
+
+
 @dataclass
 class InstanceFilter:
     """Filters of the instance list; every field is optional."""
 
     process_id: str | None = None
     version: int | None = None  # the process version's number (with process_id: one version's instances)
-    status: str | None = None
+    status: str | None = None  # an instance status, or ACTIVE
     unit: str | None = None  # organisation code
     stage: str | None = None
     project_id: str | None = None
@@ -232,7 +243,9 @@ def instances(
     if f.version:
         numbered = select(ProcessVersion.id).where(ProcessVersion.version == f.version)
         stmt = stmt.where(ProcessInstance.process_version_id.in_(numbered))
-    if f.status:
+    if f.status == ACTIVE:
+        stmt = stmt.where(ProcessInstance.status.in_(ACTIVE_STATUSES))
+    elif f.status:
         stmt = stmt.where(ProcessInstance.status == f.status)
     if f.unit:
         stmt = stmt.join(Organisation, Organisation.id == ProcessInstance.unit_id).where(
@@ -263,6 +276,45 @@ def history(session: Session, instance_id: int) -> list[InstanceEvent]:
             .order_by(InstanceEvent.at, InstanceEvent.id)
         )
     )
+
+
+def earlier_answers(session: Session, task: HumanTask) -> dict[str, Any] | None:
+    """Return what earlier runs of this user task in its instance submitted (latest wins); None if none ran.
+
+    A task runs again when a gateway loops back to it (a return for correction). Only completed rows of the
+    same element before this one count, and for a task with an owner only that owner's (an expert sees no
+    other expert's answers). History keeps the values a submission changed, so a field submitted unchanged
+    is missing here; the caller falls back to the task's data for it.
+    """
+    earlier = select(HumanTask.completed_by_id).where(
+        HumanTask.instance_id == task.instance_id,
+        HumanTask.spec_id == task.spec_id,
+        HumanTask.process_id == task.process_id,
+        HumanTask.status == TaskStatus.COMPLETED,
+        HumanTask.id < task.id,
+    )
+    if task.assignee_id is not None:
+        earlier = earlier.where(HumanTask.completed_by_id == task.assignee_id)
+    completers = set(session.scalars(earlier))
+    if not completers:
+        return None
+    events = session.scalars(
+        select(InstanceEvent.detail)
+        .where(
+            InstanceEvent.instance_id == task.instance_id,
+            InstanceEvent.kind == "task_completed",
+            InstanceEvent.spec_id == task.spec_id,
+            InstanceEvent.task_name == task.name,
+            InstanceEvent.user_id.in_(completers),
+        )
+        .order_by(InstanceEvent.id)
+    )
+    answers: dict[str, Any] = {}
+    for detail in events:
+        for name, change in ((detail or {}).get("changes") or {}).items():
+            if isinstance(change, dict) and "new" in change:
+                answers[name] = change["new"]
+    return answers
 
 
 def instance_tasks(session: Session, instance_id: int, open_only: bool = False) -> list[HumanTask]:

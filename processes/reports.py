@@ -13,11 +13,18 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, o
 from sqlalchemy.orm import Session
 
 from handlers.models import STAGES, Document, Project
-from processes.queries import Page, paginate, searched, sees_everything, visible_instances, within
+from processes.queries import (
+    ACTIVE_STATUSES,
+    Page,
+    paginate,
+    searched,
+    sees_everything,
+    visible_instances,
+    within,
+)
 from processes.store.models import (
     HumanTask,
     Incident,
-    InstanceStatus,
     ProcessInstance,
     ProcessVersion,
     Role,
@@ -26,7 +33,7 @@ from processes.store.models import (
 )
 
 MAX_EXPORT_ROWS = 10_000
-OPEN_INSTANCE = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR)
+OPEN_INSTANCE = ACTIVE_STATUSES  # what the dashboard counts as running; the instance list's status=active
 
 # ----------------------------------------------------------------------------- project register
 

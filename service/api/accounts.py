@@ -65,11 +65,15 @@ class UserPage(ma.Schema):
 
 
 class UserListArgs(PageArgs):
-    q = ma.fields.Str(validate=ma.validate.Length(max=60))
-    unit = ma.fields.Str(validate=ma.validate.Length(max=32))
-    role = ma.fields.Str(validate=ma.validate.Length(max=40))
-    active = ma.fields.Bool()
-    sort = ma.fields.Str(load_default="username", validate=ma.validate.OneOf(list(accounts.USER_SORTS)))
+    q = ma.fields.Str(validate=ma.validate.Length(max=60), metadata={"title": "关键词"})
+    unit = ma.fields.Str(validate=ma.validate.Length(max=32), metadata={"title": "单位"})
+    role = ma.fields.Str(validate=ma.validate.Length(max=40), metadata={"title": "角色"})
+    active = ma.fields.Bool(metadata={"title": "账号状态"})
+    sort = ma.fields.Str(
+        load_default="username",
+        validate=ma.validate.OneOf(list(accounts.USER_SORTS)),
+        metadata={"title": "排序"},
+    )
 
 
 class UserCreateArgs(_BlankIsNone):

@@ -40,19 +40,29 @@ class StartArgs(ma.Schema):
 
 
 class ListArgs(PageArgs):
-    process_id = ma.fields.Str()
-    version = ma.fields.Int(validate=ma.validate.Range(min=1, max=MAX_ROW_ID))
-    status = ma.fields.Str(validate=ma.validate.OneOf([s.value for s in InstanceStatus]))
-    unit = ma.fields.Str()
-    stage = ma.fields.Str()
-    project_id = ma.fields.Str()
-    started_from = ma.fields.DateTime()
-    started_to = ma.fields.DateTime()
-    plan_year = ma.fields.Int(validate=PLAN_YEARS)
-    amount_min = ma.fields.Float()
-    amount_max = ma.fields.Float()
-    q = ma.fields.Str()
-    sort = ma.fields.Str(load_default="started", validate=ma.validate.OneOf(list(queries.INSTANCE_SORTS)))
+    process_id = ma.fields.Str(metadata={"title": "流程"})
+    version = ma.fields.Int(validate=ma.validate.Range(min=1, max=MAX_ROW_ID), metadata={"title": "版本"})
+    status = ma.fields.Str(
+        validate=ma.validate.OneOf([queries.ACTIVE, *(s.value for s in InstanceStatus)]),
+        metadata={
+            "title": "状态",
+            "description": "实例状态；active 表示未结束且未挂起(办理中、等待中、出错)",
+        },
+    )
+    unit = ma.fields.Str(metadata={"title": "建设单位"})
+    stage = ma.fields.Str(metadata={"title": "阶段"})
+    project_id = ma.fields.Str(metadata={"title": "项目编号"})
+    started_from = ma.fields.DateTime(metadata={"title": "发起时间起"})
+    started_to = ma.fields.DateTime(metadata={"title": "发起时间止"})
+    plan_year = ma.fields.Int(validate=PLAN_YEARS, metadata={"title": "计划年度"})
+    amount_min = ma.fields.Float(metadata={"title": "概算不低于"})
+    amount_max = ma.fields.Float(metadata={"title": "概算不高于"})
+    q = ma.fields.Str(metadata={"title": "关键词"})
+    sort = ma.fields.Str(
+        load_default="started",
+        validate=ma.validate.OneOf(list(queries.INSTANCE_SORTS)),
+        metadata={"title": "排序"},
+    )
 
 
 class TerminateArgs(ma.Schema):

@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from handlers.documents import kind_label
+from handlers.localtime import format_local
 from handlers.models import PROJECT_STATUS_LABELS, PROJECT_TYPES, Document, Project
 from processes import reports
 from processes.errors import NotFound
@@ -32,14 +33,20 @@ blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="项目�
 
 
 class ProjectArgs(PageArgs):
-    year = ma.fields.Int(validate=PLAN_YEARS)
-    unit = ma.fields.Str(validate=ma.validate.Length(max=18))
-    stage = ma.fields.Str(validate=ma.validate.Length(max=10))
-    status = ma.fields.Str(validate=ma.validate.OneOf(list(PROJECT_STATUS_LABELS)))
-    amount_min = ma.fields.Float(validate=ma.validate.Range(min=0))
-    amount_max = ma.fields.Float(validate=ma.validate.Range(min=0))
-    q = ma.fields.Str(validate=ma.validate.Length(max=100))
-    sort = ma.fields.Str(load_default="project_id", validate=ma.validate.OneOf(list(reports.PROJECT_SORTS)))
+    year = ma.fields.Int(validate=PLAN_YEARS, metadata={"title": "计划年度"})
+    unit = ma.fields.Str(validate=ma.validate.Length(max=18), metadata={"title": "建设单位"})
+    stage = ma.fields.Str(validate=ma.validate.Length(max=10), metadata={"title": "阶段"})
+    status = ma.fields.Str(
+        validate=ma.validate.OneOf(list(PROJECT_STATUS_LABELS)), metadata={"title": "项目状态"}
+    )
+    amount_min = ma.fields.Float(validate=ma.validate.Range(min=0), metadata={"title": "概算不低于"})
+    amount_max = ma.fields.Float(validate=ma.validate.Range(min=0), metadata={"title": "概算不高于"})
+    q = ma.fields.Str(validate=ma.validate.Length(max=100), metadata={"title": "关键词"})
+    sort = ma.fields.Str(
+        load_default="project_id",
+        validate=ma.validate.OneOf(list(reports.PROJECT_SORTS)),
+        metadata={"title": "排序"},
+    )
 
 
 class ProjectSchema(ma.Schema):
@@ -236,7 +243,7 @@ def register_workbook(rows: list[Project], title: str = "项目库") -> bytes:
                 p.approval_doc_no or "",
                 p.stage,
                 PROJECT_STATUS_LABELS.get(p.status, p.status),
-                p.updated_at.strftime("%Y-%m-%d %H:%M") if p.updated_at else "",
+                format_local(p.updated_at) if p.updated_at else "",
             ]
         )
         for col in (8, 9, 10):
@@ -266,7 +273,7 @@ def export_register(args: dict) -> Response:
     user: User = auth.require_user()
     sort = args.get("sort", "project_id")
     rows = reports.projects_for_export(get_session(), user, project_filter(args), sort)
-    stamp = runtime().clock.now().strftime("%Y%m%d")
+    stamp = format_local(runtime().clock.now(), "%Y%m%d")
     return xlsx_response(register_workbook(rows), f"项目库_{stamp}.xlsx")
 
 

@@ -18,8 +18,12 @@ MAX_PAGE = 1_000_000  # beyond any list here; keeps the row offset within what d
 
 
 class PageArgs(ma.Schema):
-    page = ma.fields.Int(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
-    page_size = ma.fields.Int(load_default=20, validate=ma.validate.Range(min=1, max=200))
+    page = ma.fields.Int(
+        load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE), metadata={"title": "页码"}
+    )
+    page_size = ma.fields.Int(
+        load_default=20, validate=ma.validate.Range(min=1, max=200), metadata={"title": "每页条数"}
+    )
 
 
 class UserBrief(ma.Schema):

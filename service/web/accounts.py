@@ -9,12 +9,16 @@ from processes import accounts
 from service import auth
 from service.api.accounts import UserListArgs
 from service.db import get_session
+from service.web.paging import past_last
 from service.web.query_args import load_args
 
 bp = Blueprint("web_accounts", __name__)
 
 # Page blueprints a user who still holds an admin-given password is sent away from.
-PAGES = {"web", "web_tasks", "web_instances", "web_projects", "web_dashboard", "web_admin", "web_accounts"}
+PAGES = {
+    "web", "web_tasks", "web_instances", "web_projects", "web_dashboard",
+    "web_admin", "web_accounts", "web_experts",
+}  # fmt: skip
 OPEN_WHILE_PASSWORD_PENDING = {"web.login", "web.logout", "web.favicon", "web_accounts.password"}
 SORTS = {"username": "用户名", "name": "姓名", "last_login": "最近登录"}
 
@@ -34,15 +38,18 @@ def password() -> str:
 
 @bp.route("/admin/users")
 @auth.admin_required
-def users() -> str:
+def users() -> str | Response:
     """Accounts with filters and pages, and a form to create one."""
     session = get_session()
     args, errors = load_args(UserListArgs(), request.args)
     page, size, sort = args.pop("page", 1), args.pop("page_size", 20), args.pop("sort", "username")
+    found = accounts.list_users(session, accounts.UserFilter(**args), sort, page, size)
+    if (last := past_last(found)) is not None:
+        return last
     return render_template(
         "admin/users.html",
         section="users",
-        page=accounts.list_users(session, accounts.UserFilter(**args), sort, page, size),
+        page=found,
         errors=errors,
         args=request.args,
         sort=sort,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from processes import reports
 from processes.store.models import Role
 from service.api.dashboard import CHARTS, require_manager, summary
 from service.db import get_session, runtime
+from service.web.paging import past_last
 
 bp = Blueprint("web_dashboard", __name__)
 
@@ -21,13 +23,15 @@ def index() -> str:
 
 
 @bp.route("/dashboard/overdue")
-def overdue() -> str:
+def overdue() -> str | Response:
     """The open overdue tasks, optionally of one role, most overdue first."""
     require_manager()
     session = get_session()
     role = request.args.get("role")
     now = runtime().clock.now()
     page = reports.overdue_tasks(session, now, role, request.args.get("page", 1, type=int), 20)
+    if (last := past_last(page)) is not None:
+        return last
     role_name = session.scalar(select(Role.name).where(Role.code == role)) if role else None
     return render_template(
         "overdue.html",

@@ -1,4 +1,9 @@
-"""Readable instance history: events with Chinese labels and field titles taken from the task forms."""
+"""Readable instance history: events with Chinese labels, every data key by its form's or handler's title.
+
+A key's description comes from one place: the field of the task's form, else what the handler that returned
+it declares (`handlers.RESULT_FIELDS`), else the handlers' parameter titles. A key without a title, one its
+description marks internal, and a code next to its own `*_name` twin are shown to admins only, marked.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import HANDLER_DOCS, PARAM_TITLES
+from handlers import HANDLER_DOCS, PARAM_TITLES, RESULT_FIELDS
 from processes import queries
 from processes.errors import ProcessError
 from processes.store.models import HumanTask, InstanceEvent, ProcessInstance, ProcessVersion
 from service.db import runtime
-from service.web.formatting import EVENT_KINDS, value_text, yuan
+from service.web.formatting import EVENT_KINDS, dt, value_text, yuan
 
 MAX_CHANGES = 30
+MAX_ITEMS = 5  # items of a list shown before "…"
 
 
 @dataclass
@@ -29,6 +35,7 @@ class Change:
     new: Any
     old_text: str = ""
     new_text: str = ""
+    internal: bool = False  # a detail only admins see (its title may be the raw key)
 
 
 @dataclass
@@ -59,24 +66,76 @@ def form_fields(session: Session, version: ProcessVersion, form: str | None) -> 
     return {name: prop for name, prop in (schema.get("properties") or {}).items() if isinstance(prop, dict)}
 
 
-def readable(value: Any, prop: dict[str, Any] | None) -> str:
-    """Render a submitted value as the form showed it: an option's title, an amount in 元, 是/否."""
+def describe(key: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Return how a person reads a data key: its form field, else its handler result, else its parameter."""
+    prop = fields.get(key) or RESULT_FIELDS.get(key)
+    if prop is None and key in PARAM_TITLES:
+        prop = {"title": PARAM_TITLES[key]}
+    return prop or {}
+
+
+def is_internal(key: str, prop: dict[str, Any], siblings: Any = ()) -> bool:
+    """Tell whether only admins see a key: untitled, marked internal, or a code beside its `*_name` twin."""
+    return not prop.get("title") or bool(prop.get("x-internal")) or f"{key}_name" in siblings
+
+
+def readable(value: Any, prop: dict[str, Any] | None, admin: bool = False) -> str:
+    """Render a value as its form or handler describes it: option titles, amounts in 元, 是/否, lists."""
     prop = prop or {}
     choices = {c.get("const"): c.get("title") for c in prop.get("oneOf") or [] if isinstance(c, dict)}
     if not choices and isinstance(prop.get("enum"), list) and isinstance(prop.get("enumNames"), list):
         choices = dict(zip(prop["enum"], prop["enumNames"], strict=False))
     if isinstance(value, str | int | bool) and value in choices and choices[value]:
         return str(choices[value])
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if prop.get("x-unit") == "元" or prop.get("format") == "money":
-            return yuan(value)
-        if prop.get("x-unit"):
-            return f"{value} {prop['x-unit']}"
+    money = prop.get("x-unit") == "元" or prop.get("format") == "money"
+    if money and isinstance(value, int | float | str) and not isinstance(value, bool) and value != "":
+        return yuan(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and prop.get("x-unit"):
+        return f"{value} {prop['x-unit']}"
+    if isinstance(value, str) and prop.get("format") == "date-time" and value:
+        return dt(value)
+    if isinstance(value, list) and value:
+        item = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        more = " …" if len(value) > MAX_ITEMS else ""
+        shown = "；".join(readable(v, item, admin) for v in value[:MAX_ITEMS])
+        return f"{len(value)} 项：{shown}{more}"
+    if isinstance(value, dict) and value and not value.get("filename"):
+        return _record_text(value, prop, admin)
     return value_text(value)
 
 
-def timeline(session: Session, instance_id: int, version: ProcessVersion) -> list[Entry]:
-    """Return an instance's history as readable entries, oldest first."""
+def _record_text(value: dict[str, Any], prop: dict[str, Any], admin: bool) -> str:
+    """Render an object by its properties' titles; keys without one are shown (raw) to admins only."""
+    props = prop.get("properties") if isinstance(prop.get("properties"), dict) else {}
+    parts = []
+    for key, item in list(value.items())[:8]:
+        sub = props.get(key) or {}
+        if not is_internal(key, sub, value) or admin:
+            parts.append(f"{sub.get('title') or key} {readable(item, sub, admin)}")
+    return "，".join(parts) or "(空)"
+
+
+def changes(
+    values: dict[str, tuple[Any, Any]], fields: dict[str, dict[str, Any]], admin: bool = False
+) -> list[Change]:
+    """Return the readable changes of {key: (old, new)}; internal keys only for admins, marked."""
+    out = []
+    for key, (old, new) in values.items():
+        prop = describe(key, fields)
+        internal = is_internal(key, prop, values)
+        if internal and not admin:
+            continue
+        title = prop.get("title") or key
+        out.append(
+            Change(key, title, old, new, readable(old, prop, admin), readable(new, prop, admin), internal)
+        )
+        if len(out) >= MAX_CHANGES:
+            break
+    return out
+
+
+def timeline(session: Session, instance_id: int, version: ProcessVersion, admin: bool = False) -> list[Entry]:
+    """Return an instance's history as readable entries, oldest first (internal keys only for admins)."""
     forms = dict(
         session.execute(
             select(HumanTask.spec_id, HumanTask.form).where(
@@ -89,11 +148,11 @@ def timeline(session: Session, instance_id: int, version: ProcessVersion) -> lis
     for event in queries.history(session, instance_id):
         if event.spec_id and event.spec_id not in fields:
             fields[event.spec_id] = form_fields(session, version, forms.get(event.spec_id))
-        out.append(_entry(event, fields.get(event.spec_id or "", {})))
+        out.append(_entry(event, fields.get(event.spec_id or "", {}), admin))
     return out
 
 
-def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]]) -> Entry:
+def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]], admin: bool) -> Entry:
     detail = event.detail or {}
     label = EVENT_KINDS.get(event.kind, event.kind)
     title = f"{label}：{event.task_name}" if event.task_name and event.kind != "service_task" else label
@@ -106,27 +165,18 @@ def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]]) -> Entry:
     who = event.user.display_name if event.user else None
     entry = Entry(event.id, event.kind, label, title, event.at, who, event.spec_id, event.user_id, css)
     if event.kind == "task_completed":
-        for key, change in list((detail.get("changes") or {}).items())[:MAX_CHANGES]:
-            if isinstance(change, dict):
-                prop = fields.get(key)
-                old, new = change.get("old"), change.get("new")
-                entry.changes.append(
-                    Change(
-                        key,
-                        (prop or {}).get("title", key),
-                        old,
-                        new,
-                        readable(old, prop),
-                        readable(new, prop),
-                    )
-                )
+        submitted = {
+            key: (change.get("old"), change.get("new"))
+            for key, change in (detail.get("changes") or {}).items()
+            if isinstance(change, dict)
+        }
+        entry.changes = changes(submitted, fields, admin)
     elif event.kind == "service_task":
         handler = HANDLER_DOCS.get(event.task_name or "", {})
         entry.title = f"系统处理：{handler.get('title') or event.task_name}"
         result = detail.get("result") or {}
         if isinstance(result, dict):
-            items = list(result.items())[:MAX_CHANGES]
-            entry.changes = [Change(k, PARAM_TITLES.get(k, k), None, v, "", value_text(v)) for k, v in items]
+            entry.changes = changes({k: (None, v) for k, v in result.items()}, {}, admin)
     elif event.kind == "incident":
         entry.note = str(detail.get("message", ""))
     elif event.kind == "started":
@@ -134,7 +184,7 @@ def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]]) -> Entry:
     elif event.kind == "terminated":
         entry.note = str(detail.get("reason") or "")
     elif event.kind == "timer_fired":
-        entry.note = "到期时间 " + str(detail.get("due", ""))[:16].replace("T", " ")
+        entry.note = "到期时间 " + dt(str(detail.get("due", "")))
     elif event.kind == "message_received":
         entry.note = f"消息 {detail.get('message', '')}"
     elif event.kind == "task_reassigned":
@@ -145,7 +195,9 @@ def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]]) -> Entry:
     return entry
 
 
-def decisions(session: Session, instance_id: int, task: HumanTask | None = None) -> list[Entry]:
+def decisions(
+    session: Session, instance_id: int, task: HumanTask | None = None, admin: bool = False
+) -> list[Entry]:
     """Return the completed tasks of an instance, newest first, for the task page's side panel.
 
     A person-assigned open task (an expert's score) does not see its siblings' answers, so each
@@ -153,7 +205,7 @@ def decisions(session: Session, instance_id: int, task: HumanTask | None = None)
     """
     entries = [
         e
-        for e in timeline(session, instance_id, _version(session, instance_id))
+        for e in timeline(session, instance_id, _version(session, instance_id), admin)
         if e.kind == "task_completed"
     ]
     if task is not None and task.assignee_id is not None and task.completed_at is None:

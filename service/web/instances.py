@@ -17,20 +17,25 @@ from service.db import get_session, runtime
 from service.web import diagrams
 from service.web.formatting import INSTANCE_STATUS
 from service.web.history import timeline
+from service.web.paging import past_last
 from service.web.query_args import load_args
 
 bp = Blueprint("web_instances", __name__)
 SORTS = {"started": "发起时间", "updated": "最近更新", "amount": "总投资概算", "id": "编号"}
+# The status filter's choices: the pseudo-status the dashboard links to, then every instance status.
+STATUSES = {queries.ACTIVE: ("进行中（办理中、等待中、出错）", ""), **INSTANCE_STATUS}
 
 
 @bp.route("/instances")
-def index() -> str:
+def index() -> str | Response:
     """List the instances the caller may see, with the same filters as GET /api/v1/instances."""
     user = auth.require_user()
     session = get_session()
     args, errors = load_args(ListArgs(), request.args)
     page, size, sort = args.pop("page", 1), args.pop("page_size", 20), args.pop("sort", "started")
     found = queries.instances(session, user, queries.InstanceFilter(**args), sort, page, size)
+    if (last := past_last(found)) is not None:
+        return last
     processes = {pv.process_id: pv.name for pv in catalog.list_processes(session)}
     units = list(
         session.execute(
@@ -48,7 +53,7 @@ def index() -> str:
         processes=processes,
         units=units,
         stages=STAGES,
-        statuses=INSTANCE_STATUS,
+        statuses=STATUSES,
         sorts=SORTS,
         sort=sort,
     )
@@ -78,7 +83,7 @@ def show(instance_id: int) -> str:
         current=current,
         active_processes={p for p, s in state.items() if s.get("active")},
         failed_processes={p for p, s in state.items() if s.get("failed")},
-        history=timeline(session, instance.id, instance.version),
+        history=timeline(session, instance.id, instance.version, admin=user.is_admin),
         documents=instance_documents(instance),
         open_tasks=[t for t in instance.tasks if t.status == "ready"],
         done_tasks=[t for t in instance.tasks if t.status != "ready"],

@@ -13,6 +13,7 @@ from processes.store.models import HumanTask, ProcessVersion, User
 from service import auth
 from service.api.instances import may_start
 from service.db import get_session, runtime
+from service.web.paging import past_last
 
 bp = Blueprint("web", __name__, template_folder="../templates")
 PAGE_SIZE = 10
@@ -67,7 +68,7 @@ def startable_processes(user: User) -> list[tuple[ProcessVersion, str]]:
 
 
 @bp.route("/")
-def home() -> str:
+def home() -> str | Response:
     """The home page: my tasks and my roles' tasks, with counts, search, paging and start buttons."""
     user = auth.require_user()
     session = get_session()
@@ -81,6 +82,8 @@ def home() -> str:
     pool = queries.open_tasks(
         session, user, "roles", q, sort, request.args.get("pool_page", 1, type=int), PAGE_SIZE
     )
+    if (last := past_last(mine) or past_last(pool, "pool_page")) is not None:
+        return last
     done = session.get(HumanTask, request.args.get("done", 0, type=int))
     return render_template(
         "home.html",

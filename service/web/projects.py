@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from handlers.models import PROJECT_STATUS_LABELS
 from processes import reports
 from service import auth
 from service.api.projects import ProjectArgs, project_documents, project_filter, visible_project
 from service.db import get_session
+from service.web.paging import past_last
 from service.web.query_args import load_args
 
 bp = Blueprint("web_projects", __name__)
@@ -24,7 +26,7 @@ SORTS = {
 
 
 @bp.route("/projects")
-def register() -> str:
+def register() -> str | Response:
     """The project register: filters (year, unit, stage, status, amount range), sorting, paging, export."""
     user = auth.require_user()
     session = get_session()
@@ -33,6 +35,8 @@ def register() -> str:
     page = reports.projects(
         session, user, f, args.get("sort", "project_id"), args.get("page", 1), args.get("page_size", 20)
     )
+    if (last := past_last(page)) is not None:
+        return last
     count, total = reports.project_totals(session, user, f)
     export_args = {k: v for k, v in request.args.items() if v and k not in ("page", "page_size")}
     return render_template(

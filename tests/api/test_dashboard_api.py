@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import update
@@ -12,7 +14,7 @@ from processes.store.models import HumanTask
 from tests.api.test_pages import APPROVE, JYJ, WJW, add_project, open_task, start, submit
 from tests.api.test_runtime_api import FlakyHandler
 from tests.conftest import deploy
-from tests.workflows import bundle, flaky, two_lanes
+from tests.workflows import bundle, flaky, timed, two_lanes
 
 CHARTS = ("stages", "amounts", "overdue", "durations", "incidents")
 
@@ -148,3 +150,27 @@ def test_dashboard_page_renders_charts_and_tables(figures, login) -> None:  # no
     for name in CHARTS:
         assert f'data-chart-url="/api/v1/dashboard/charts/{name}"' in html
     assert "1,245.00 万元" in html and "故障重试流程" in html
+
+
+def test_the_running_figure_and_the_list_it_links_to_agree(figures, login) -> None:  # noqa: ANN001
+    manager = login("manager")
+    assert deploy(login("admin"), bundle(timed())).status_code == 201
+    operator = login("jyj_jb")
+    timer = start(operator, "timed")
+    submit(operator, open_task(operator, timer)["id"], {})  # now waits a month for its timer
+    assert operator.get(f"/api/v1/instances/{timer}").get_json()["status"] == "waiting"
+    html = manager.get("/dashboard").get_data(as_text=True)
+    card = re.search(
+        r'<a class="card" href="([^"]+)"[^>]*><span class="muted">进行中的流程</span>'
+        r'<span class="figure">(\d+)</span>',
+        html,
+    )
+    assert card is not None, html
+    figure = int(card.group(2))
+    assert figure == 3 == manager.get("/api/v1/dashboard").get_json()["headline"]["running_instances"]
+    listed = manager.get(unescape(card.group(1))).get_data(as_text=True)
+    assert f"共 {figure} 条" in listed
+    for instance in (figures["waiting"], figures["broken"], timer):
+        assert f'href="/instances/{instance}"' in listed
+    assert f'href="/instances/{figures["done"]}"' not in listed
+    assert manager.get("/api/v1/instances?status=active").get_json()["total"] == figure

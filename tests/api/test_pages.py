@@ -543,3 +543,146 @@ def test_lane_page_saves_through_the_api(admin, login) -> None:  # noqa: ANN001
     submit(operator, task["id"], APPROVE)
     leader_tasks = login("dsj_leader").get("/api/v1/tasks").get_json()["items"]
     assert [t["name"] for t in leader_tasks] == ["审核申请"]
+
+
+# ------------------------------------------------------------------------- readable history, filters, paging
+
+
+def lifecycle_declaration(kinds: tuple[str, ...]) -> dict:
+    """A complete declaration of a 320万 project, with one attachment of each of `kinds`."""
+    return {
+        "project_name": "六安市智慧教育资源共享平台",
+        "project_type": "NEW",
+        "plan_year": 2026,
+        "planned": True,
+        "total_estimate": 3200000.0,
+        "funding_source": "CITY_FISCAL",
+        "construction_content": "建设智慧教育资源共享平台，汇聚全市中小学教学资源。",
+        "necessity": "全市教学资源分散在各校，缺少统一共享平台，需要建设市级平台统一汇聚并共享。",
+        "on_egov_extranet": True,
+        "uses_gov_cloud": True,
+        "data_sharing_committed": True,
+        "crypto_required": False,
+        "mlps_level": 2,
+        "period_months": 8,
+        "keywords": ["教育"],
+        "contact_name": "黄敏",
+        "contact_phone": "0564-3371234",
+        "documents": [
+            {"id": str(n), "filename": f"附件{n}.pdf", "sha256": "a" * 64, "kind": kind}
+            for n, kind in enumerate(kinds)
+        ],
+    }
+
+
+def history_text(html: str) -> str:
+    """The text of an instance page's history card."""
+    card = html[html.index('id="history"') : html.index('id="documents"')]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", card))
+
+
+def test_instance_history_reads_every_data_key_in_chinese(app, login) -> None:  # noqa: ANN001
+    from processes import catalog
+    from tests.api.test_runtime_api import complete, task_named
+    from tests.conftest import ROOT
+
+    state = app.extensions["egovflow"]
+    with state.sessions() as session:
+        files = catalog.collect_files([ROOT / "bpmn"], ROOT / "forms")
+        catalog.deploy(session, files, state.runtime.handlers, now=state.runtime.clock.now())
+        session.commit()
+    operator, leader = login("jyj_jb"), login("jyj_fzr")
+    kinds = ("DECLARATION_FORM", "NECESSITY", "BUDGET_DETAIL", "RESOURCE_CATALOG", "MLPS_GRADING")
+    declared = start(operator, "lifecycle")
+    assert (
+        complete(
+            operator, task_named(operator, "填报项目申报")["id"], lifecycle_declaration(kinds)
+        ).status_code
+        == 200
+    )
+    review = {"unit_review_decision": "CONFIRM", "unit_review_opinion": "同意申报。"}
+    assert complete(leader, task_named(leader, "单位审核")["id"], review).status_code == 200
+    incomplete = start(operator, "lifecycle")
+    declaration = lifecycle_declaration(kinds[:1])
+    assert complete(operator, task_named(operator, "填报项目申报")["id"], declaration).status_code == 200
+
+    clerk = login("dsj_clerk")
+    html = page(clerk, f"/instances/{declared}")
+    assert "电子政务项目全生命周期（第 1 版）" in html and "lifecycle" not in re.sub(r'"[^"]*"', "", html)
+    text = history_text(html) + history_text(page(clerk, f"/instances/{incomplete}"))
+    # No internal name, code or raw amount reaches a non-admin.
+    assert not re.search(r"[A-Za-z_]{3,}\s*：", text), text
+    for raw in (
+        "INITIAL_REVIEW",
+        "NECESSITY",
+        "BUDGET_DETAIL",
+        "3200000.0",
+        "project_status",
+        "_ok",
+        "_kinds",
+    ):
+        assert raw not in text, raw
+    for shown in (
+        "项目状态：初审中",
+        "项目状态：已申报",
+        "总投资概算：3,200,000.00 元",
+        "符合集约整合要求：是",
+        "发现疑似重复项目：否",
+        "材料齐全：否",
+        "缺少的材料：4 项：",
+    ):
+        assert shown in text, shown
+    assert text.count("项目状态：初审中") == 1  # the code and its *_name twin read as one line
+    # Admins see the internal keys too, raw and marked.
+    admin_html = page(login("admin"), f"/instances/{incomplete}")
+    assert "lifecycle 第 1 版" in admin_html
+    assert "内部" in history_text(admin_html) and "missing_document_kinds" in admin_html
+
+
+def test_filter_errors_name_the_fields_by_their_titles(register, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    bad = page(operator, "/instances?plan_year=abc&version=x")
+    assert "查询条件有误：版本「x」不是有效的取值，已忽略；计划年度「abc」不是有效的取值，已忽略" in bad
+    assert "plan_year" not in bad.split("查询条件有误")[1].split("</div>")[0]
+    projects = page(login("manager"), "/projects?year=abc&amount_min=很多")
+    assert "计划年度「abc」" in projects and "概算不低于「很多」" in projects
+    users = page(login("admin"), "/admin/users?active=也许")
+    assert "查询条件有误：账号状态「也许」不是有效的取值，已忽略" in users
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        "service.api.instances:ListArgs",
+        "service.api.projects:ProjectArgs",
+        "service.api.accounts:UserListArgs",
+    ],
+)
+def test_every_filter_of_a_list_page_has_a_title(schema: str) -> None:
+    import importlib
+
+    module, name = schema.split(":")
+    fields = getattr(importlib.import_module(module), name)().fields
+    assert all(field.metadata.get("title") for field in fields.values()), schema
+
+
+def test_a_page_past_the_last_shows_the_last_page(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    first = [start(operator) for _ in range(3)][0]
+    far = operator.get("/instances?page=99&page_size=2&status=running")
+    assert far.status_code == 302
+    assert far.headers["Location"] == "/instances?page=2&page_size=2&status=running"
+    last = page(operator, far.headers["Location"])
+    assert "共 3 条，第 2/2 页" in last and f'href="/instances/{first}"' in last
+    assert "没有符合条件的流程实例" not in last
+    # The API keeps paging as documented: past the end is an empty page with the total.
+    api = operator.get("/api/v1/instances?page=99&page_size=2").get_json()
+    assert api["items"] == [] and api["total"] == 3 and api["page"] == 99
+    assert operator.get("/?page=99").headers["Location"] == "/?page=1"
+    assert login("dsj_clerk").get("/?pool_page=7").headers["Location"] == "/?pool_page=1"
+    users = login("admin").get("/admin/users?page=99&page_size=5")
+    assert users.status_code == 302 and "page=" in users.headers["Location"]
+    assert "page=99" not in users.headers["Location"]
+    assert login("manager").get("/projects?page=5").headers["Location"] == "/projects?page=1"
+    # An empty list stays on page 1 without a pager.
+    assert "共 0 条" in page(operator, "/instances?status=complete")

@@ -644,7 +644,7 @@ def test_list_arguments_out_of_range_are_field_errors_in_chinese(admin: ApiClien
 def test_the_openapi_spec_states_numeric_bounds_as_numbers(admin: ApiClient) -> None:
     spec = admin.get("/api/openapi.json").get_json()
     projects = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/projects"]["get"]["parameters"]}
-    assert projects["amount_max"] == {"type": "number", "minimum": 0}
+    assert projects["amount_max"] == {"type": "number", "minimum": 0, "title": "概算不高于"}
     ids = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/tasks/{task_id}"]["parameters"]}
     assert ids["task_id"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 

@@ -150,6 +150,23 @@ def test_registry_lists_every_operator_with_docs():
     assert HANDLER_DOCS["check_contract"]["errors"] == ["contract_invalid"]
 
 
+def test_every_result_key_has_a_chinese_title_and_codes_their_labels():
+    from handlers import RESULT_FIELDS
+    from handlers.documents import kind_label
+
+    for operator, doc in HANDLER_DOCS.items():
+        assert list(doc["return_titles"]) == doc["returns"], operator
+        assert all("\u4e00" <= title[0] <= "\u9fff" for title in doc["return_titles"].values()), operator
+    for key, prop in RESULT_FIELDS.items():
+        for inner in (prop, prop.get("items") or {}, *(prop.get("properties") or {}).values()):
+            assert "\u4e00" <= (inner.get("title") or "中")[0] <= "\u9fff", key
+    assert RESULT_FIELDS["total_estimate_yuan"]["x-unit"] == "元"
+    statuses = {c["const"]: c["title"] for c in RESULT_FIELDS["project_status"]["oneOf"]}
+    assert statuses["INITIAL_REVIEW"] == "初审中"
+    kinds = {c["const"]: c["title"] for c in RESULT_FIELDS["missing_document_kinds"]["items"]["oneOf"]}
+    assert kinds["NECESSITY"] == kind_label("NECESSITY")
+
+
 def test_domain_tables_are_prefixed():
     assert all(name.startswith("dom_") for name in DomainBase.metadata.tables)
 
