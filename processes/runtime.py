@@ -701,6 +701,7 @@ class Runtime:
             "role_code": None,
             "unit_id": None,
             "assignee_id": None,
+            "claimed_by_id": None,
             "form": view.form,
             "instructions": None,
             "created_at": now,
@@ -713,6 +714,9 @@ class Runtime:
                 task["unit_id"] = instance.unit_id
         elif not view.lane:
             task["assignee_id"] = instance.initiator_id
+        if step.new and task["role_code"] and _initiator_may_take(step, task):
+            # The one who starts a process works on its first step: no need to claim it from the pool.
+            task["claimed_by_id"] = instance.initiator_id
         if view.owner_expr or view.due_expr:
             eng = self._engine(step.store.session, step)
             if view.owner_expr:
@@ -847,6 +851,15 @@ class Runtime:
 
 
 # ----------------------------------------------------------------------------- assignment
+
+
+def _initiator_may_take(step: _Step, task: Mapping[str, Any]) -> bool:
+    """Tell whether the user starting the instance holds the pool task's role (for its unit)."""
+    user = step.user
+    if user is None or user.id != step.instance.initiator_id:
+        return False
+    unit_ok = task["unit_id"] is None or task["unit_id"] == user.organisation_id
+    return unit_ok and task["role_code"] in user.role_codes
 
 
 def can_work_on(session: Session, user: User, task: HumanTask) -> bool:

@@ -62,8 +62,8 @@ def test_a_new_unit_operator_receives_the_units_tasks(app, admin) -> None:  # no
     create(admin, organisation_id=org_id(admin, "市教育局"), roles=["UNIT_OPERATOR"])
     user = ApiClient(app, "jyj_zhang", "Temp2026ab")
     user.post("/api/v1/auth/password", json={"old_password": "Temp2026ab", "new_password": NEW_PASSWORD})
-    colleague = ApiClient(app, "jyj_jb")
-    started = colleague.post("/api/v1/instances", json={"process_id": "two_lanes", "data": {}})
+    unit = {"process_id": "two_lanes", "data": {}, "unit_code": _code(admin, "市教育局")}
+    started = admin.post("/api/v1/instances", json=unit)  # the admin holds no unit role: the task is pooled
     assert started.status_code == 201, started.get_json()
     pool = user.get("/api/v1/tasks?scope=roles").get_json()["items"]
     assert [t["instance_id"] for t in pool] == [started.get_json()["id"]]

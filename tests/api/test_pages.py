@@ -53,6 +53,14 @@ def start(client: ApiClient, process_id: str = "two_lanes", data: dict | None = 
     return response.get_json()["id"]
 
 
+def start_in_pool(admin: ApiClient, unit: str = "市教育局") -> int:
+    """Start an instance for a unit as the admin, who holds no unit role: its first task waits in the pool."""
+    code = next(o["code"] for o in admin.get("/api/v1/organisations").get_json() if o["short_name"] == unit)
+    response = admin.post("/api/v1/instances", json={"process_id": "two_lanes", "data": {}, "unit_code": code})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
 def open_task(client: ApiClient, instance_id: int) -> dict:
     """Return the caller's one open task of an instance."""
     found = [t for t in client.get("/api/v1/tasks").get_json()["items"] if t["instance_id"] == instance_id]
@@ -144,8 +152,8 @@ def test_every_role_gets_its_pages(admin, login, username: str) -> None:  # noqa
 
 def test_home_lists_pool_tasks_with_claim_counts_search_and_overdue(app, admin, login, clock) -> None:  # noqa: ANN001
     operator = login("jyj_jb")
-    first = start(operator)
-    start(operator)
+    first = start_in_pool(admin)
+    start_in_pool(admin)
     home = page(operator, "/")
     assert 'id="count-pool">2<' in home and 'id="count-mine">0<' in home
     task = open_task(operator, first)
@@ -167,7 +175,7 @@ def test_home_lists_pool_tasks_with_claim_counts_search_and_overdue(app, admin, 
 def test_home_pages_its_lists(admin, login) -> None:  # noqa: ANN001
     operator = login("jyj_jb")
     for _ in range(12):
-        start(operator)
+        start_in_pool(admin)
     first = page(operator, "/")
     assert first.count("data-task-id=") == 10 and "pool_page=2" in first
     assert page(operator, "/?pool_page=2").count("data-task-id=") == 2
@@ -204,7 +212,7 @@ def test_task_page_form_adapter_and_submit(admin, login) -> None:  # noqa: ANN00
 
 def test_task_page_rules_for_others(admin, login) -> None:  # noqa: ANN001
     operator = login("jyj_jb")
-    instance = start(operator)
+    instance = start_in_pool(admin)
     task = open_task(operator, instance)
     page(login("wjw_jb"), f"/tasks/{task['id']}", 404)
     page(login("wjw_jb"), f"/tasks/{task['id']}/form.json", 404)
@@ -268,9 +276,21 @@ def test_upload_adapter_links_the_file_to_the_task(admin, login) -> None:  # noq
 # ----------------------------------------------------------------------------- instances
 
 
-def test_instance_page_diagram_endpoints_and_visibility(admin, login) -> None:  # noqa: ANN001
+def test_the_starter_holds_the_first_step(admin, login) -> None:  # noqa: ANN001
     operator = login("jyj_jb")
     instance = start(operator)
+    task = open_task(operator, instance)
+    assert task["claimed_by"]["username"] == "jyj_jb"
+    home = page(operator, "/")
+    assert 'id="count-mine">1<' in home and 'id="count-pool">0<' in home and "退回认领" in home
+    assert operator.get("/api/v1/tasks?scope=roles").get_json()["items"] == []  # not in the unit's pool
+    assert operator.post(f"/api/v1/tasks/{task['id']}/unclaim").status_code == 200
+    assert open_task(operator, instance)["claimed_by"] is None  # released to the unit's pool
+
+
+def test_instance_page_diagram_endpoints_and_visibility(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    instance = start_in_pool(admin)
     html = page(operator, f"/instances/{instance}")
     assert "流程图" in html and "办理历史" in html and "文档与附件" in html
     assert f'data-state-url="/instances/{instance}/diagram/two_lanes/state.json"' in html

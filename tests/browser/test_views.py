@@ -38,7 +38,7 @@ def server(live_server: LiveServer) -> LiveServer:
 def test_task_list_and_form_fit_a_phone(server: LiveServer, visit) -> None:  # noqa: ANN001
     phone = visit("gaj_jb", phone=True)
     assert phone.page.evaluate(NO_SIDEWAYS_SCROLL)
-    row = phone.page.locator("#pool tr[data-task-id]").first
+    row = phone.page.locator("#mine tr[data-task-id]").first  # who started a declaration holds it
     assert row.is_visible() and "填报项目申报" in row.inner_text()
     phone.shot("手机-待办")
     row.get_by_role("link", name="办理").click()
