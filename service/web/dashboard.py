@@ -19,7 +19,10 @@ bp = Blueprint("web_dashboard", __name__)
 def index() -> str:
     """Charts and tables for managers: stages, amounts, overdue tasks, durations, incidents."""
     require_manager()
-    return render_template("dashboard.html", section="dashboard", data=summary(), charts=list(CHARTS))
+    data = summary()
+    # With no incidents the table below says so; an empty chart beside it would only repeat that.
+    charts = [name for name in CHARTS if name != "incidents" or data["incidents"]]
+    return render_template("dashboard.html", section="dashboard", data=data, charts=charts)
 
 
 @bp.route("/dashboard/overdue")

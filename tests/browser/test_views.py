@@ -55,8 +55,10 @@ def test_dashboard_charts_and_tables_link_to_lists(server: LiveServer, visit) ->
     manager = visit("manager")
     manager.goto("/dashboard")
     manager.islands_ready()
-    for name in ("stages", "amounts", "overdue", "durations", "incidents"):
+    for name in ("stages", "amounts", "overdue", "durations"):
         assert manager.page.locator(f"#chart-{name}").get_attribute("data-island-state") == "ready"
+    assert manager.page.locator("#chart-incidents").count() == 0  # no incidents: the table says so instead
+    assert "没有出错的流程实例" in manager.page.locator("#incidents").inner_text()
     assert manager.page.locator("#chart-stages canvas").count() == 1
     overdue = manager.page.locator("#overdue-by-role tr.overdue")
     assert "市数管局项目科" in overdue.inner_text() and overdue.locator("td.num").inner_text() == "2"
@@ -93,6 +95,36 @@ def test_register_filters_and_exports_excel(server: LiveServer, visit, tmp_path)
     unit = visit("wjw_jb")
     unit.goto("/projects")
     assert unit.page.locator("#projects tbody tr").count() == 1  # a unit sees its own projects only
+
+
+def test_list_filters_fold_behind_a_toggle_on_phones(server: LiveServer, visit) -> None:  # noqa: ANN001
+    phone = visit("manager", phone=True)
+    for path, table in (("/instances", "#instances"), ("/projects", "#projects")):
+        phone.goto(path)
+        form = phone.page.locator("form.filters")
+        toggle = phone.page.locator("summary.filter-toggle")
+        assert toggle.is_visible() and not form.is_visible()
+        assert phone.page.locator(table).bounding_box()["y"] < 740 / 2  # the list starts on the first screen
+        assert phone.page.evaluate(NO_SIDEWAYS_SCROLL)
+        toggle.click()
+        assert form.is_visible()
+    phone.page.locator("select[name=year]").select_option("2027")
+    phone.page.get_by_role("button", name="查询").click()
+    phone.page.wait_for_url(re.compile(r"year=2027"))
+    assert phone.page.locator("form.filters").is_visible()  # open while a filter is set
+    assert "已设 1 项" in phone.page.locator("summary.filter-toggle").inner_text()
+    phone.shot("手机-项目库-筛选")
+    # Project numbers stay on one line, in the register and in task tables.
+    one_line = "els => els.map(el => el.getClientRects().length)"
+    assert set(phone.page.locator("#projects .project-no a").evaluate_all(one_line)) == {1}
+    clerk = visit("dsj_clerk", phone=True)
+    numbers = clerk.page.locator("tr[data-task-id] .project-no")
+    assert numbers.count() >= 1 and set(numbers.evaluate_all(one_line)) == {1}
+    # Wide screens keep the form as it was: always shown, without the toggle.
+    desk = visit("manager")
+    desk.goto("/projects")
+    assert desk.page.locator("form.filters").is_visible()
+    assert not desk.page.locator("summary.filter-toggle").is_visible()
 
 
 def test_admin_suspends_and_resumes_an_instance(server: LiveServer, visit) -> None:  # noqa: ANN001
