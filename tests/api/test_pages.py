@@ -56,7 +56,8 @@ def start(client: ApiClient, process_id: str = "two_lanes", data: dict | None = 
 def start_in_pool(admin: ApiClient, unit: str = "市教育局") -> int:
     """Start an instance for a unit as the admin, who holds no unit role: its first task waits in the pool."""
     code = next(o["code"] for o in admin.get("/api/v1/organisations").get_json() if o["short_name"] == unit)
-    response = admin.post("/api/v1/instances", json={"process_id": "two_lanes", "data": {}, "unit_code": code})
+    body = {"process_id": "two_lanes", "data": {}, "unit_code": code}
+    response = admin.post("/api/v1/instances", json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
 
