@@ -107,6 +107,23 @@ def within(stmt: Select, column: Any, low: Any, high: Any) -> Select:
     return stmt
 
 
+ASC, DESC = "asc", "desc"
+SORT_ORDERS = (ASC, DESC)
+
+
+def ordering(column: Any, direction: str, tie: Any) -> tuple[Any, ...]:
+    """Return ORDER BY terms: `column` in `direction` (empty values last), then `tie` the same way.
+
+    The tie-breaker (a unique column) keeps the order stable, so pages neither repeat nor skip rows, and
+    makes one direction the exact reverse of the other.
+    """
+    terms = []
+    for col in (column, tie) if column is not tie else (column,):
+        term = col.asc() if direction == ASC else col.desc()
+        terms.append(term.nulls_last() if getattr(col.expression, "nullable", False) else term)
+    return tuple(terms)
+
+
 def task_scope(user: User, scope: str) -> ColumnElement[bool]:
     """WHERE clause for 'mine' (assigned or claimed), 'roles' (my roles' pool) or 'all' (both)."""
     roles = user.role_codes
@@ -196,12 +213,19 @@ def task_counts(session: Session, user: User, now: datetime) -> dict[str, int]:
     }
 
 
-INSTANCE_SORTS = {
-    "started": (ProcessInstance.started_at.desc(), ProcessInstance.id.desc()),
-    "updated": (ProcessInstance.updated_at.desc(), ProcessInstance.id.desc()),
-    "amount": (ProcessInstance.total_estimate.desc(), ProcessInstance.id.desc()),
-    "id": (ProcessInstance.id,),
+# The instance list's sort keys: the column and its default direction (times newest first, amounts largest
+# first, the number ascending). The id breaks ties.
+INSTANCE_SORTS: dict[str, tuple[Any, str]] = {
+    "started": (ProcessInstance.started_at, DESC),
+    "updated": (ProcessInstance.updated_at, DESC),
+    "amount": (ProcessInstance.total_estimate, DESC),
+    "id": (ProcessInstance.id, ASC),
 }
+
+
+def instance_order(sort: str, order: str | None = None) -> str:
+    """Return the direction the instance list sorts in: `order` if given, else the sort key's default."""
+    return order if order in SORT_ORDERS else INSTANCE_SORTS.get(sort, INSTANCE_SORTS["started"])[1]
 
 
 # The instance list's pseudo-status for the instances that have not ended and are not suspended: running,
@@ -229,14 +253,22 @@ class InstanceFilter:
 
 
 def instances(
-    session: Session, user: User, f: InstanceFilter, sort: str = "started", page: int = 1, page_size: int = 20
+    session: Session,
+    user: User,
+    f: InstanceFilter,
+    sort: str = "started",
+    page: int = 1,
+    page_size: int = 20,
+    *,
+    order: str | None = None,
 ) -> Page[ProcessInstance]:
-    """Return the instances `user` may see, filtered and sorted."""
+    """Return the instances `user` may see, filtered and sorted (`order`: asc, desc or the key's default)."""
+    column, _default = INSTANCE_SORTS.get(sort, INSTANCE_SORTS["started"])
     stmt = (
         select(ProcessInstance)
         .options(*INSTANCE_LIST_LOADS)
         .where(visible_instances(user))
-        .order_by(*INSTANCE_SORTS.get(sort, INSTANCE_SORTS["started"]))
+        .order_by(*ordering(column, instance_order(sort, order), ProcessInstance.id))
     )
     if f.process_id:
         stmt = stmt.where(ProcessInstance.process_id == f.process_id)

@@ -15,7 +15,11 @@ from sqlalchemy.orm import Session
 from handlers.models import STAGES, Document, Project
 from processes.queries import (
     ACTIVE_STATUSES,
+    ASC,
+    DESC,
+    SORT_ORDERS,
     Page,
+    ordering,
     paginate,
     searched,
     sees_everything,
@@ -37,15 +41,27 @@ OPEN_INSTANCE = ACTIVE_STATUSES  # what the dashboard counts as running; the ins
 
 # ----------------------------------------------------------------------------- project register
 
-PROJECT_SORTS = {
-    "project_id": (Project.project_id,),
-    "-project_id": (Project.project_id.desc(),),
-    "name": (Project.name, Project.project_id),
-    "amount": (Project.total_estimate.desc(), Project.project_id),
-    "-amount": (Project.total_estimate, Project.project_id),
-    "year": (Project.plan_year.desc(), Project.project_id),
-    "updated": (Project.updated_at.desc(), Project.project_id),
+# The register's sort keys: the column and its default direction (编号 and 名称 ascending, amounts largest
+# first, years and times newest first). The row id breaks ties.
+PROJECT_SORTS: dict[str, tuple[Any, str]] = {
+    "project_id": (Project.project_id, ASC),
+    "name": (Project.name, ASC),
+    "amount": (Project.total_estimate, DESC),
+    "year": (Project.plan_year, DESC),
+    "updated": (Project.updated_at, DESC),
 }
+# Earlier spellings of two reversed keys, still accepted: the key and the direction they stand for.
+PROJECT_SORT_ALIASES = {"-project_id": ("project_id", DESC), "-amount": ("amount", ASC)}
+
+
+def project_sort(sort: str, order: str | None = None) -> tuple[str, str]:
+    """Return the register's sort key and direction: `order` if given, else the key's (or alias's) default."""
+    if sort in PROJECT_SORT_ALIASES:
+        key, default = PROJECT_SORT_ALIASES[sort]
+    else:
+        key = sort if sort in PROJECT_SORTS else "project_id"
+        default = PROJECT_SORTS[key][1]
+    return key, order if order in SORT_ORDERS else default
 
 
 @dataclass
@@ -70,11 +86,12 @@ def visible_projects(user: User) -> ColumnElement[bool]:
     return or_(own_unit, seen)
 
 
-def _project_query(user: User, f: ProjectFilter, sort: str) -> Select:
+def _project_query(user: User, f: ProjectFilter, sort: str, order: str | None = None) -> Select:
+    key, direction = project_sort(sort, order)
     stmt = (
         select(Project)
         .where(visible_projects(user))
-        .order_by(*PROJECT_SORTS.get(sort, PROJECT_SORTS["project_id"]))
+        .order_by(*ordering(PROJECT_SORTS[key][0], direction, Project.id))
     )
     if f.year:
         stmt = stmt.where(Project.plan_year == f.year)
@@ -95,16 +112,18 @@ def projects(
     sort: str = "project_id",
     page: int = 1,
     page_size: int = 20,
+    *,
+    order: str | None = None,
 ) -> Page[Project]:
-    """Return one page of the register rows `user` may see, filtered and sorted."""
-    return paginate(session, _project_query(user, f, sort), page, page_size)
+    """Return one page of the register rows `user` may see, filtered and sorted (`order`: asc or desc)."""
+    return paginate(session, _project_query(user, f, sort, order), page, page_size)
 
 
 def projects_for_export(
-    session: Session, user: User, f: ProjectFilter, sort: str = "project_id"
+    session: Session, user: User, f: ProjectFilter, sort: str = "project_id", order: str | None = None
 ) -> list[Project]:
     """Return every matching register row (capped at MAX_EXPORT_ROWS) for a spreadsheet."""
-    return list(session.scalars(_project_query(user, f, sort).limit(MAX_EXPORT_ROWS)))
+    return list(session.scalars(_project_query(user, f, sort, order).limit(MAX_EXPORT_ROWS)))
 
 
 def project_totals(session: Session, user: User, f: ProjectFilter) -> tuple[int, Decimal]:

@@ -22,7 +22,8 @@ from service.api.schemas import (
     InstanceDetail,
     InstancePage,
     InstanceSchema,
-    PageArgs,
+    RangeArgs,
+    sort_order_field,
 )
 from service.converters import MAX_ROW_ID
 from service.db import get_session, runtime
@@ -39,7 +40,9 @@ class StartArgs(ma.Schema):
     )
 
 
-class ListArgs(PageArgs):
+class ListArgs(RangeArgs):
+    ranges = (("started_from", "started_to"), ("amount_min", "amount_max"))
+
     process_id = ma.fields.Str(metadata={"title": "流程"})
     version = ma.fields.Int(validate=ma.validate.Range(min=1, max=MAX_ROW_ID), metadata={"title": "版本"})
     status = ma.fields.Str(
@@ -63,6 +66,7 @@ class ListArgs(PageArgs):
         validate=ma.validate.OneOf(list(queries.INSTANCE_SORTS)),
         metadata={"title": "排序"},
     )
+    order = sort_order_field("发起时间、最近更新、总投资概算降序，编号升序")
 
 
 class TerminateArgs(ma.Schema):
@@ -144,7 +148,9 @@ class Instances(MethodView):
         """List the instances the caller may see, with filters, sorting and pages."""
         user = auth.require_user()
         page, size, sort = args.pop("page"), args.pop("page_size"), args.pop("sort")
-        return queries.instances(get_session(), user, queries.InstanceFilter(**args), sort, page, size)
+        order = args.pop("order", None)
+        f = queries.InstanceFilter(**args)
+        return queries.instances(get_session(), user, f, sort, page, size, order=order)
 
     @blp.arguments(StartArgs())
     @blp.response(201, InstanceSchema)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
 import marshmallow as ma
+
+from processes.queries import SORT_ORDERS
 
 
 class ErrorSchema(ma.Schema):
@@ -24,6 +30,58 @@ class PageArgs(ma.Schema):
     page_size = ma.fields.Int(
         load_default=20, validate=ma.validate.Range(min=1, max=200), metadata={"title": "每页条数"}
     )
+
+
+class FieldMessage(str):
+    """A validation message written for people, naming fields by their titles: list pages show it as it is."""
+
+    __slots__ = ()
+
+
+def sort_order_field(description: str) -> ma.fields.Str:
+    """Return a list's `order` argument: asc or desc; left out, the sort key's own default direction."""
+    return ma.fields.Str(
+        validate=ma.validate.OneOf(SORT_ORDERS),
+        metadata={"title": "排序方向", "description": f"asc 升序，desc 降序；不填时{description}"},
+    )
+
+
+def _comparable(value: Any) -> Any:
+    """A bound as it compares: a time without an offset is taken to be UTC, as the queries store it."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class RangeArgs(PageArgs):
+    """List arguments with pairs of bounds (lower, upper): a lower bound above its upper one names both."""
+
+    ranges: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @ma.validates_schema(pass_original=True)
+    def _check_ranges(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        for low, high in self.ranges:
+            if data.get(low) is None or data.get(high) is None:
+                continue
+            if _comparable(data[low]) > _comparable(data[high]):
+                verb = "晚于" if isinstance(data[low], datetime) else "大于"
+                message = FieldMessage(
+                    f"{self._title(low)}「{self._given(original, data, low)}」不能{verb}"
+                    f"{self._title(high)}「{self._given(original, data, high)}」"
+                )
+                errors[low], errors[high] = [message], [message]
+        if errors:
+            raise ma.ValidationError(errors)
+
+    def _title(self, name: str) -> str:
+        return str(self.fields[name].metadata.get("title") or name)
+
+    @staticmethod
+    def _given(original: Any, data: dict[str, Any], name: str) -> str:
+        """The value as the caller wrote it (as loaded when the raw input is not at hand)."""
+        raw = original.get(name) if isinstance(original, Mapping) else None
+        return str(raw) if isinstance(raw, str) and raw else str(data[name])
 
 
 class UserBrief(ma.Schema):

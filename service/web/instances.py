@@ -18,7 +18,7 @@ from service.web import diagrams
 from service.web.formatting import INSTANCE_STATUS
 from service.web.history import timeline
 from service.web.paging import past_last
-from service.web.query_args import load_args
+from service.web.query_args import ORDERS, filters_set, load_args
 
 bp = Blueprint("web_instances", __name__)
 SORTS = {"started": "发起时间", "updated": "最近更新", "amount": "总投资概算", "id": "编号"}
@@ -31,9 +31,12 @@ def index() -> str | Response:
     """List the instances the caller may see, with the same filters as GET /api/v1/instances."""
     user = auth.require_user()
     session = get_session()
-    args, errors = load_args(ListArgs(), request.args)
+    schema = ListArgs()
+    args, errors = load_args(schema, request.args)
     page, size, sort = args.pop("page", 1), args.pop("page_size", 20), args.pop("sort", "started")
-    found = queries.instances(session, user, queries.InstanceFilter(**args), sort, page, size)
+    order = args.pop("order", None)
+    f = queries.InstanceFilter(**args)
+    found = queries.instances(session, user, f, sort, page, size, order=order)
     if (last := past_last(found)) is not None:
         return last
     processes = {pv.process_id: pv.name for pv in catalog.list_processes(session)}
@@ -56,6 +59,10 @@ def index() -> str | Response:
         statuses=STATUSES,
         sorts=SORTS,
         sort=sort,
+        orders=ORDERS,
+        order=order or "",
+        default_order=queries.instance_order(sort),
+        filtered=filters_set(schema, request.args),
     )
 
 

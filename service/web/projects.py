@@ -11,15 +11,13 @@ from service import auth
 from service.api.projects import ProjectArgs, project_documents, project_filter, visible_project
 from service.db import get_session
 from service.web.paging import past_last
-from service.web.query_args import load_args
+from service.web.query_args import ORDERS, filters_set, load_args
 
 bp = Blueprint("web_projects", __name__)
 SORTS = {
     "project_id": "项目编号",
-    "-project_id": "项目编号(倒序)",
     "name": "项目名称",
-    "amount": "概算从高到低",
-    "-amount": "概算从低到高",
+    "amount": "总投资概算",
     "year": "计划年度",
     "updated": "最近更新",
 }
@@ -30,15 +28,22 @@ def register() -> str | Response:
     """The project register: filters (year, unit, stage, status, amount range), sorting, paging, export."""
     user = auth.require_user()
     session = get_session()
-    args, errors = load_args(ProjectArgs(), request.args)
+    schema = ProjectArgs()
+    args, errors = load_args(schema, request.args)
     f = project_filter(args)
+    sort, order = args.get("sort", "project_id"), args.get("order")
     page = reports.projects(
-        session, user, f, args.get("sort", "project_id"), args.get("page", 1), args.get("page_size", 20)
+        session, user, f, sort, args.get("page", 1), args.get("page_size", 20), order=order
     )
     if (last := past_last(page)) is not None:
         return last
     count, total = reports.project_totals(session, user, f)
-    export_args = {k: v for k, v in request.args.items() if v and k not in ("page", "page_size")}
+    # An earlier spelling such as sort=-amount shows in the form as its key with its direction chosen.
+    key, direction = reports.project_sort(sort, order)
+    # The export gets the filters and sorting the list applied: the valid ones, not those it ignored.
+    export_args = {
+        k: v for k, v in request.args.items() if v.strip() and k in args and k not in ("page", "page_size")
+    }
     return render_template(
         "projects.html",
         section="projects",
@@ -49,7 +54,11 @@ def register() -> str | Response:
         options=reports.project_filter_options(session, user),
         statuses=PROJECT_STATUS_LABELS,
         sorts=SORTS,
-        sort=args.get("sort", "project_id"),
+        sort=key,
+        orders=ORDERS,
+        order=order or (direction if sort in reports.PROJECT_SORT_ALIASES else ""),
+        default_order=reports.project_sort(key)[1],
+        filtered=filters_set(schema, request.args),
         export_url=url_for("projects.ProjectExport", **export_args),
     )
 
