@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import marshmallow as ma
@@ -11,11 +13,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from gmssl import func as sm_func
 from gmssl import sm3
+from sqlalchemy import select
 
 from processes import queries
 from processes.errors import FormInvalid, NotFound
 from processes.store.models import Attachment, ProcessInstance, User
 from service import auth
+from service.converters import MAX_ROW_ID
 from service.db import get_session, runtime
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1/attachments", description="附件")
@@ -106,6 +110,35 @@ class Download(MethodView):
                 "X-Content-SM3": attachment.sm3,
             },
         )
+
+
+def uploaded_files(value: Any) -> Iterator[tuple[int, str | None]]:
+    """Yield (id, 材料类型 or None) of each upload form data references ({id, filename, sha256, …})."""
+    if isinstance(value, dict):
+        ident = value.get("id")
+        if (
+            value.get("filename")
+            and value.get("sha256")
+            and isinstance(ident, int | str)
+            and not isinstance(ident, bool)
+            and str(ident).isdigit()
+        ):
+            kind = value.get("kind")
+            yield int(ident), kind if isinstance(kind, str) and kind else None
+        for child in value.values():
+            yield from uploaded_files(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from uploaded_files(child)
+
+
+def readable_ids(user: User, ids: Iterable[int]) -> set[int]:
+    """Return which of these attachments `user` may download (the download route's rule)."""
+    wanted = {i for i in ids if 0 < i <= MAX_ROW_ID}
+    if not wanted:
+        return set()
+    rows = get_session().scalars(select(Attachment).where(Attachment.id.in_(wanted)))
+    return {a.id for a in rows if _may_read(user, a)}
 
 
 def _may_read(user: User, attachment: Attachment) -> bool:

@@ -25,14 +25,17 @@ from processes.errors import NotFound
 from processes.runtime import load_instance_for_read
 from processes.store.models import Attachment, ProcessInstance, User
 from service import auth
+from service.api.attachments import uploaded_files
 from service.api.instances import visible_instance
-from service.api.schemas import PLAN_YEARS, InstanceSchema, PageArgs
+from service.api.schemas import PLAN_YEARS, InstanceSchema, RangeArgs, sort_order_field
 from service.db import get_session, runtime
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="项目库与文档")
 
 
-class ProjectArgs(PageArgs):
+class ProjectArgs(RangeArgs):
+    ranges = (("amount_min", "amount_max"),)
+
     year = ma.fields.Int(validate=PLAN_YEARS, metadata={"title": "计划年度"})
     unit = ma.fields.Str(validate=ma.validate.Length(max=18), metadata={"title": "建设单位"})
     stage = ma.fields.Str(validate=ma.validate.Length(max=10), metadata={"title": "阶段"})
@@ -44,9 +47,13 @@ class ProjectArgs(PageArgs):
     q = ma.fields.Str(validate=ma.validate.Length(max=100), metadata={"title": "关键词"})
     sort = ma.fields.Str(
         load_default="project_id",
-        validate=ma.validate.OneOf(list(reports.PROJECT_SORTS)),
-        metadata={"title": "排序"},
+        validate=ma.validate.OneOf([*reports.PROJECT_SORTS, *reports.PROJECT_SORT_ALIASES]),
+        metadata={
+            "title": "排序",
+            "description": "-project_id、-amount 为旧写法，分别等同 project_id 降序、amount 升序",
+        },
     )
+    order = sort_order_field("项目编号、项目名称升序，总投资概算、计划年度、最近更新降序")
 
 
 class ProjectSchema(ma.Schema):
@@ -134,12 +141,13 @@ def _document_row(doc: Document) -> dict[str, Any]:
     }
 
 
-def _attachment_row(att: Attachment) -> dict[str, Any]:
+def _attachment_row(att: Attachment, kinds: list[str]) -> dict[str, Any]:
+    chosen = kinds or ([att.kind] if att.kind else [])
     return {
         "id": att.id,
         "source": "attachment",
-        "kind": att.kind,
-        "kind_name": kind_label(att.kind) if att.kind else None,
+        "kind": chosen[0] if chosen else None,
+        "kind_name": "、".join(dict.fromkeys(kind_label(k) for k in chosen)) or None,
         "filename": att.filename,
         "size": att.size,
         "sha256": att.sha256,
@@ -151,33 +159,51 @@ def _attachment_row(att: Attachment) -> dict[str, Any]:
 
 def attachment_ids_in(value: Any) -> Iterator[int]:
     """Yield the ids of uploaded files referenced in form data ({id, filename, sha256, …} objects)."""
-    if isinstance(value, dict):
-        ident = value.get("id")
-        if (
-            value.get("filename")
-            and value.get("sha256")
-            and isinstance(ident, int | str)
-            and not isinstance(ident, bool)
-            and str(ident).isdigit()
-        ):
-            yield int(ident)
-        for child in value.values():
-            yield from attachment_ids_in(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from attachment_ids_in(child)
+    for ident, _kind in uploaded_files(value):
+        yield ident
+
+
+def _uploads(instance: ProcessInstance, found: dict[int, Attachment], kinds: dict[int, list[str]]) -> None:
+    """Add an instance's uploads to `found`, and to `kinds` the 材料类型 its data gives each one."""
+    for ident, kind in uploaded_files(instance.data_json or {}):
+        chosen = kinds.setdefault(ident, [])
+        if kind and kind not in chosen:
+            chosen.append(kind)
+    condition = Attachment.instance_id == instance.id
+    if kinds:
+        condition = condition | Attachment.id.in_(list(kinds))
+    for att in get_session().scalars(select(Attachment).where(condition)):
+        found.setdefault(att.id, att)
+
+
+def _file_rows(found: dict[int, Attachment], kinds: dict[int, list[str]]) -> list[dict[str, Any]]:
+    """Return one row per file: uploads of the same name and content (uploaded again) are one file.
+
+    The row is the earliest upload the data references (else the earliest upload), with the 材料类型 every
+    reference chose (the uploader's choice lives in the form data, not on the upload).
+    """
+    groups: dict[tuple[str, str], list[Attachment]] = {}
+    for att in sorted(found.values(), key=lambda a: (a.id not in kinds, a.id)):
+        groups.setdefault((att.filename, att.sha256), []).append(att)
+    rows = []
+    for same in groups.values():
+        chosen = [k for att in same for k in kinds.get(att.id, [])]
+        rows.append(_attachment_row(same[0], list(dict.fromkeys(chosen))))
+    return rows
+
+
+def _newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["created_at"], r["id"]), reverse=True)
 
 
 def instance_documents(instance: ProcessInstance) -> list[dict[str, Any]]:
     """Return the uploads and generated documents of an instance (and of its project), newest first."""
     session = get_session()
-    ids = set(attachment_ids_in(instance.data_json or {}))
-    condition = Attachment.instance_id == instance.id
-    if ids:
-        condition = condition | Attachment.id.in_(ids)
-    attachments = [_attachment_row(a) for a in session.scalars(select(Attachment).where(condition))]
+    found: dict[int, Attachment] = {}
+    kinds: dict[int, list[str]] = {}
+    _uploads(instance, found, kinds)
     documents = [_document_row(d) for d in reports.documents_of(session, instance.project_id, [instance.id])]
-    return sorted(documents + attachments, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    return _newest_first(documents + _file_rows(found, kinds))
 
 
 def project_documents(project: Project) -> list[dict[str, Any]]:
@@ -185,13 +211,12 @@ def project_documents(project: Project) -> list[dict[str, Any]]:
     session = get_session()
     user = auth.require_user()
     instances = reports.project_instances(session, user, project.project_id)
-    rows: dict[tuple[str, int], dict[str, Any]] = {}
-    for doc in reports.documents_of(session, project.project_id, [i.id for i in instances]):
-        rows[("document", doc.id)] = _document_row(doc)
+    documents = reports.documents_of(session, project.project_id, [i.id for i in instances])
+    found: dict[int, Attachment] = {}
+    kinds: dict[int, list[str]] = {}
     for instance in instances:
-        for row in instance_documents(_with_data(instance)):
-            rows[(row["source"], row["id"])] = row
-    return sorted(rows.values(), key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        _uploads(_with_data(instance), found, kinds)
+    return _newest_first([_document_row(d) for d in documents] + _file_rows(found, kinds))
 
 
 def _with_data(instance: ProcessInstance) -> ProcessInstance:
@@ -271,8 +296,8 @@ def xlsx_response(content: bytes, filename: str) -> Response:
 def export_register(args: dict) -> Response:
     """Build the register export the caller may see (shared by the API and the register page)."""
     user: User = auth.require_user()
-    sort = args.get("sort", "project_id")
-    rows = reports.projects_for_export(get_session(), user, project_filter(args), sort)
+    sort, order = args.get("sort", "project_id"), args.get("order")
+    rows = reports.projects_for_export(get_session(), user, project_filter(args), sort, order)
     stamp = format_local(runtime().clock.now(), "%Y%m%d")
     return xlsx_response(register_workbook(rows), f"项目库_{stamp}.xlsx")
 
@@ -286,7 +311,9 @@ class Projects(MethodView):
         user = auth.require_user()
         session = get_session()
         f = project_filter(args)
-        page = reports.projects(session, user, f, args["sort"], args["page"], args["page_size"])
+        page = reports.projects(
+            session, user, f, args["sort"], args["page"], args["page_size"], order=args.get("order")
+        )
         _count, total = reports.project_totals(session, user, f)
         return {
             "items": page.items,

@@ -7,17 +7,27 @@ description marks internal, and a code next to its own `*_name` twin are shown t
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from handlers import HANDLER_DOCS, PARAM_TITLES, RESULT_FIELDS
+from handlers.documents import kind_label
 from processes import queries
 from processes.errors import ProcessError
-from processes.store.models import HumanTask, InstanceEvent, ProcessInstance, ProcessVersion
+from processes.store.models import (
+    HumanTask,
+    InstanceEvent,
+    ProcessInstance,
+    ProcessVersion,
+    TaskStatus,
+    User,
+)
+from service.api.attachments import readable_ids, uploaded_files
 from service.db import runtime
 from service.web.formatting import EVENT_KINDS, dt, value_text, yuan
 
@@ -39,6 +49,28 @@ class Change:
 
 
 @dataclass
+class FileLink:
+    """An upload in a submitted form: name, 材料类型, download address (None: not for this reader)."""
+
+    id: int | None
+    filename: str
+    kind_name: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class SubmittedField:
+    """One field of a completed task's form, with its value as submitted, read as a person reads it."""
+
+    key: str
+    title: str
+    text: str = ""
+    files: list[FileLink] = field(default_factory=list)
+    changed: bool = False  # this submission changed it (marked when the task ran before)
+    internal: bool = False  # a detail only admins see
+
+
+@dataclass
 class Entry:
     """One line of the history timeline."""
 
@@ -53,6 +85,10 @@ class Entry:
     css: str
     changes: list[Change] = field(default_factory=list)
     note: str = ""
+    task_name: str | None = None
+    submitted: dict[str, Any] = field(default_factory=dict)  # a completed task's changed values
+    fields: list[SubmittedField] = field(default_factory=list)  # its form as submitted (decisions)
+    complete: bool = False  # `fields` is the whole form (else only the fields the run changed)
 
 
 def form_fields(session: Session, version: ProcessVersion, form: str | None) -> dict[str, dict[str, Any]]:
@@ -82,9 +118,7 @@ def is_internal(key: str, prop: dict[str, Any], siblings: Any = ()) -> bool:
 def readable(value: Any, prop: dict[str, Any] | None, admin: bool = False) -> str:
     """Render a value as its form or handler describes it: option titles, amounts in 元, 是/否, lists."""
     prop = prop or {}
-    choices = {c.get("const"): c.get("title") for c in prop.get("oneOf") or [] if isinstance(c, dict)}
-    if not choices and isinstance(prop.get("enum"), list) and isinstance(prop.get("enumNames"), list):
-        choices = dict(zip(prop["enum"], prop["enumNames"], strict=False))
+    choices = _choices(prop)
     if isinstance(value, str | int | bool) and value in choices and choices[value]:
         return str(choices[value])
     money = prop.get("x-unit") == "元" or prop.get("format") == "money"
@@ -164,12 +198,14 @@ def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]], admin: bool)
     }.get(event.kind, "")
     who = event.user.display_name if event.user else None
     entry = Entry(event.id, event.kind, label, title, event.at, who, event.spec_id, event.user_id, css)
+    entry.task_name = event.task_name
     if event.kind == "task_completed":
         submitted = {
             key: (change.get("old"), change.get("new"))
             for key, change in (detail.get("changes") or {}).items()
             if isinstance(change, dict)
         }
+        entry.submitted = {key: new for key, (_old, new) in submitted.items()}
         entry.changes = changes(submitted, fields, admin)
     elif event.kind == "service_task":
         handler = HANDLER_DOCS.get(event.task_name or "", {})
@@ -196,21 +232,189 @@ def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]], admin: bool)
 
 
 def decisions(
-    session: Session, instance_id: int, task: HumanTask | None = None, admin: bool = False
+    session: Session,
+    instance_id: int,
+    task: HumanTask | None = None,
+    admin: bool = False,
+    user: User | None = None,
 ) -> list[Entry]:
     """Return the completed tasks of an instance, newest first, for the task page's side panel.
 
-    A person-assigned open task (an expert's score) does not see its siblings' answers, so each
-    person decides independently.
+    A person's latest completion of each task carries its whole form as submitted (`fields`, `complete`;
+    on a task that ran before, what this run changed is marked), their earlier runs the fields they
+    changed; uploads are download links when `user` may read them. A person-assigned open task (an
+    expert's score) does not see its siblings' answers, so each person decides independently.
     """
-    entries = [
-        e
-        for e in timeline(session, instance_id, _version(session, instance_id), admin)
-        if e.kind == "task_completed"
-    ]
+    version = _version(session, instance_id)
+    entries = [e for e in timeline(session, instance_id, version, admin) if e.kind == "task_completed"]
     if task is not None and task.assignee_id is not None and task.completed_at is None:
         entries = [e for e in entries if e.spec_id != task.spec_id or e.user_id == task.assignee_id]
+    runs: dict[tuple[str | None, int | None], list[Entry]] = {}
+    for entry in entries:
+        runs.setdefault((entry.spec_id, entry.user_id), []).append(entry)
+    tasks = completed_tasks(session, instance_id, entries)
+    forms: dict[str, dict[str, dict[str, Any]]] = {}
+    values: dict[int, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+    for entry in entries:
+        done = tasks.get(entry.id)
+        if done is None or not done.form:
+            continue
+        if done.form not in forms:
+            forms[done.form] = form_fields(session, version, done.form)
+        props = forms[done.form]
+        if not props:
+            continue
+        if entry is runs[(entry.spec_id, entry.user_id)][-1]:
+            values[entry.id] = (submitted_values(done, entry.submitted, props), props)
+        else:
+            values[entry.id] = ({k: entry.submitted[k] for k in props if k in entry.submitted}, props)
+    ids = {i for value, _props in values.values() for i, _kind in uploaded_files(value)}
+    readable = readable_ids(user, ids) if user is not None else set()
+    for entry in entries:
+        if entry.id not in values:
+            continue
+        value, props = values[entry.id]
+        same = runs[(entry.spec_id, entry.user_id)]
+        entry.complete = entry is same[-1]
+        marked = set(entry.submitted) if entry.complete and len(same) > 1 else set()
+        entry.fields = submission(value, props, marked, readable, admin)
     return list(reversed(entries))
+
+
+def completed_tasks(session: Session, instance_id: int, entries: list[Entry]) -> dict[int, HumanTask]:
+    """Return {entry id: the task row it completed} (a person's k-th completion of a task is its k-th row)."""
+    rows = session.scalars(
+        select(HumanTask)
+        .options(undefer(HumanTask.context_json))
+        .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.COMPLETED)
+        .order_by(HumanTask.completed_at, HumanTask.id)
+    )
+    queues: dict[tuple[str, str, int | None], deque[HumanTask]] = {}
+    for row in rows:
+        queues.setdefault((row.spec_id, row.name, row.completed_by_id), deque()).append(row)
+    out = {}
+    for entry in sorted(entries, key=lambda e: (e.at, e.id)):
+        queue = queues.get((entry.spec_id or "", entry.task_name or "", entry.user_id))
+        if queue:
+            out[entry.id] = queue.popleft()
+    return out
+
+
+def submitted_values(
+    task: HumanTask, changed: dict[str, Any], props: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Return a completed task's form as submitted, in the form's order.
+
+    History keeps only what a submission changed; a field submitted unchanged has the value the task saw
+    when it became ready (its `context_json`), so the two together give every field of the form.
+    """
+    context = task.context_json if isinstance(task.context_json, dict) else {}
+    out = {}
+    for name in props:
+        if name in changed:
+            out[name] = changed[name]
+        elif context.get(name) is not None:
+            out[name] = context[name]
+    for name, value in changed.items():
+        out.setdefault(name, value)
+    return out
+
+
+def task_submission(session: Session, task: HumanTask, props: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Return every field of a completed task's form as submitted (see `submitted_values`)."""
+    if task.completed_by_id is None:
+        return {}
+    runs = list(
+        session.scalars(
+            select(HumanTask.id)
+            .where(
+                HumanTask.instance_id == task.instance_id,
+                HumanTask.spec_id == task.spec_id,
+                HumanTask.name == task.name,
+                HumanTask.completed_by_id == task.completed_by_id,
+                HumanTask.status == TaskStatus.COMPLETED,
+            )
+            .order_by(HumanTask.completed_at, HumanTask.id)
+        )
+    )
+    events = list(
+        session.scalars(
+            select(InstanceEvent.detail)
+            .where(
+                InstanceEvent.instance_id == task.instance_id,
+                InstanceEvent.kind == "task_completed",
+                InstanceEvent.spec_id == task.spec_id,
+                InstanceEvent.task_name == task.name,
+                InstanceEvent.user_id == task.completed_by_id,
+            )
+            .order_by(InstanceEvent.at, InstanceEvent.id)
+        )
+    )
+    index = runs.index(task.id) if task.id in runs else len(events)
+    detail = (events[index] if index < len(events) else None) or {}
+    changed = {
+        key: change.get("new")
+        for key, change in (detail.get("changes") or {}).items()
+        if isinstance(change, dict)
+    }
+    return submitted_values(task, changed, props)
+
+
+def submission(
+    values: dict[str, Any],
+    props: dict[str, dict[str, Any]],
+    changed: set[str] | frozenset[str] = frozenset(),
+    readable_files: set[int] | frozenset[int] = frozenset(),
+    admin: bool = False,
+) -> list[SubmittedField]:
+    """Render submitted values against their form: titles, option labels, 元, full texts, uploads as links."""
+    out = []
+    for key, value in values.items():
+        prop = describe(key, props)
+        internal = is_internal(key, prop, values)
+        if (internal and not admin) or value is None:
+            continue
+        item = SubmittedField(key, prop.get("title") or key, changed=key in changed, internal=internal)
+        files = _files(value, readable_files)
+        if files is not None:
+            item.files = files
+        else:
+            item.text = _full_text(value, prop, admin)
+        out.append(item)
+    return out
+
+
+def _files(value: Any, readable_files: set[int] | frozenset[int]) -> list[FileLink] | None:
+    """The uploads a value holds (one file, or a list of files); None when it is not an upload field."""
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, dict) and v.get("filename") for v in items):
+        return None
+    out = []
+    for v in items:
+        refs = list(uploaded_files(v))
+        ident = refs[0][0] if refs else None
+        kind = v.get("kind") if isinstance(v.get("kind"), str) and v.get("kind") else None
+        url = f"/api/v1/attachments/{ident}" if ident is not None and ident in readable_files else None
+        out.append(FileLink(ident, str(v["filename"]), kind_label(kind) if kind else None, url))
+    return out
+
+
+def _full_text(value: Any, prop: dict[str, Any], admin: bool) -> str:
+    """A value in full: a plain text untruncated, every item of a list, else as `readable` renders it."""
+    if isinstance(value, str) and value and not _choices(prop) and not prop.get("format"):
+        return value
+    if isinstance(value, list) and value:
+        item = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        return "；".join(_full_text(v, item, admin) for v in value)
+    return readable(value, prop, admin)
+
+
+def _choices(prop: dict[str, Any]) -> dict[Any, Any]:
+    """The option titles of a field: {value: title} from `oneOf` consts, else `enum` with `enumNames`."""
+    choices = {c.get("const"): c.get("title") for c in prop.get("oneOf") or [] if isinstance(c, dict)}
+    if not choices and isinstance(prop.get("enum"), list) and isinstance(prop.get("enumNames"), list):
+        choices = dict(zip(prop["enum"], prop["enumNames"], strict=False))
+    return choices
 
 
 def _version(session: Session, instance_id: int) -> ProcessVersion:

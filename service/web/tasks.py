@@ -6,17 +6,16 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from processes import queries
 from processes.errors import FormInvalid, NotAllowed
 from processes.runtime import can_work_on
-from processes.store.models import Attachment, HumanTask, InstanceEvent, TaskStatus, User
+from processes.store.models import Attachment, HumanTask, TaskStatus, User
 from service import auth
 from service.api.instances import visible_instance
 from service.api.tasks import complete, task_detail, visible_task
 from service.db import get_session, runtime
-from service.web.history import decisions
+from service.web.history import decisions, task_submission
 
 bp = Blueprint("web_tasks", __name__)
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
@@ -30,7 +29,7 @@ def show(task_id: int) -> str:
     session = get_session()
     sees = queries.can_see_instance(session, user, task.instance)
     shown = sees or task.can_complete
-    history = decisions(session, task.instance_id, task, admin=user.is_admin) if shown else []
+    history = decisions(session, task.instance_id, task, user.is_admin, user) if shown else []
     return render_template(
         "task.html",
         section="home",
@@ -73,7 +72,7 @@ def form_json(task_id: int) -> Response:
         else:
             data = prefill(schema, task.data or {}, queries.earlier_answers(session, task))
     else:
-        data = submitted_data(task)
+        data = task_submission(session, task, schema.get("properties") or {})
     # Dumped by hand: the app's JSON provider sorts keys, and a form's fields keep the schema's order.
     body = json.dumps({"schema": schema, "ui": ui, "data": data}, ensure_ascii=False, default=str)
     return Response(body, mimetype="application/json")
@@ -105,28 +104,6 @@ def prefill(
         ):
             out[name] = instance_data[name]
     return out
-
-
-def submitted_data(task: HumanTask) -> dict[str, Any]:
-    """Return the values a completed task's history entry recorded as submitted."""
-    if task.completed_by_id is None:
-        return {}
-    event = (
-        get_session()
-        .scalars(
-            select(InstanceEvent)
-            .where(
-                InstanceEvent.instance_id == task.instance_id,
-                InstanceEvent.kind == "task_completed",
-                InstanceEvent.spec_id == task.spec_id,
-                InstanceEvent.user_id == task.completed_by_id,
-            )
-            .order_by(InstanceEvent.id.desc())
-        )
-        .first()
-    )
-    changes = (event.detail or {}).get("changes", {}) if event is not None else {}
-    return {k: v.get("new") for k, v in changes.items() if isinstance(v, dict)}
 
 
 @bp.route("/tasks/<int:task_id>/submit", methods=["POST"])

@@ -1,8 +1,11 @@
-"""A declaration sent back for missing documents comes back filled in, with the reason on top, in Chromium."""
+"""A declaration sent back for missing documents comes back filled in, with the reason on top, in Chromium;
+once complete, the unit leader reviewing it reads the whole declaration and downloads its files.
+"""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +116,52 @@ def test_a_declaration_lacking_documents_comes_back_filled_in_with_the_notice(
     kind = returned.get_by_label("材料类型")
     assert kind.locator("option:checked").inner_text() == "项目申报表"
     operator.shot("申报-材料不全退回")
+
+    # The operator adds the missing documents and sends it on; only 申报材料 changed in this round.
+    more = {
+        "需求说明.pdf": "建设必要性及需求说明",
+        "估算明细.xlsx": "投资估算明细",
+        "资源目录.xlsx": "信息资源目录",
+    }
+    for name, kind in more.items():
+        extra = tmp_path / name
+        extra.write_bytes(f"{name} 测试内容".encode())
+        field(operator, "documents").locator("input[type=file]").set_input_files(str(extra))
+        item = field(operator, "documents").locator(".attachment-list li", has_text=name)
+        item.get_by_label("材料类型").select_option(label=kind)
+    with operator.page.expect_navigation():
+        operator.page.locator("[data-jsonschema-form] .form-actions .btn-primary").click()
+    operator.page.wait_for_load_state("load")
+
+    # 单位审核: the unit leader reads the whole declaration beside the form and downloads its files.
+    leader = visit("jyj_fzr")
+    leader.goto("/")
+    leader.page.locator("tr[data-task-id]", has_text="单位审核").first.get_by_role(
+        "link", name="办理"
+    ).click()
+    leader.page.wait_for_url(re.compile(r"/tasks/\d+$"))
+    leader.islands_ready()
+    latest = leader.page.locator('#decisions ul[aria-label="填报项目申报提交内容"]')
+    text = latest.inner_text()
+    for line in (
+        f"项目名称：{PROJECT}",
+        "项目类型：新建",
+        "总投资概算：1,200,000.00 元",
+        "资金来源：市级财政性资金",
+        f"建设内容及规模：{CONTENT}",
+        f"建设必要性：{NECESSITY}",
+        "等级保护级别：第一级",
+        "联系人：周老师",
+        "联系电话：13900001111",
+        "申报表.pdf（项目申报表）",
+        "需求说明.pdf（建设必要性及需求说明）",
+    ):
+        assert line in text, (line, text)
+    assert latest.locator('[data-field="documents"] .badge', has_text="本次修改").count() == 1
+    assert latest.locator('[data-field="contact_phone"] .badge').count() == 0
+    link = latest.get_by_role("link", name="申报表.pdf")
+    with leader.page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "申报表.pdf"
+    assert Path(download.value.path()).read_bytes() == "申报表 测试内容".encode()
+    leader.shot("单位审核-完整申报内容")
