@@ -11,6 +11,7 @@ from sqlalchemy import select
 from processes.store.models import Attachment, HumanTask, ProcessInstance, TaskStatus, User
 from tests.browser.conftest import DESKTOP, PHONE, LiveServer, Visitor
 from tests.browser.flows import deploy_lifecycle
+from tests.browser.form_fields import choose, field, fill
 
 pytestmark = pytest.mark.browser
 
@@ -31,25 +32,6 @@ def server(live_server: LiveServer) -> LiveServer:
     """The live server with bpmn/ and forms/ deployed."""
     deploy_lifecycle(live_server)
     return live_server
-
-
-def field(tab: Visitor, path: str) -> object:
-    """Return the form island's row of a field (by its data path)."""
-    return tab.page.locator(f'[data-jsonschema-form] [data-path="{path}"]').first
-
-
-def fill(tab: Visitor, path: str, value: str) -> None:
-    """Type into a text, number or textarea field."""
-    field(tab, path).locator("input, textarea").first.fill(value)
-
-
-def choose(tab: Visitor, path: str, label: str) -> None:
-    """Pick an option of a select, or a radio button, by its label."""
-    row = field(tab, path)
-    if row.locator("select").count():
-        row.locator("select").select_option(label=label)
-    else:
-        row.get_by_text(label, exact=True).click()
 
 
 def press_submit(tab: Visitor) -> None:

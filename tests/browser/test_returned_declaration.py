@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import LiveServer, Visitor
+from tests.browser.conftest import LiveServer
 from tests.browser.flows import deploy_lifecycle
+from tests.browser.form_fields import choose, field, fill
 
 pytestmark = pytest.mark.browser
 
@@ -25,25 +26,6 @@ def server(live_server: LiveServer) -> LiveServer:
     """The live server with bpmn/ and forms/ deployed."""
     deploy_lifecycle(live_server)
     return live_server
-
-
-def field(tab: Visitor, path: str) -> object:
-    """Return the form island's row of a field (by its data path)."""
-    return tab.page.locator(f'[data-jsonschema-form] [data-path="{path}"]').first
-
-
-def fill(tab: Visitor, path: str, value: str) -> None:
-    """Type into a text, number or textarea field."""
-    field(tab, path).locator("input, textarea").first.fill(value)
-
-
-def answer(tab: Visitor, path: str, label: str) -> None:
-    """Pick an option of a select, or a radio button, by its label."""
-    row = field(tab, path)
-    if row.locator("select").count():
-        row.locator("select").first.select_option(label=label)
-    else:
-        row.get_by_text(label, exact=True).click()
 
 
 def test_a_declaration_lacking_documents_comes_back_filled_in_with_the_notice(
@@ -62,15 +44,15 @@ def test_a_declaration_lacking_documents_comes_back_filled_in_with_the_notice(
     assert "必备材料：项目申报表、建设必要性及需求说明" in described
 
     fill(operator, "project_name", PROJECT)
-    answer(operator, "project_type", "新建")
+    choose(operator, "project_type", "新建")
     fill(operator, "plan_year", "2026")
-    answer(operator, "planned", "是")
+    choose(operator, "planned", "是")
     fill(operator, "total_estimate", "-1")
     operator.page.locator("[data-jsonschema-form] .form-actions .btn-primary").click()
     assert field(operator, "total_estimate").locator(".field-error").inner_text() == "必须大于 0"
     assert "不能小于" not in operator.page.locator(".form-summary").inner_text()
     fill(operator, "total_estimate", "1200000")
-    answer(operator, "funding_source", "市级财政性资金")
+    choose(operator, "funding_source", "市级财政性资金")
     fill(operator, "construction_content", CONTENT)
     fill(operator, "necessity", NECESSITY)
     for path, reply in (
@@ -79,8 +61,8 @@ def test_a_declaration_lacking_documents_comes_back_filled_in_with_the_notice(
         ("data_sharing_committed", "是"),
         ("crypto_required", "否"),
     ):
-        answer(operator, path, reply)
-    answer(operator, "mlps_level", "第一级")
+        choose(operator, path, reply)
+    choose(operator, "mlps_level", "第一级")
     fill(operator, "period_months", "8")
     field(operator, "keywords").get_by_role("button", name="添加一行").click()
     field(operator, "keywords").locator("input").first.fill("课后服务")
