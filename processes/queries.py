@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -330,23 +331,28 @@ def earlier_answers(session: Session, task: HumanTask) -> dict[str, Any] | None:
     completers = set(session.scalars(earlier))
     if not completers:
         return None
-    events = session.scalars(
+    answers: dict[str, Any] = {}
+    for changes in recorded_changes(session, task, completers):
+        for name, change in changes.items():
+            if isinstance(change, dict) and "new" in change:
+                answers[name] = change["new"]
+    return answers
+
+
+def recorded_changes(session: Session, task: HumanTask, user_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The `changes` recorded for each completion of `task`'s step by these users, oldest first."""
+    details = session.scalars(
         select(InstanceEvent.detail)
         .where(
             InstanceEvent.instance_id == task.instance_id,
             InstanceEvent.kind == "task_completed",
             InstanceEvent.spec_id == task.spec_id,
             InstanceEvent.task_name == task.name,
-            InstanceEvent.user_id.in_(completers),
+            InstanceEvent.user_id.in_(list(user_ids)),
         )
         .order_by(InstanceEvent.id)
     )
-    answers: dict[str, Any] = {}
-    for detail in events:
-        for name, change in ((detail or {}).get("changes") or {}).items():
-            if isinstance(change, dict) and "new" in change:
-                answers[name] = change["new"]
-    return answers
+    return [(detail or {}).get("changes") or {} for detail in details]
 
 
 def instance_tasks(session: Session, instance_id: int, open_only: bool = False) -> list[HumanTask]:

@@ -337,26 +337,10 @@ def task_submission(session: Session, task: HumanTask, props: dict[str, dict[str
             .order_by(HumanTask.completed_at, HumanTask.id)
         )
     )
-    events = list(
-        session.scalars(
-            select(InstanceEvent.detail)
-            .where(
-                InstanceEvent.instance_id == task.instance_id,
-                InstanceEvent.kind == "task_completed",
-                InstanceEvent.spec_id == task.spec_id,
-                InstanceEvent.task_name == task.name,
-                InstanceEvent.user_id == task.completed_by_id,
-            )
-            .order_by(InstanceEvent.at, InstanceEvent.id)
-        )
-    )
+    events = queries.recorded_changes(session, task, [task.completed_by_id])
     index = runs.index(task.id) if task.id in runs else len(events)
-    detail = (events[index] if index < len(events) else None) or {}
-    changed = {
-        key: change.get("new")
-        for key, change in (detail.get("changes") or {}).items()
-        if isinstance(change, dict)
-    }
+    recorded = events[index] if index < len(events) else {}
+    changed = {key: change.get("new") for key, change in recorded.items() if isinstance(change, dict)}
     return submitted_values(task, changed, props)
 
 
