@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from processes import accounts
 from service import auth
 from service.api.auth import MeSchema
-from service.api.schemas import PageArgs
+from service.api.schemas import PageArgs, PageSchema
 from service.converters import MAX_ROW_ID
 from service.db import get_session
 
@@ -57,11 +57,8 @@ class UserSchema(ma.Schema):
     initial_password = ma.fields.Str(allow_none=True)
 
 
-class UserPage(ma.Schema):
+class UserPage(PageSchema):
     items = ma.fields.List(ma.fields.Nested(UserSchema))
-    total = ma.fields.Int()
-    page = ma.fields.Int()
-    page_size = ma.fields.Int()
 
 
 class UserListArgs(PageArgs):

@@ -27,7 +27,7 @@ from processes.store.models import Attachment, ProcessInstance, User
 from service import auth
 from service.api.attachments import uploaded_files
 from service.api.instances import visible_instance
-from service.api.schemas import PLAN_YEARS, InstanceSchema, RangeArgs, sort_order_field
+from service.api.schemas import PLAN_YEARS, InstanceSchema, PageSchema, RangeArgs, sort_order_field
 from service.db import get_session, runtime
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="项目库与文档")
@@ -77,11 +77,8 @@ class ProjectSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class ProjectPage(ma.Schema):
+class ProjectPage(PageSchema):
     items = ma.fields.List(ma.fields.Nested(ProjectSchema))
-    total = ma.fields.Int()
-    page = ma.fields.Int()
-    page_size = ma.fields.Int()
     total_estimate = ma.fields.Decimal(as_string=True)
 
 

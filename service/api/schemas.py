@@ -115,11 +115,16 @@ class TaskSchema(ma.Schema):
     project_id = ma.fields.Function(lambda t: t.instance.project_id)
 
 
-class TaskPage(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(TaskSchema))
+class PageSchema(ma.Schema):
+    """What every list page answers besides its items: how many in all, which page, how long a page."""
+
     total = ma.fields.Int()
     page = ma.fields.Int()
     page_size = ma.fields.Int()
+
+
+class TaskPage(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(TaskSchema))
 
 
 class InstanceSchema(ma.Schema):
@@ -141,11 +146,8 @@ class InstanceSchema(ma.Schema):
     serializer_version = ma.fields.Str()
 
 
-class InstancePage(ma.Schema):
+class InstancePage(PageSchema):
     items = ma.fields.List(ma.fields.Nested(InstanceSchema))
-    total = ma.fields.Int()
-    page = ma.fields.Int()
-    page_size = ma.fields.Int()
 
 
 class EventSchema(ma.Schema):
