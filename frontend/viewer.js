@@ -70,6 +70,28 @@ function applyState(viewer, state) {
   }
 }
 
+// Below this zoom a diagram's labels cannot be read: an instance's large diagram then opens on its current
+// step at this zoom instead of the whole, unreadable overview ("适应" still shows the whole).
+const READABLE_ZOOM = 0.75;
+
+function focusOnCurrent(viewer, state) {
+  const canvas = viewer.get('canvas');
+  const registry = viewer.get('elementRegistry');
+  if (canvas.zoom() >= READABLE_ZOOM) return;
+  const ids = [...(state.failed || []), ...(state.active || []).map((a) => (typeof a === 'string' ? a : a && a.id))];
+  const element = ids.map((id) => typeof id === 'string' && registry.get(id)).find(Boolean);
+  if (!element) return;
+  const { outer } = canvas.viewbox();
+  const width = outer.width / READABLE_ZOOM;
+  const height = outer.height / READABLE_ZOOM;
+  canvas.viewbox({
+    x: element.x + element.width / 2 - width / 2,
+    y: element.y + element.height / 2 - height / 2,
+    width,
+    height,
+  });
+}
+
 function zoomBar(viewer) {
   const canvas = viewer.get('canvas');
   const zoomBy = (factor) => canvas.zoom(Math.min(4, Math.max(0.2, canvas.zoom() * factor)));
@@ -144,6 +166,7 @@ async function mountViewer(el) {
       return;
     }
     applyState(viewer, s || {});
+    focusOnCurrent(viewer, s || {});
     el.append(legend());
   }
   message.remove();

@@ -243,6 +243,15 @@ def test_declare_then_initial_review_then_expert_scores(server: LiveServer, visi
     card = viewer.locator("xpath=ancestor::section[1]").bounding_box()
     legend = viewer.locator(".egov-legend").bounding_box()
     assert legend["y"] + legend["height"] <= card["y"] + card["height"]  # the legend stays inside its card
+    # The whole diagram would be too small to read: it opens readable, on the current step.
+    zoom = "() => document.querySelector('#viewer').egovViewer.get('canvas').zoom()"
+    assert clerk.page.evaluate(zoom) == pytest.approx(0.75)
+    frame = viewer.locator(".egov-canvas").bounding_box()
+    active = viewer.locator(".djs-element.egov-active").first.bounding_box()
+    assert frame["x"] <= active["x"] and active["x"] + active["width"] <= frame["x"] + frame["width"]
+    assert frame["y"] <= active["y"] and active["y"] + active["height"] <= frame["y"] + frame["height"]
+    viewer.get_by_role("button", name="适应").click()
+    assert clerk.page.evaluate(zoom) < 0.75  # 适应 still shows the whole process
     clerk.shot("实例-生命周期图")
     clerk.page.get_by_role("link", name=re.compile("项目立项")).click()
     clerk.islands_ready()
