@@ -155,6 +155,18 @@ def with_args(**changes: Any) -> str:
     return url_for(request.endpoint or "web.home", **(request.view_args or {}), **args)
 
 
+NOT_YET_NAMED = "尚未填写"
+
+
+def project_name(instance: Any) -> str:
+    """An instance's project name; before the declaration names it, the title is the process's own name."""
+    title = getattr(instance, "title", None)
+    version = getattr(instance, "version", None)
+    if not title or (version is not None and title == getattr(version, "name", None)):
+        return NOT_YET_NAMED
+    return title
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals on the app's Jinja environment."""
     app.add_template_filter(dt, "dt")
@@ -165,6 +177,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(value_text, "value_text")
     app.add_template_global(badge, "status_badge")
     app.add_template_global(with_args, "with_args")
+    app.add_template_global(project_name, "project_name")
     app.add_template_global(is_overdue, "is_overdue")
     app.add_template_global(overdue_days, "overdue_days")
     app.add_template_global(EVENT_KINDS, "EVENT_KINDS")

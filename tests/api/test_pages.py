@@ -289,6 +289,16 @@ def test_the_starter_holds_the_first_step(admin, login) -> None:  # noqa: ANN001
     assert open_task(operator, instance)["claimed_by"] is None  # released to the unit's pool
 
 
+def test_a_project_not_yet_named_says_so(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    instance = start(operator)
+    for url in (f"/instances/{instance}", f"/tasks/{open_task(operator, instance)['id']}"):
+        html = page(operator, url)
+        assert "<dt>项目名称</dt><dd>尚未填写</dd>" in html, url
+    named = start(operator, data={"project_name": "六安市教育局智慧校园平台"})
+    assert "<dt>项目名称</dt><dd>六安市教育局智慧校园平台</dd>" in page(operator, f"/instances/{named}")
+
+
 def test_instance_page_diagram_endpoints_and_visibility(admin, login) -> None:  # noqa: ANN001
     operator = login("jyj_jb")
     instance = start_in_pool(admin)
