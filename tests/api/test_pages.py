@@ -297,6 +297,7 @@ def test_a_project_not_yet_named_says_so(admin, login) -> None:  # noqa: ANN001
         assert "<dt>项目名称</dt><dd>尚未填写</dd>" in html, url
     named = start(operator, data={"project_name": "六安市教育局智慧校园平台"})
     assert "<dt>项目名称</dt><dd>六安市教育局智慧校园平台</dd>" in page(operator, f"/instances/{named}")
+    assert '<span class="muted">第 1 版</span>' in page(operator, "/instances")  # versions read alike everywhere
 
 
 def test_instance_page_diagram_endpoints_and_visibility(admin, login) -> None:  # noqa: ANN001
