@@ -195,23 +195,28 @@ def open_tasks(
     return paginate(session, stmt, page, page_size)
 
 
+_OPEN_TASKS = (
+    select(func.count(HumanTask.id))
+    .join(HumanTask.instance)
+    .where(
+        HumanTask.status == TaskStatus.READY,
+        ProcessInstance.status.in_([InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR]),
+    )
+)
+
+
 def task_counts(session: Session, user: User, now: datetime) -> dict[str, int]:
     """Return counts for the home page: mine, my roles' pool, overdue."""
-    base = (
-        select(func.count(HumanTask.id))
-        .join(HumanTask.instance)
-        .where(
-            HumanTask.status == TaskStatus.READY,
-            ProcessInstance.status.in_(
-                [InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR]
-            ),
-        )
-    )
     return {
-        "mine": session.scalar(base.where(task_scope(user, "mine"))) or 0,
-        "roles": session.scalar(base.where(task_scope(user, "roles"))) or 0,
-        "overdue": session.scalar(base.where(task_scope(user, "all"), HumanTask.due_at < now)) or 0,
+        "mine": session.scalar(_OPEN_TASKS.where(task_scope(user, "mine"))) or 0,
+        "roles": session.scalar(_OPEN_TASKS.where(task_scope(user, "roles"))) or 0,
+        "overdue": session.scalar(_OPEN_TASKS.where(task_scope(user, "all"), HumanTask.due_at < now)) or 0,
     }
+
+
+def open_task_count(session: Session, user: User) -> int:
+    """How many open tasks wait for `user`: their own and their roles' unclaimed ones."""
+    return session.scalar(_OPEN_TASKS.where(task_scope(user, "all"))) or 0
 
 
 # The instance list's sort keys: the column and its default direction (times newest first, amounts largest

@@ -6,6 +6,7 @@ import secrets
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask import session as browser_session
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from processes import catalog, queries
@@ -97,6 +98,15 @@ def home() -> str | Response:
         counts=queries.task_counts(session, user, now),
         starts=startable_processes(user),
     )
+
+
+def waiting_tasks() -> int:
+    """How many open tasks wait for the caller (the navigation's badge); 0 when nobody is logged in."""
+    try:
+        user = auth.current_user()
+        return queries.open_task_count(get_session(), user) if user is not None else 0
+    except SQLAlchemyError:  # an error page after a failed transaction still renders, without the badge
+        return 0
 
 
 @bp.route("/favicon.ico")

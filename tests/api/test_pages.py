@@ -289,6 +289,15 @@ def test_the_starter_holds_the_first_step(admin, login) -> None:  # noqa: ANN001
     assert open_task(operator, instance)["claimed_by"] is None  # released to the unit's pool
 
 
+def test_the_navigation_counts_the_tasks_waiting(admin, login) -> None:  # noqa: ANN001
+    operator = login("jyj_jb")
+    assert 'id="nav-waiting"' not in page(operator, "/instances")
+    start(operator)
+    start_in_pool(admin)
+    assert 'id="nav-waiting" title="待我办理和我所在角色待认领的任务">2<' in page(operator, "/instances")
+    assert 'id="nav-waiting"' not in page(login("wjw_jb"), "/")  # another unit's tasks are not theirs
+
+
 def test_a_project_not_yet_named_says_so(admin, login) -> None:  # noqa: ANN001
     operator = login("jyj_jb")
     instance = start(operator)
@@ -297,7 +306,7 @@ def test_a_project_not_yet_named_says_so(admin, login) -> None:  # noqa: ANN001
         assert "<dt>项目名称</dt><dd>尚未填写</dd>" in html, url
     named = start(operator, data={"project_name": "六安市教育局智慧校园平台"})
     assert "<dt>项目名称</dt><dd>六安市教育局智慧校园平台</dd>" in page(operator, f"/instances/{named}")
-    assert '<span class="muted">第 1 版</span>' in page(operator, "/instances")  # versions read alike everywhere
+    assert '<span class="muted">第 1 版</span>' in page(operator, "/instances")  # as everywhere else
 
 
 def test_instance_page_diagram_endpoints_and_visibility(admin, login) -> None:  # noqa: ANN001
