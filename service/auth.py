@@ -181,7 +181,10 @@ def require_user() -> User:
     user = current_user()
     if user is None:
         raise AuthError(401, "请先登录")
-    if user.must_change_password and request.endpoint not in PASSWORD_PENDING_ENDPOINTS:
+    # A program's token is its own credential; the check is for people in a browser (and a token's user
+    # carries only the columns it was read with, so reading another would cost a query per request).
+    pending = not g.get("via_token") and user.must_change_password
+    if pending and request.endpoint not in PASSWORD_PENDING_ENDPOINTS:
         raise AuthError(403, "请先修改管理员设置的初始密码")
     return user
 

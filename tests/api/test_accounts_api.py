@@ -181,6 +181,15 @@ def test_a_reset_ends_the_users_sessions_and_demands_a_new_password(app, admin) 
     assert weak.status_code == 422 and "密码至少 8 位" in weak.get_json()["errors"]["password"]
 
 
+def test_a_programs_token_keeps_working_while_its_owner_must_change_the_password(app, admin) -> None:  # noqa: ANN001
+    token = ApiClient(app, "ndrc").post("/api/v1/auth/tokens", json={"name": "报表"}).get_json()["token"]
+    ndrc = admin.get("/api/v1/users?q=ndrc").get_json()["items"][0]
+    assert admin.post(f"/api/v1/users/{ndrc['id']}/password", json={}).status_code == 200
+    program = app.test_client()
+    listed = program.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status_code == 200  # the token is its own credential; the browser must change first
+
+
 def test_own_password_change_checks_the_old_one_and_the_rules(app, login) -> None:  # noqa: ANN001
     user = login("crypto")
     other_device = ApiClient(app, "crypto")
