@@ -33,7 +33,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
@@ -275,6 +275,8 @@ class ParsedBundle:
             expression = _lift_start_timers(spec)
             for sub in subs.values():
                 _lift_start_timers(sub)
+            for one in (spec, *subs.values()):
+                _connect_loop_merges(one)
             if expression is not None:
                 self.timer_starts[process_id] = expression
             self._specs[process_id] = (spec, subs)
@@ -302,6 +304,20 @@ class ParsedBundle:
         """Return the process ids that `process_id` calls, directly or not."""
         _, subs = self.specs(process_id)
         return {name for name in subs if name in self.process_files}
+
+
+def _connect_loop_merges(spec: Any) -> None:
+    """Connect each loop's and multi-instance's merge to its child task's completion, once per parsed spec.
+
+    SpiffWorkflow makes that connection only when the loop creates a child. A process that restores a loop
+    mid-way (after a restart, in another worker or web process) never created one, so the children's
+    completion would not reach the loop: the instance would wait for ever with no task open.
+    """
+    for ts in spec.task_specs.values():
+        if isinstance(ts, LoopTask):
+            child = spec.task_specs[ts.task_spec]
+            if not child.completed_event.is_connected(ts.merge_child):
+                child.completed_event.connect(ts.merge_child)
 
 
 def _lift_start_timers(spec: Any) -> str | None:

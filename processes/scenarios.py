@@ -20,6 +20,7 @@ A scenario file::
       - redeploy: {replace: {route_by_amount.dmn: {"5000000": "3000000"}}}
       - migrate: {instance: p, added: [...], problems: [...]}  # onto the newest version, as admin; a
                                                               # `problems` list expects a refusal
+      - restart: {}                     # as after a server restart: specs parsed anew, no live workflow
       - start/complete/... with `instance: p` to address another instance than the last started
 
 Values written `$name` are taken from the current instance's data. Every step goes through the same
@@ -459,6 +460,12 @@ def _migrate(run: _Run, args: Mapping[str, Any]) -> None:
             raise ScenarioFailed(f"迁移报告 {key} 应为 {args[key]}，实际 {getattr(report, key)}")
 
 
+def _restart(run: _Run, _args: Any) -> None:
+    """As a server restart or another worker process: specs are parsed anew and no live workflow is kept."""
+    run.runtime.specs = catalog.SpecCache()
+    run.runtime.workflows.clear()
+
+
 def _use(run: _Run, args: Mapping[str, Any]) -> None:
     """Make a named instance (or the newest instance of a process) the current one."""
     if "instance" in args:
@@ -498,5 +505,6 @@ _ACTIONS: dict[str, Callable[[_Run, Any], None]] = {
     "record": _record,
     "redeploy": _redeploy,
     "migrate": _migrate,
+    "restart": _restart,
     "use": _use,
 }
