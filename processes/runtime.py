@@ -622,7 +622,7 @@ class Runtime:
         previous_waits, instance.waiting_messages = instance.waiting_messages, sorted(waiting_for)
         step.store.write_instance(instance, state_json, engine.STATE_FORMAT)
         self._sync_waits(session, instance, previous_waits)
-        self._sync_tasks(step, ready, now)
+        self._sync_tasks(step, ready, now, snap.elements)
         self._write_history(step)
         step.store.expire(instance.id)
         step.new = False
@@ -666,7 +666,13 @@ class Runtime:
         except (TypeError, ValueError):
             pass
 
-    def _sync_tasks(self, step: _Step, ready: list[engine.UserTaskView], now: datetime) -> None:
+    def _sync_tasks(
+        self,
+        step: _Step,
+        ready: list[engine.UserTaskView],
+        now: datetime,
+        elements: Mapping[str, Mapping[str, list[str]]] | None = None,
+    ) -> None:
         """Cancel open tasks that are no longer READY and open a row for each newly READY user task."""
         instance, store = step.instance, step.store
         open_rows = {} if step.new else store.open_tasks(instance.id)
@@ -678,7 +684,21 @@ class Runtime:
         remade = [view for view in ready if view.guid in step.refresh and view.guid in open_rows]
         if fresh or remade:
             lane_roles = store.lane_roles()
-            store.insert_tasks([self._new_task(step, view, lane_roles, now) for view in fresh])
+            rows = [self._new_task(step, view, lane_roles, now) for view in fresh]
+            for view, row in zip(fresh, rows, strict=True):
+                done_before = view.spec_id in (
+                    (elements or {}).get(view.process_id, {}).get("completed") or ()
+                )
+                if (
+                    done_before
+                    and row["role_code"]
+                    and row["assignee_id"] is None
+                    and row["claimed_by_id"] is None
+                ):
+                    # A step reached again (returned for correction, the next round) goes back to whoever did
+                    # it last, if they still hold its role, instead of into the pool with nobody told.
+                    row["claimed_by_id"] = store.last_holder(row)
+            store.insert_tasks(rows)
             store.remake_tasks({open_rows[v.guid]: self._new_task(step, v, lane_roles, now) for v in remade})
 
     def _new_task(

@@ -49,6 +49,14 @@ _SQL = {
     "open_tasks": "SELECT id, task_guid FROM human_task WHERE instance_id = :id AND status = 'ready'",
     "lane_roles": "SELECT l.lane, r.code, r.scope FROM lane_role l JOIN role r ON r.code = l.role_code",
     "user_id": "SELECT id FROM app_user WHERE username = :username",
+    # Who last completed a step of an instance, if they still may take it: active, holding the role and, for
+    # a unit role, in the task's unit.
+    "last_holder": """SELECT t.completed_by_id FROM human_task t JOIN app_user u ON u.id = t.completed_by_id
+        WHERE t.id = (SELECT MAX(l.id) FROM human_task l WHERE l.instance_id = :instance_id
+            AND l.process_id = :process_id AND l.spec_id = :spec_id AND l.status = 'completed')
+        AND u.active = :active
+        AND EXISTS (SELECT 1 FROM user_role r WHERE r.user_id = u.id AND r.role_code = :role_code)
+        AND (CAST(:unit_id AS INTEGER) IS NULL OR u.organisation_id = :unit_id)""",
     "insert_instance": """INSERT INTO process_instance (process_version_id, process_id, status, unit_id,
         initiator_id, parent_instance_id, title, project_id, stage, total_estimate, plan_year, started_at,
         updated_at, ended_at, next_wakeup_at, waiting_messages, lock_version, serializer_version,
@@ -224,6 +232,13 @@ class StepStore:
     def user_id(self, username: str) -> int | None:
         """Return the id of a user by user name, or None."""
         self._cursor.execute(self._sql["user_id"], {"username": username})
+        row = self._cursor.fetchone()
+        return row[0] if row is not None else None
+
+    def last_holder(self, task: Mapping[str, Any]) -> int | None:
+        """Who last completed this task's step in its instance, if they still hold its role (and unit)."""
+        params = {k: task[k] for k in ("instance_id", "process_id", "spec_id", "role_code", "unit_id")}
+        self._cursor.execute(self._sql["last_holder"], {**params, "active": True})
         row = self._cursor.fetchone()
         return row[0] if row is not None else None
 

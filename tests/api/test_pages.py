@@ -19,7 +19,7 @@ from tests.api.test_runtime_api import FlakyHandler
 from tests.bpmn_builder import Process, end, user_task
 from tests.bpmn_builder import start as start_event
 from tests.conftest import ApiClient, deploy, make_app
-from tests.workflows import bundle, flaky, two_lanes
+from tests.workflows import bundle, flaky, returned, two_lanes
 
 JSON = {"Accept": "application/json"}
 ROLES = [
@@ -53,10 +53,10 @@ def start(client: ApiClient, process_id: str = "two_lanes", data: dict | None = 
     return response.get_json()["id"]
 
 
-def start_in_pool(admin: ApiClient, unit: str = "市教育局") -> int:
+def start_in_pool(admin: ApiClient, unit: str = "市教育局", process_id: str = "two_lanes") -> int:
     """Start an instance for a unit as the admin, who holds no unit role: its first task waits in the pool."""
     code = next(o["code"] for o in admin.get("/api/v1/organisations").get_json() if o["short_name"] == unit)
-    body = {"process_id": "two_lanes", "data": {}, "unit_code": code}
+    body = {"process_id": process_id, "data": {}, "unit_code": code}
     response = admin.post("/api/v1/instances", json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
@@ -296,6 +296,24 @@ def test_the_navigation_counts_the_tasks_waiting(admin, login) -> None:  # noqa:
     start_in_pool(admin)
     assert 'id="nav-waiting" title="待我办理和我所在角色待认领的任务">2<' in page(operator, "/instances")
     assert 'id="nav-waiting"' not in page(login("wjw_jb"), "/")  # another unit's tasks are not theirs
+
+
+def test_a_returned_step_goes_back_to_whoever_did_it_last(admin, login) -> None:  # noqa: ANN001
+    assert deploy(admin, bundle(returned(), name="r.bpmn")).status_code == 201
+    operator = login("jyj_jb")
+    instance = start_in_pool(admin, process_id="returned")
+    first = open_task(operator, instance)
+    assert first["claimed_by"] is None  # nobody of the unit has done it yet: the pool
+    assert operator.post(f"/api/v1/tasks/{first['id']}/claim").status_code == 200
+    assert submit(operator, first["id"], {**APPROVE, "decision": "REJECT"}).status_code == 200
+    again = open_task(operator, instance)
+    assert again["id"] != first["id"] and again["claimed_by"]["username"] == "jyj_jb"
+    # Done last by someone who does not hold the role (an admin handed it to a clerk): the pool again.
+    clerk = login("dsj_clerk")
+    handed = admin.post(f"/api/v1/tasks/{again['id']}/reassign", json={"username": "dsj_clerk"})
+    assert handed.status_code == 200
+    assert submit(clerk, again["id"], {**APPROVE, "decision": "REJECT"}).status_code == 200
+    assert open_task(operator, instance)["claimed_by"] is None
 
 
 def test_a_project_not_yet_named_says_so(admin, login) -> None:  # noqa: ANN001
