@@ -304,7 +304,7 @@ def _files_of(bundle: engine.ParsedBundle, process_id: str, forms: Mapping[str, 
     # A file may hold several processes; every process in a needed file is needed too.
     needed |= {f for p, f in bundle.process_files.items() if f in needed}
     for info in engine.iter_elements(bundle):
-        if info.process_id in pids or bundle.process_files.get(info.process_id) in needed:
+        if info.process_id in pids or info.file in needed:  # by file: embedded subprocesses too
             needed |= {f for f in (info.form, info.ui_form) if f and f in forms}
             if info.decision_id in bundle.dmn_decisions:
                 needed.add(bundle.dmn_decisions[info.decision_id])

@@ -443,8 +443,11 @@ def iter_elements(bundle: ParsedBundle) -> Iterator[ElementInfo]:
     """Yield every element of every process in the bundle with what validation must check."""
     seen: set[tuple[str, str]] = set()
     for pid in bundle.process_files:
-        spec, _ = bundle.specs(pid)
-        yield from _spec_elements(bundle, spec, seen)
+        spec, subs = bundle.specs(pid)
+        # Embedded subprocesses have specs of their own among `subs` (called processes are walked under their
+        # own id, and `seen` keeps each spec's elements to one pass).
+        for one in (spec, *subs.values()):
+            yield from _spec_elements(bundle, one, seen)
 
 
 def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) -> Iterator[ElementInfo]:

@@ -83,3 +83,23 @@ def test_references_that_do_not_resolve_are_listed(tmp_path: Path) -> None:
 def test_a_missing_path_is_an_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.bpmn")])
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+def test_an_embedded_subprocess_is_checked_and_its_forms_deployed_with_it(tmp_path) -> None:  # noqa: ANN001
+    from processes import catalog, engine
+    from tests.workflows import FORM, looped
+
+    form = (
+        '<bpmn:userTask id="file" name="填报"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="approval.schema.json"/>'
+        "</spiffworkflow:properties></bpmn:extensionElements>"
+    )
+    xml = looped().replace('<bpmn:userTask id="file" name="填报">', form)
+    hostile = xml.replace(
+        "<bpmn:script>year = year + 1</bpmn:script>", "<bpmn:script>import os</bpmn:script>"
+    )
+    files = {"l.bpmn": hostile.encode(), "approval.schema.json": FORM.encode()}
+    problems = [str(p) for p in catalog.validate(files, {}, {"建设单位经办人"}).problems]
+    assert problems == ["l.bpmn:next_year: 脚本: 第 1 行: 不允许导入模块 (import os)"]
+    bundle, _ = engine.parse_bundle({"l.bpmn": xml.encode(), "approval.schema.json": FORM.encode()})
+    assert "approval.schema.json" in catalog._files_of(bundle, "looped", {"approval.schema.json": {}})
