@@ -4,7 +4,7 @@ from handlers.context import HandlerContext
 from handlers.errors import HandlerError
 from handlers.localtime import local_date, parse_date
 from handlers.models import Contract, ProjectStatus
-from handlers.money import MoneyError, parse_yuan, yuan_str
+from handlers.money import MoneyError, parse_yuan, yuan_str, yuan_text
 from handlers.queries import load_project
 from handlers.results import flag, internal, money, text
 from handlers.uscc import is_valid_uscc
@@ -64,7 +64,7 @@ def handle(ctx: HandlerContext, *, project_id: str, contract: dict, approved_bud
         if amount <= 0:
             problems.append("合同金额必须大于零")
         elif ceiling is not None and amount > ceiling:
-            problems.append(f"合同金额{yuan_str(amount)}元超过批复金额{yuan_str(ceiling)}元")
+            problems.append(f"合同金额{yuan_text(amount)}超过批复金额{yuan_text(ceiling)}")
     except MoneyError as err:
         problems.append(str(err))
 

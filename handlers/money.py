@@ -48,6 +48,11 @@ def format_yuan(amount: Decimal) -> str:
     return f"{amount.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
 
 
+def yuan_text(amount: Decimal) -> str:
+    """Return an amount as a message or document writes it, e.g. "1,234,567.50元" (every handler text)."""
+    return f"{format_yuan(amount)}元"
+
+
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
 _BIG_UNITS = ("", "万", "亿")

@@ -13,11 +13,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from gmssl import func as sm_func
 from gmssl import sm3
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from processes import queries
 from processes.errors import FormInvalid, NotFound
-from processes.store.models import Attachment, ProcessInstance, User
+from processes.store.models import Attachment, HumanTask, ProcessInstance, User
 from service import auth
 from service.converters import MAX_ROW_ID
 from service.db import get_session, runtime
@@ -95,7 +95,7 @@ class Upload(MethodView):
 class Download(MethodView):
     @blp.response(200)
     def get(self, attachment_id: int):
-        """Download a file (uploader, or anyone who may see its instance)."""
+        """Download a file (uploader, anyone who may see its instance, or whose task showed it)."""
         user = auth.require_user()
         session = get_session()
         attachment = session.get(Attachment, attachment_id)
@@ -137,15 +137,57 @@ def readable_ids(user: User, ids: Iterable[int]) -> set[int]:
     wanted = {i for i in ids if 0 < i <= MAX_ROW_ID}
     if not wanted:
         return set()
-    rows = get_session().scalars(select(Attachment).where(Attachment.id.in_(wanted)))
-    return {a.id for a in rows if _may_read(user, a)}
+    rows = list(get_session().scalars(select(Attachment).where(Attachment.id.in_(wanted))))
+    return _readable(user, rows)
 
 
 def _may_read(user: User, attachment: Attachment) -> bool:
-    if attachment.uploaded_by_id == user.id or queries.sees_everything(user):
-        return True
-    if attachment.instance_id is None:
-        return False
+    return attachment.id in _readable(user, [attachment])
+
+
+def _readable(user: User, attachments: list[Attachment]) -> set[int]:
+    """The ids of these attachments `user` may download.
+
+    The uploader, anyone who may see the attachment's instance, and anyone who holds or completed a task
+    whose data (what the task showed, its `context_json`) references it: an expert reads the documents
+    their scoring task is about without seeing the instance, where the other experts' scores are.
+    """
+    if queries.sees_everything(user):
+        return {a.id for a in attachments}
+    out = {a.id for a in attachments if a.uploaded_by_id == user.id}
     session = get_session()
-    instance = session.get(ProcessInstance, attachment.instance_id)
-    return instance is not None and queries.can_see_instance(session, user, instance)
+    rest = [a for a in attachments if a.id not in out]
+    instance_ids = {a.instance_id for a in rest if a.instance_id is not None}
+    if instance_ids:
+        seen = set(
+            session.scalars(
+                select(ProcessInstance.id).where(
+                    ProcessInstance.id.in_(instance_ids), queries.visible_instances(user)
+                )
+            )
+        )
+        out |= {a.id for a in rest if a.instance_id in seen}
+    rest = [a for a in rest if a.id not in out]
+    if rest:
+        instances = {a.instance_id for a in rest}
+        out |= {a.id for a in rest} & _shown_by_own_tasks(user, None if None in instances else instances)
+    return out
+
+
+def _shown_by_own_tasks(user: User, instance_ids: set[int] | None) -> set[int]:
+    """The ids of the attachments referenced by the data of the tasks `user` holds or completed.
+
+    An upload linked to an instance is only shown by that instance's tasks, so `instance_ids` (when given)
+    limits the tasks read.
+    """
+    stmt = select(HumanTask.context_json).where(
+        or_(
+            HumanTask.assignee_id == user.id,
+            HumanTask.claimed_by_id == user.id,
+            HumanTask.completed_by_id == user.id,
+        )
+    )
+    if instance_ids is not None:
+        stmt = stmt.where(HumanTask.instance_id.in_(instance_ids))
+    contexts = get_session().scalars(stmt)
+    return {ident for context in contexts for ident, _kind in uploaded_files(context or {})}

@@ -107,10 +107,13 @@ def badge(status: str, kind: str = "instance") -> tuple[str, str]:
     return table.get(str(status), (str(status), ""))
 
 
+EMPTY = "无"  # what an empty value reads as, as in the instructions (processes/instructions.py)
+
+
 def value_text(value: Any) -> str:
-    """Render a data value of a history entry briefly and readably."""
-    if value is None or value == "":
-        return "(空)"
+    """Render a data value of a history entry briefly and readably (nothing, "", [] and {} read 无)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return EMPTY
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, dict):
@@ -120,8 +123,6 @@ def value_text(value: Any) -> str:
             " …" if len(value) > 8 else ""
         )
     if isinstance(value, list):
-        if not value:
-            return "(空列表)"
         more = " …" if len(value) > 3 else ""
         return f"{len(value)} 项: " + "；".join(value_text(v) for v in value[:3]) + more
     if isinstance(value, datetime):

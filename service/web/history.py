@@ -29,10 +29,18 @@ from processes.store.models import (
 )
 from service.api.attachments import readable_ids, uploaded_files
 from service.db import runtime
-from service.web.formatting import EVENT_KINDS, dt, value_text, yuan
+from service.web.formatting import EMPTY, EVENT_KINDS, dt, value_text, yuan
 
 MAX_CHANGES = 30
 MAX_ITEMS = 5  # items of a list shown before "…"
+# A form marked so is a periodic report (建设进度, 年度运维备案 and its 审核): each time its task opens is a
+# new period, not a correction of the last one. Its task starts from the data, not from its earlier answers
+# (`service.web.tasks.prefill`), and the history shows each run as a report of its own, neither as changes
+# to the previous period's answers ("是 → 否") nor with 本次修改 marks.
+NEW_EACH_ROUND = "x-new-each-round"
+# Steps the engine takes on its own (handlers, timers, incidents, the end): shown as done by 系统, not by
+# the person whose action happened to run them.
+SYSTEM_KINDS = frozenset({"service_task", "timer_fired", "incident", "completed"})
 
 
 @dataclass
@@ -89,17 +97,28 @@ class Entry:
     submitted: dict[str, Any] = field(default_factory=dict)  # a completed task's changed values
     fields: list[SubmittedField] = field(default_factory=list)  # its form as submitted (decisions)
     complete: bool = False  # `fields` is the whole form (else only the fields the run changed)
+    periodic: bool = False  # a completion of a form marked NEW_EACH_ROUND: a report of its own
+
+
+def form_schema(session: Session, version: ProcessVersion, form: str | None) -> dict[str, Any]:
+    """Return the JSON Schema of a form of a version ({} when it has none)."""
+    if not form:
+        return {}
+    try:
+        return runtime().specs.form(session, version, form) or {}
+    except ProcessError:
+        return {}
 
 
 def form_fields(session: Session, version: ProcessVersion, form: str | None) -> dict[str, dict[str, Any]]:
     """Return {field name: its JSON Schema} of a form of a version ({} when it has none)."""
-    if not form:
-        return {}
-    try:
-        schema = runtime().specs.form(session, version, form) or {}
-    except ProcessError:
-        return {}
+    schema = form_schema(session, version, form)
     return {name: prop for name, prop in (schema.get("properties") or {}).items() if isinstance(prop, dict)}
+
+
+def new_each_round(schema: dict[str, Any] | None) -> bool:
+    """Tell whether a form is a new report each time its task opens (see NEW_EACH_ROUND)."""
+    return bool((schema or {}).get(NEW_EACH_ROUND))
 
 
 def describe(key: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -146,7 +165,7 @@ def _record_text(value: dict[str, Any], prop: dict[str, Any], admin: bool) -> st
         sub = props.get(key) or {}
         if not is_internal(key, sub, value) or admin:
             parts.append(f"{sub.get('title') or key} {readable(item, sub, admin)}")
-    return "，".join(parts) or "(空)"
+    return "，".join(parts) or EMPTY
 
 
 def changes(
@@ -178,15 +197,23 @@ def timeline(session: Session, instance_id: int, version: ProcessVersion, admin:
         ).all()
     )
     fields: dict[str, dict[str, dict[str, Any]]] = {}
+    periodic: set[str] = set()
     out = []
     for event in queries.history(session, instance_id):
         if event.spec_id and event.spec_id not in fields:
-            fields[event.spec_id] = form_fields(session, version, forms.get(event.spec_id))
-        out.append(_entry(event, fields.get(event.spec_id or "", {}), admin))
+            schema = form_schema(session, version, forms.get(event.spec_id))
+            props = schema.get("properties") or {}
+            fields[event.spec_id] = {name: prop for name, prop in props.items() if isinstance(prop, dict)}
+            if new_each_round(schema):
+                periodic.add(event.spec_id)
+        spec_id = event.spec_id or ""
+        out.append(_entry(event, fields.get(spec_id, {}), admin, spec_id in periodic))
     return out
 
 
-def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]], admin: bool) -> Entry:
+def _entry(
+    event: InstanceEvent, fields: dict[str, dict[str, Any]], admin: bool, periodic: bool = False
+) -> Entry:
     detail = event.detail or {}
     label = EVENT_KINDS.get(event.kind, event.kind)
     title = f"{label}：{event.task_name}" if event.task_name and event.kind != "service_task" else label
@@ -197,6 +224,9 @@ def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]], admin: bool)
         "terminated": "is-error",
     }.get(event.kind, "")
     who = event.user.display_name if event.user else None
+    if event.kind in SYSTEM_KINDS:
+        # The engine did it in the step a person's action (or the timer worker) ran; only admins see whom.
+        who = f"系统（{who} 操作时触发）" if who and admin else "系统"
     entry = Entry(event.id, event.kind, label, title, event.at, who, event.spec_id, event.user_id, css)
     entry.task_name = event.task_name
     if event.kind == "task_completed":
@@ -206,6 +236,10 @@ def _entry(event: InstanceEvent, fields: dict[str, dict[str, Any]], admin: bool)
             if isinstance(change, dict)
         }
         entry.submitted = {key: new for key, (_old, new) in submitted.items()}
+        if periodic:
+            # A new period's report: the values before it are the last period's, not what it corrected.
+            submitted = {key: (None, new) for key, (_old, new) in submitted.items()}
+        entry.periodic = periodic
         entry.changes = changes(submitted, fields, admin)
     elif event.kind == "service_task":
         handler = HANDLER_DOCS.get(event.task_name or "", {})
@@ -249,9 +283,10 @@ def decisions(
     entries = [e for e in timeline(session, instance_id, version, admin) if e.kind == "task_completed"]
     if task is not None and task.assignee_id is not None and task.completed_at is None:
         entries = [e for e in entries if e.spec_id != task.spec_id or e.user_id == task.assignee_id]
-    runs: dict[tuple[str | None, int | None], list[Entry]] = {}
+    # A person's runs of a task: corrections of one another, except a periodic report's (each its own).
+    runs: dict[tuple[str | None, int | None, int | None], list[Entry]] = {}
     for entry in entries:
-        runs.setdefault((entry.spec_id, entry.user_id), []).append(entry)
+        runs.setdefault(_run_key(entry), []).append(entry)
     tasks = completed_tasks(session, instance_id, entries)
     forms: dict[str, dict[str, dict[str, Any]]] = {}
     values: dict[int, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
@@ -264,7 +299,7 @@ def decisions(
         props = forms[done.form]
         if not props:
             continue
-        if entry is runs[(entry.spec_id, entry.user_id)][-1]:
+        if entry is runs[_run_key(entry)][-1]:
             values[entry.id] = (submitted_values(done, entry.submitted, props), props)
         else:
             values[entry.id] = ({k: entry.submitted[k] for k in props if k in entry.submitted}, props)
@@ -274,11 +309,16 @@ def decisions(
         if entry.id not in values:
             continue
         value, props = values[entry.id]
-        same = runs[(entry.spec_id, entry.user_id)]
+        same = runs[_run_key(entry)]
         entry.complete = entry is same[-1]
         marked = set(entry.submitted) if entry.complete and len(same) > 1 else set()
         entry.fields = submission(value, props, marked, readable, admin)
     return list(reversed(entries))
+
+
+def _run_key(entry: Entry) -> tuple[str | None, int | None, int | None]:
+    """Which runs an entry's form is shown with: a person's runs of one task, or itself if periodic."""
+    return (entry.spec_id, entry.user_id, entry.id if entry.periodic else None)
 
 
 def completed_tasks(session: Session, instance_id: int, entries: list[Entry]) -> dict[int, HumanTask]:

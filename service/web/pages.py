@@ -86,9 +86,11 @@ def home() -> str | Response:
     if (last := past_last(mine) or past_last(pool, "pool_page")) is not None:
         return last
     done = session.get(HumanTask, request.args.get("done", 0, type=int))
+    done = done if done is not None and done.completed_by_id == user.id else None
     return render_template(
         "home.html",
-        done_task=done if done is not None and done.completed_by_id == user.id else None,
+        done_task=done,
+        done_sees_instance=done is not None and queries.can_see_instance(session, user, done.instance),
         section="home",
         mine=mine,
         pool=pool,

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
-from processes import queries
+from processes import queries, reports
 from processes.errors import FormInvalid, NotAllowed
 from processes.runtime import can_work_on
 from processes.store.models import Attachment, HumanTask, TaskStatus, User
@@ -15,7 +15,7 @@ from service import auth
 from service.api.instances import visible_instance
 from service.api.tasks import complete, task_detail, visible_task
 from service.db import get_session, runtime
-from service.web.history import decisions, task_submission
+from service.web.history import decisions, new_each_round, task_submission
 
 bp = Blueprint("web_tasks", __name__)
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
@@ -37,6 +37,9 @@ def show(task_id: int) -> str:
         instance=task.instance,
         user=user,
         decisions=history,
+        sees_instance=sees,
+        sees_project=bool(task.instance.project_id)
+        and reports.project_by_id(session, user, task.instance.project_id) is not None,
         now=runtime().clock.now(),
         may_claim=_may_claim(user, task),
         claimed_by_other=_claimed_by_other(user, task),
@@ -70,7 +73,9 @@ def form_json(task_id: int) -> Response:
         if task.draft is not None:
             data = task.draft
         else:
-            data = prefill(schema, task.data or {}, queries.earlier_answers(session, task))
+            # A periodic report (NEW_EACH_ROUND) opens for a new period: last period's answers are no start.
+            earlier = None if new_each_round(schema) else queries.earlier_answers(session, task)
+            data = prefill(schema, task.data or {}, earlier)
     else:
         data = task_submission(session, task, schema.get("properties") or {})
     # Dumped by hand: the app's JSON provider sorts keys, and a form's fields keep the schema's order.
@@ -88,6 +93,7 @@ def prefill(
     one person's answer must never appear in another's form. A task that runs again (`earlier`: what its
     earlier runs submitted, see `queries.earlier_answers`) starts from its own last answers, and from the
     data for fields those did not change, so a declaration returned for correction is not filled in anew.
+    A periodic report's form (`x-new-each-round`) is given no `earlier`: each run is a new period.
     """
     every = bool(schema.get("x-prefill"))
     out = {}

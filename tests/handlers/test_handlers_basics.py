@@ -1,9 +1,11 @@
 """Money parsing, USCC check characters, dates, demo data and the registry's description."""
 
+import re
 import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from handlers.demo_data import DEMO_UNITS, DEMO_VENDORS, EMPLOYERS, EXPERT_POOL
 from handlers.experts import seed_experts
 from handlers.localtime import add_months, format_cn_date, parse_date
 from handlers.models import SPECIALTIES, DocNumber, DomainBase, Expert
-from handlers.money import MoneyError, format_yuan, parse_yuan, yuan_in_words, yuan_str
+from handlers.money import MoneyError, format_yuan, parse_yuan, yuan_in_words, yuan_str, yuan_text
 from handlers.sequences import insert_numbered
 from handlers.uscc import is_valid_uscc
 
@@ -60,9 +62,24 @@ def test_parse_yuan_refuses_negative_and_garbage(given):
 
 def test_money_formats():
     assert format_yuan(Decimal("1234567.5")) == "1,234,567.50"
+    assert yuan_text(Decimal("3000000")) == "3,000,000.00元"
     assert yuan_in_words(Decimal("1234567")) == "壹佰贰拾叁万肆仟伍佰陆拾柒元整"
     assert yuan_in_words(Decimal("100001.05")) == "壹拾万零壹元零伍分"
     assert yuan_in_words(Decimal("5000000")) == "伍佰万元整"
+
+
+def test_handlers_write_amounts_with_the_one_money_formatter():
+    """An amount a handler puts in a message or a document text reads 3,000,000.00元, never 3000000.00元."""
+    root = Path(__file__).resolve().parents[2] / "handlers"
+    raw = []
+    for path in sorted(root.glob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for expression in re.findall(r"\{([^{}]+)\}\s*元", line):
+                if not expression.startswith(("yuan_text(", "format_yuan(")):
+                    raw.append(f"{path.name}:{number}: {expression}")
+            if "yuan_str(" in line and "元" in line:
+                raw.append(f"{path.name}:{number}: yuan_str in a text")
+    assert raw == []
 
 
 def test_uscc_check_character():
