@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from typing import Any
@@ -46,10 +47,18 @@ def field_errors(schema: dict | None, data: Any) -> dict[str, list[str]]:
 
 
 def declared_fields(schema: dict | None, data: dict[str, Any]) -> dict[str, Any]:
-    """Return the part of `data` the form declares (what gets merged into the process)."""
+    """Return the part of `data` the form declares (what gets merged into the process).
+
+    A field left out takes its form's `default`, so a field that is required only sometimes (拒签理由,
+    附加条件) still reaches the process as "" or [] when it was not needed.
+    """
     if schema is None or not (schema.get("properties")):
         return dict(data)
-    return {k: v for k, v in data.items() if k in schema["properties"]}
+    declared = {k: v for k, v in data.items() if k in schema["properties"]}
+    for name, prop in schema["properties"].items():
+        if name not in declared and isinstance(prop, dict) and "default" in prop:
+            declared[name] = copy.deepcopy(prop["default"])
+    return declared
 
 
 def _path(err: ValidationError) -> str:

@@ -7,16 +7,24 @@
 // "ui:order", "ui:placeholder", "ui:help", "ui:readonly", "ui:options": {"rows", "accept", "kind"}.
 // A `const: true` boolean is a declaration to tick; uploaded files whose schema has a `kind` get a
 // 材料类型 picker (or the field's fixed kind); `"x-default": "today"` fills a date when the form opens.
+// "Required only when …" (`if`/`then`/`else`) follows the values: the marker is updated as the user edits.
 import { h, uid } from '../lib/dom.js';
 import { uploadFile } from '../lib/http.js';
 import {
   applyDefaults, attachmentKind, choicesOf, clone, getIn, isAttachment, isConsent, isMoney, normalisePath,
-  pathKey, prune, resolve, schemaType, setIn, unitOf,
+  pathKey, prune, requiredFor, resolve, schemaType, setIn, unitOf,
 } from './schema.js';
 import { formatMoney, formatSize, fromLocalInput, parseNumber, roundCents, toLocalInput } from './format.js';
 import { validate } from './validate.js';
 
 const LONG_TEXT = 200; // maxLength above this gets a textarea
+
+/** The red asterisk and the screen reader's （必填） after a required field's label. */
+function requiredMarker(on) {
+  return on
+    ? [h('span', { class: 'required', 'aria-hidden': 'true' }, '*'), h('span', { class: 'sr-only required-text' }, '（必填）')]
+    : [];
+}
 
 function uiOption(ui, name) {
   if (!ui) return undefined;
@@ -52,9 +60,31 @@ export class JsonSchemaForm {
     this.readOnly = readOnly;
     this.data = applyDefaults(this.rootSchema, clone(data) || {}, this.rootSchema, { live: !readOnly }) || {};
     this.fields = new Map();
+    this.requiredMarks = []; // [{parentPath, parentSchema, name, set(on), on}] of fields whose marker may change
     this.pendingUploads = 0;
     this.summary = h('div', { class: 'form-summary', tabindex: '-1', hidden: true });
     this.element = h('div', { class: 'jsonschema-form' }, this.summary, this.renderRoot());
+    if (!readOnly) {
+      // The controls' own handlers have updated this.data by the time the event bubbles up here.
+      for (const type of ['input', 'change', 'click']) this.element.addEventListener(type, () => this.refreshRequired());
+    }
+  }
+
+  /** Show the required marker where the conditions (`if`/`then`) that hold for the current values put it. */
+  refreshRequired() {
+    const byParent = new Map();
+    for (const mark of this.requiredMarks) {
+      const key = pathKey(mark.parentPath);
+      if (!byParent.has(key)) {
+        const value = mark.parentPath.length ? getIn(this.data, mark.parentPath) : this.data;
+        byParent.set(key, new Set(requiredFor(mark.parentSchema, value, this.rootSchema)));
+      }
+      const on = byParent.get(key).has(mark.name);
+      if (on !== mark.on) {
+        mark.on = on;
+        mark.set(on);
+      }
+    }
   }
 
   // --- public API -------------------------------------------------------------------------------
@@ -181,10 +211,12 @@ export class JsonSchemaForm {
     const body = h('div', { class: 'form-body' });
     if (schema.description) body.append(h('p', { class: 'form-help form-intro' }, schema.description));
     if (schemaType(schema) === 'object' && !isAttachment(schema)) {
+      const required = requiredFor(this.rootSchema, this.data, this.rootSchema);
       for (const name of orderedKeys(schema, this.ui)) {
         const node = this.renderNode(schema.properties[name], [name], this.ui[name], {
-          required: (schema.required || []).includes(name),
+          required: required.includes(name),
           fallbackTitle: name,
+          requiredIn: { parentPath: [], parentSchema: this.rootSchema, name },
         });
         if (node) body.append(node);
       }
@@ -196,7 +228,7 @@ export class JsonSchemaForm {
 
   /** Render any schema node at `path`; `inCell` drops the label (table cells have headers). */
   renderNode(rawSchema, path, ui, {
-    required = false, fallbackTitle = '', inCell = false, readOnly = false, summaryTitle = null,
+    required = false, fallbackTitle = '', inCell = false, readOnly = false, summaryTitle = null, requiredIn = null,
   } = {}) {
     const schema = resolve(rawSchema, this.rootSchema);
     if (uiOption(ui, 'widget') === 'hidden') return null;
@@ -207,9 +239,11 @@ export class JsonSchemaForm {
     }
     const ctx = {
       schema,
+      rawSchema,
       path,
       ui: ui || {},
       required,
+      requiredIn, // {parentPath, parentSchema, name}: where to look up whether the field is required now
       inCell,
       title: uiOption(ui, 'title') || schema.title || fallbackTitle,
       summaryTitle, // how the error summary names a table cell: "投资明细第 1 行 · 金额"
@@ -246,9 +280,25 @@ export class JsonSchemaForm {
           labelFor ? 'label' : 'span',
           { class: 'form-label', for: labelFor ? focusId : null, id: labelFor ? null : `${focusId}-label` },
           ctx.title,
-          ctx.required ? h('span', { class: 'required', 'aria-hidden': 'true' }, '*') : null,
-          ctx.required ? h('span', { class: 'sr-only' }, '（必填）') : null,
+          ...requiredMarker(ctx.required),
         );
+    if (label && ctx.requiredIn && !ctx.readOnly) {
+      const focusEl = focusId
+        ? (controlEl.id === focusId ? controlEl : controlEl.querySelector(`#${CSS.escape(focusId)}`))
+        : null;
+      this.requiredMarks.push({
+        ...ctx.requiredIn,
+        on: ctx.required,
+        set: (on) => {
+          for (const old of label.querySelectorAll('.required, .sr-only.required-text')) old.remove();
+          label.append(...requiredMarker(on));
+          if (focusEl && /^(INPUT|SELECT|TEXTAREA)$/.test(focusEl.tagName)) {
+            if (on) focusEl.setAttribute('aria-required', 'true');
+            else focusEl.removeAttribute('aria-required');
+          }
+        },
+      });
+    }
     const row = h(
       'div',
       {
@@ -270,11 +320,13 @@ export class JsonSchemaForm {
 
   objectField(ctx) {
     const { schema, path } = ctx;
+    const required = requiredFor(ctx.rawSchema, getIn(this.data, path), this.rootSchema);
     const children = orderedKeys(schema, ctx.ui).map((name) =>
       this.renderNode(schema.properties[name], [...path, name], ctx.ui[name], {
-        required: (schema.required || []).includes(name),
+        required: required.includes(name),
         fallbackTitle: name,
         readOnly: ctx.readOnly,
+        requiredIn: { parentPath: path, parentSchema: ctx.rawSchema, name },
       }),
     );
     const errorBox = h('div', { class: 'field-error', hidden: true });

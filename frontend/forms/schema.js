@@ -2,30 +2,161 @@
 import { startOfBeijingDay } from '../lib/time.js';
 import { fromLocalInput, localDate, toLocalInput } from './format.js';
 
-/** Resolve a local `$ref` ("#/$defs/x") and merge `allOf` members into one plain schema. */
-export function resolve(schema, rootSchema, depth = 0) {
+/**
+ * Resolve a local `$ref` ("#/$defs/x") and merge `allOf` members into one plain schema.
+ * With `value` (the data the schema describes), `if`/`then`/`else` — on the schema itself or on an
+ * `allOf` member — are evaluated against it and the branch that applies is merged in, so "required
+ * only when …" rules follow what the user has entered. Without it, conditional parts are left out.
+ */
+export function resolve(schema, rootSchema, depth = 0, value = undefined) {
   if (!schema || typeof schema !== 'object' || depth > 20) return schema || {};
   let out = schema;
   if (typeof out.$ref === 'string' && out.$ref.startsWith('#')) {
     const { $ref, ...rest } = out;
     const target = pointer(rootSchema, $ref.slice(1));
-    out = { ...resolve(target, rootSchema, depth + 1), ...rest };
+    out = { ...resolve(target, rootSchema, depth + 1, value), ...rest };
   }
   if (Array.isArray(out.allOf)) {
     const { allOf, ...rest } = out;
     let merged = rest;
     for (const part of allOf) {
-      const sub = resolve(part, rootSchema, depth + 1);
+      const sub = resolve(part, rootSchema, depth + 1, value);
       merged = {
-        ...sub,
+        ...strip(sub),
         ...merged,
-        properties: { ...(sub.properties || {}), ...(merged.properties || {}) },
+        properties: mergeProperties(sub.properties, merged.properties, false),
         required: [...new Set([...(sub.required || []), ...(merged.required || [])])],
       };
+      if (sub[APPLIED]) merged = mergeConstraints(merged, sub[APPLIED]);
     }
     out = merged;
   }
+  if ('if' in out || 'then' in out || 'else' in out) {
+    const { if: test, then: yes, else: no, ...rest } = out;
+    out = rest;
+    if (value !== undefined && test !== undefined) {
+      const branch = matches(test, value, rootSchema) ? yes : no;
+      if (branch && typeof branch === 'object') {
+        const applied = resolve(branch, rootSchema, depth + 1, value);
+        out = mergeConstraints(out, applied);
+        // Kept so that an `allOf` holding this schema merges the branch as constraints too.
+        Object.defineProperty(out, APPLIED, { value: applied, enumerable: false });
+      }
+    }
+  }
   return out;
+}
+
+const APPLIED = Symbol('applied conditional branch');
+
+function strip(schema) {
+  const { properties, required, ...rest } = schema;
+  return rest;
+}
+
+/** Member schemas of two `properties` maps: `extra` wins (as constraints when `asConstraints`). */
+function mergeProperties(extra, base, asConstraints) {
+  const out = { ...(extra || {}), ...(base || {}) };
+  if (asConstraints) {
+    for (const [name, sub] of Object.entries(extra || {})) {
+      out[name] = base && base[name] ? mergeConstraints(base[name], sub) : sub;
+    }
+  }
+  return out;
+}
+
+const LOWER = ['minLength', 'minItems', 'minimum', 'exclusiveMinimum', 'minProperties'];
+const UPPER = ['maxLength', 'maxItems', 'maximum', 'exclusiveMaximum', 'maxProperties'];
+
+/**
+ * `base` with the constraints of `extra` added, as when both must hold: required lists are joined,
+ * member schemas merged, and of two bounds the stricter one is kept.
+ */
+export function mergeConstraints(base, extra) {
+  if (!extra || typeof extra !== 'object') return base;
+  const out = { ...base };
+  for (const [key, v] of Object.entries(extra)) {
+    if (key === 'required') out.required = [...new Set([...(base.required || []), ...v])];
+    else if (key === 'properties') out.properties = mergeProperties(v, base.properties, true);
+    else if (LOWER.includes(key) && typeof base[key] === 'number') out[key] = Math.max(base[key], v);
+    else if (UPPER.includes(key) && typeof base[key] === 'number') out[key] = Math.min(base[key], v);
+    else out[key] = v;
+  }
+  return out;
+}
+
+function isBlank(value) {
+  return value === undefined || value === null || value === '';
+}
+
+function typeMatches(type, value) {
+  const types = Array.isArray(type) ? type : [type];
+  return types.some((t) => {
+    if (t === 'null') return value === null;
+    if (t === 'array') return Array.isArray(value);
+    if (t === 'object') return value !== null && typeof value === 'object' && !Array.isArray(value);
+    if (t === 'integer') return Number.isInteger(value);
+    if (t === 'number') return typeof value === 'number' && !Number.isNaN(value);
+    return typeof value === t;
+  });
+}
+
+/**
+ * Whether `value` satisfies `schema` — the part of JSON Schema an `if` in our forms is written with:
+ * const, enum, type, required, properties, items-free bounds, pattern, allOf / anyOf / oneOf / not.
+ * A value the form holds as empty (undefined, "") counts as absent, as it is left out when sent.
+ */
+export function matches(rawSchema, value, rootSchema, depth = 0) {
+  if (rawSchema === true || rawSchema === undefined) return true;
+  if (rawSchema === false) return false;
+  if (depth > 20) return true;
+  const schema = resolve(rawSchema, rootSchema, depth + 1, value);
+  const test = (sub, v) => matches(sub, v, rootSchema, depth + 1);
+  if ('const' in schema && JSON.stringify(schema.const) !== JSON.stringify(value)) return false;
+  if (Array.isArray(schema.enum) && !schema.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
+    return false;
+  }
+  if (schema.type !== undefined && !typeMatches(schema.type, value)) return false;
+  if (typeof value === 'string') {
+    const length = [...value].length;
+    if (schema.minLength !== undefined && length < schema.minLength) return false;
+    if (schema.maxLength !== undefined && length > schema.maxLength) return false;
+    if (schema.pattern) {
+      try {
+        if (!new RegExp(schema.pattern, 'u').test(value)) return false;
+      } catch {
+        // a pattern JS cannot compile does not decide anything here
+      }
+    }
+  }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum) return false;
+    if (schema.maximum !== undefined && value > schema.maximum) return false;
+    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) return false;
+    if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) return false;
+  }
+  if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < schema.minItems) return false;
+    if (schema.maxItems !== undefined && value.length > schema.maxItems) return false;
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const name of schema.required || []) if (isBlank(value[name])) return false;
+    for (const [name, sub] of Object.entries(schema.properties || {})) {
+      if (!isBlank(value[name]) && !test(sub, value[name])) return false;
+    }
+  }
+  if (Array.isArray(schema.anyOf) && !choicesOf(schema) && !schema.anyOf.some((s) => test(s, value))) return false;
+  if (Array.isArray(schema.oneOf) && !choicesOf(schema) && schema.oneOf.filter((s) => test(s, value)).length !== 1) {
+    return false;
+  }
+  if (schema.not !== undefined && test(schema.not, value)) return false;
+  return true;
+}
+
+/** The names an object schema requires for `value`: its own list plus those of the conditions that hold. */
+export function requiredFor(schema, value, rootSchema) {
+  const obj = value && typeof value === 'object' && !Array.isArray(value) ? value : {};
+  return resolve(schema, rootSchema, 0, obj).required || [];
 }
 
 function pointer(doc, path) {
@@ -160,14 +291,19 @@ function startOfToday() {
 }
 
 /**
- * Fill `default`s into `data` where values are missing (objects recursively; arrays item by item).
- * With `live`, also fill `"x-default": "today" | "now"` into empty fields (not in read-only views).
+ * Fill `default`s into `data` where values are missing (objects recursively; arrays item by item);
+ * a number field's value written as text ("3200000.00") becomes a number. With `live`, also fill
+ * `"x-default": "today" | "now"` into empty fields (not in read-only views).
  */
 export function applyDefaults(schema, data, rootSchema, { live = false } = {}) {
   const s = resolve(schema, rootSchema);
   const type = schemaType(s);
   if (data === undefined && s.default !== undefined) data = clone(s.default);
   if (live && (data === undefined || data === null || data === '')) data = liveDefault(s) ?? data;
+  // Amounts the process holds as text ("3200000.00", as the handlers return money) fill a number field.
+  if ((type === 'number' || type === 'integer') && typeof data === 'string' && /^-?\d+(\.\d+)?$/.test(data.trim())) {
+    data = Number(data.trim());
+  }
   if (type === 'object' && !isAttachment(s) && s.properties) {
     const obj = data && typeof data === 'object' && !Array.isArray(data) ? data : {};
     for (const [key, sub] of Object.entries(s.properties)) {

@@ -1,5 +1,7 @@
 // Client-side checks before submit: required, length, pattern, format, min/max, item counts.
 // The server validates every submission with the full schema; these only save a round trip.
+// Conditional rules (`if`/`then`/`else`, also inside `allOf`) are evaluated against the values entered,
+// so "required only when …" is checked here exactly as the server checks it.
 import { choicesOf, isAttachment, isConsent, pathKey, resolve, schemaType } from './schema.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -24,12 +26,15 @@ export function validate(schema, data, rootSchema) {
 }
 
 function walk(rawSchema, value, path, rootSchema, add) {
-  const schema = resolve(rawSchema, rootSchema);
-  if (schema.readOnly) return;
-  const type = schemaType(schema);
+  const plain = resolve(rawSchema, rootSchema);
+  if (plain.readOnly) return;
+  const type = schemaType(plain);
+  const objectLike = type === 'object' && !isAttachment(plain);
+  const obj = objectLike && value && typeof value === 'object' ? value : {};
+  // The conditions that hold for what has been entered add their requirements and constraints.
+  const schema = resolve(rawSchema, rootSchema, 0, objectLike ? obj : value);
 
-  if (type === 'object' && !isAttachment(schema)) {
-    const obj = value && typeof value === 'object' ? value : {};
+  if (objectLike) {
     for (const name of schema.required || []) {
       const sub = resolve((schema.properties || {})[name] || {}, rootSchema);
       if (sub.readOnly) continue;

@@ -158,17 +158,25 @@ def test_declare_then_initial_review_then_expert_scores(server: LiveServer, visi
     assert operator.page.url.split("?")[0].endswith("/")
     operator.shot("申报已提交")
 
-    # 单位审核: the unit leader claims the task from the role pool. A return needs a reason of two
-    # characters or more, a rule only the server checks (if/then): its answer is shown at the field.
+    # 单位审核: the unit leader claims the task from the role pool. A reason is required only for a
+    # return, of two characters or more (if/then): the required marker follows the chosen conclusion,
+    # and the island checks the rule before sending, as the server does.
     leader = visit("jyj_fzr")
     open_task(leader, "单位审核", claim=True)
     assert PROJECT in leader.page.locator("#decisions").inner_text()
+    opinion = field(leader, "unit_review_opinion")
+    marker = opinion.locator(".form-label .required")
+    assert marker.count() == 0
     choose(leader, "unit_review_decision", "退回修改")
+    assert marker.count() == 1 and "（必填）" in opinion.locator(".form-label").text_content()
+    assert opinion.locator("textarea").get_attribute("aria-required") == "true"
     fill(leader, "unit_review_opinion", "否")
-    leader.page.locator("[data-jsonschema-form] .form-actions .btn-primary").click()
-    server_error = field(leader, "unit_review_opinion").locator(".field-error")
-    server_error.filter(has_text="至少 2 个字符").wait_for()
-    leader.shot("单位审核-服务端校验")
+    press_submit(leader)
+    opinion.locator(".field-error").filter(has_text="不能少于 2 个字").wait_for()
+    assert "请修改标出的内容后再提交" in leader.page.locator(".form-summary").inner_text()
+    leader.shot("单位审核-退回须说明理由")
+    choose(leader, "unit_review_decision", "同意申报")
+    assert marker.count() == 0 and opinion.locator("textarea").get_attribute("aria-required") is None
     choose(leader, "unit_review_decision", "同意申报")
     fill(leader, "unit_review_opinion", "经单位集体研究，同意申报。")
     leader.shot("单位审核")
