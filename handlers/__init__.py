@@ -88,6 +88,8 @@ PARAM_TITLES: dict[str, str] = {
     "authority": "审批机关",
     "approved_budget": "批复金额",
     "kind": "批复类型",
+    "approval_route": "立项路径",
+    "approval_conditions": "批复条件",
     "contract": "合同信息",
     "trial_started_at": "试运行开始日期",
     "reports": "验收材料",

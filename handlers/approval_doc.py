@@ -18,6 +18,11 @@ BODY_FONT = "仿宋_GB2312"
 TITLE_SIZE = Pt(22)  # 二号
 BODY_SIZE = Pt(16)  # 三号
 CHANGE_APPROVAL = "变更批复"  # the kind a change approval is issued under (see bpmn/progress_report.bpmn)
+# 立项路径 (route_by_amount.dmn): below the threshold a project is bundled into the annual plan without an
+# expert or joint review; at or above it both reviews run.
+SMALL_ROUTE, LARGE_ROUTE = "SMALL", "LARGE"
+_NUMERALS = "一二三四五六七八九"
+_CLOSING = "。；！？."
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,11 @@ class ApprovalText:
     approved_budget: Decimal
     authority_name: str
     issued_on: date
+    route: str | None = None  # SMALL (打捆纳入年度计划) or LARGE (专家评审和部门联审); None: not known
+    plan_year: int | None = None  # the year of the annual plan a bundled project is in
+    plan_doc_no: str | None = None  # the issued annual plan that holds a bundled project
+    conditions: tuple[str, ...] = ()  # 批复条件 the signing leader entered
+    previous_budget: Decimal | None = None  # a 变更批复's approved budget before the change
 
 
 def approval_title(kind: str, project_name: str) -> str:
@@ -88,26 +98,97 @@ def render_approval(text: ApprovalText, created: datetime) -> bytes:
     return buffer.getvalue()
 
 
+def chinese_number(number: int) -> str:
+    """Return 1–99 in Chinese numerals as used to number a document's items (1 → 一, 12 → 十二)."""
+    tens, ones = divmod(number, 10)
+    if not 0 < number < 100:
+        raise ValueError(f"条目序号应在 1 至 99 之间：{number}")
+    head = "" if tens == 0 else "十" if tens == 1 else _NUMERALS[tens - 1] + "十"
+    return head + (_NUMERALS[ones - 1] if ones else "")
+
+
+def _sentence(text: str) -> str:
+    """Return the text ending with a full stop unless it already ends with a closing mark."""
+    text = text.strip()
+    return text if text.endswith(tuple(_CLOSING)) else text + "。"
+
+
+def _amount(amount: Decimal) -> str:
+    """Return an amount as a document states it: 人民币1,234,567.50元（大写：…）."""
+    return f"人民币{format_yuan(amount)}元（大写：{yuan_in_words(amount)}）"
+
+
+def _basis(text: ApprovalText) -> str:
+    """The sentence saying how the project was reviewed, following the route it took."""
+    if text.route == LARGE_ROUTE:
+        return "经专家集中审查论证和部门联审，现批复如下："
+    if text.route == SMALL_ROUTE:
+        plan = f"（{text.plan_doc_no}）" if text.plan_doc_no else ""
+        year = text.plan_year or text.issued_on.year
+        return (
+            f"该项目总投资在500万元以下，经审核已打捆纳入{year}年度电子政务项目实施计划{plan}，现批复如下："
+        )
+    return "经审核，现批复如下："
+
+
+def _numbered(items: list[list[str]]) -> list[str]:
+    """Number the items 一、二、…; an item's further lines (its sub-items) follow it unnumbered."""
+    lines: list[str] = []
+    for number, (first, *rest) in enumerate(items, start=1):
+        lines.append(f"{chinese_number(number)}、{first}")
+        lines.extend(rest)
+    return lines
+
+
+def _conditions(conditions: tuple[str, ...]) -> list[list[str]]:
+    """The item listing the 批复条件, each as a sub-item （一）（二）…; none when there are none."""
+    entries = [c.strip() for c in conditions if c and c.strip()]
+    if not entries:
+        return []
+    if len(entries) == 1:
+        return [[f"批复条件：{_sentence(entries[0])}"]]
+    subs = [f"（{chinese_number(i)}）{_sentence(entry)}" for i, entry in enumerate(entries, start=1)]
+    return [["项目须落实以下批复条件：", *subs]]
+
+
 def _body(text: ApprovalText) -> list[str]:
     """The numbered paragraphs of a 立项批复, or of a 变更批复 (which keeps the rest of the original)."""
     verb = text.kind.removesuffix("批复")
-    budget = f"人民币{format_yuan(text.approved_budget)}元（大写：{yuan_in_words(text.approved_budget)}）"
     if text.kind == CHANGE_APPROVAL:
+        if text.previous_budget is not None and text.previous_budget != text.approved_budget:
+            budget = (
+                f"项目总投资由人民币{format_yuan(text.previous_budget)}元调整为{_amount(text.approved_budget)}，"
+                "不得超出调整后的核定投资。"
+            )
+        else:
+            budget = f"项目总投资调整为{_amount(text.approved_budget)}，不得超出调整后的核定投资。"
+        items = [
+            [f"同意{text.project_name}{verb}。"],
+            [budget],
+            *_conditions(text.conditions),
+            ["其余建设内容和要求仍按原立项批复执行。"],
+        ]
         return [
             f"你单位报送的《{text.project_name}》（项目编号：{text.project_id}）变更申请收悉。经审核，现批复如下：",
-            f"一、同意{text.project_name}{verb}。",
-            f"二、项目总投资调整为{budget}，不得超出调整后的核定投资。",
-            "三、其余建设内容和要求仍按原立项批复执行。",
+            *_numbered(items),
             "此复。",
         ]
+    items = [
+        [f"同意{text.project_name}{verb}。"],
+        [
+            f"核定项目总投资为{_amount(text.approved_budget)}，资金按年度电子政务项目实施计划安排，"
+            "不得超出核定投资。"
+        ],
+        *_conditions(text.conditions),
+        [
+            "项目须部署在电子政务外网，充分利用市政务云平台和江淮大数据中心六安市子平台等基础资源，"
+            "按规定共享数据；签订合同时须明确数据“三清单”（需求清单、责任清单、负面清单）。"
+        ],
+        ["项目建成后须开展不少于1个月的试运行，由你单位联合市数据资源管理局组织竣工验收，市公管局见证。"],
+        ["项目运行维护情况按年度报市数据资源管理局备案。"],
+    ]
     return [
-        f"你单位报送的《{text.project_name}》（项目编号：{text.project_id}）相关材料收悉。"
-        "经专家集中审查论证和部门联审，现批复如下：",
-        f"一、同意{text.project_name}{verb}。",
-        f"二、核定项目总投资为{budget}，资金按年度电子政务项目实施计划安排，不得超出核定投资。",
-        "三、项目须部署在电子政务外网，充分利用市政务云平台和江淮大数据中心六安市子平台等基础资源，"
-        "按规定共享数据；签订合同时须明确数据“三清单”（需求清单、责任清单、负面清单）。",
-        "四、项目建成后须开展不少于1个月的试运行，由你单位联合市数据资源管理局组织竣工验收，市公管局见证。",
-        "五、项目运行维护情况按年度报市数据资源管理局备案。",
+        f"你单位报送的《{text.project_name}》（项目编号：{text.project_id}）相关材料收悉。{_basis(text)}",
+        *_numbered(items),
         "此复。",
     ]

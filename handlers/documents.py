@@ -30,6 +30,7 @@ ATTACHMENT_KINDS: dict[str, str] = {
 # Kinds the platform itself generates.
 GENERATED_KINDS: dict[str, str] = {
     "APPROVAL": "立项批复",
+    "CHANGE_APPROVAL": "变更批复",
 }
 
 DOC_KIND_LABELS: dict[str, str] = {**ATTACHMENT_KINDS, **GENERATED_KINDS}

@@ -1,29 +1,68 @@
 """Handler `issue_approval`: number, render and store a 立项批复 (or a later 变更批复) in the register."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from handlers.approval_doc import ApprovalText, render_approval
+from handlers.approval_doc import CHANGE_APPROVAL, LARGE_ROUTE, SMALL_ROUTE, ApprovalText, render_approval
+from handlers.compile_annual_plan import ISSUED
 from handlers.context import HandlerContext
 from handlers.doc_numbers import AUTHORITIES, allocate_doc_no, get_authority
 from handlers.doc_store import store_document
 from handlers.errors import HandlerError
 from handlers.localtime import local_date
-from handlers.models import CLOSED_STATUSES, Approval, ProjectStatus
+from handlers.models import CLOSED_STATUSES, RECORDED_KEY, AnnualPlan, Approval, Project, ProjectStatus
 from handlers.money import MoneyError, parse_yuan, yuan_str
 from handlers.queries import load_project
 from handlers.results import choice, internal, money, text
 
-TITLE = "生成立项批复"
+TITLE = "生成批复文书"
 RETURNS = {
     "approval_doc_no": text("批复文号"),
     "approval_authority": choice("审批机关", {code: a.name for code, a in AUTHORITIES.items()}),
     "approval_authority_name": text("审批机关"),
     "approval_document_id": internal(text("批复文书编号")),
     "approved_budget": money("批复金额"),
+    "approval_kind": text("批复类型"),
 }
 ERRORS = ("invalid_budget", "project_closed", "already_approved")
 
 PROJECT_APPROVAL = "立项批复"
+# The document kind (handlers/documents.py) each approval is stored under.
+DOCUMENT_KINDS = {PROJECT_APPROVAL: "APPROVAL", CHANGE_APPROVAL: "CHANGE_APPROVAL"}
+
+
+def _route(project: Project, approval_route: str | None) -> str | None:
+    """Return the 立项路径 the diagram passed, else the one recorded in the register (None if unknown)."""
+    if approval_route in (SMALL_ROUTE, LARGE_ROUTE):
+        return approval_route
+    if approval_route:
+        raise ValueError(f"立项路径应为 {SMALL_ROUTE} 或 {LARGE_ROUTE}：{approval_route!r}")
+    recorded = ((project.declaration or {}).get(RECORDED_KEY) or {}).get("approval_route")
+    return recorded if recorded in (SMALL_ROUTE, LARGE_ROUTE) else None
+
+
+def _plan_doc_no(session: Session, project: Project) -> str | None:
+    """Return the 文号 of the issued annual plan of the project's year that lists it, if any."""
+    plans = session.scalars(
+        select(AnnualPlan)
+        .where(AnnualPlan.year == project.plan_year, AnnualPlan.status == ISSUED)
+        .order_by(AnnualPlan.version.desc())
+    )
+    for plan in plans:
+        if any(item.get("project_id") == project.project_id for item in plan.items or []):
+            return plan.doc_no
+    return None
+
+
+def _conditions(conditions: object) -> tuple[str, ...]:
+    """Return the 批复条件 as a tuple of texts (a list of texts, one text, or nothing)."""
+    if conditions in (None, ""):
+        return ()
+    if isinstance(conditions, str):
+        return (conditions,)
+    if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
+        raise ValueError(f"批复条件应为文字列表：{conditions!r}")
+    return tuple(conditions)
 
 
 def handle(
@@ -33,11 +72,15 @@ def handle(
     authority: str,
     approved_budget: object,
     kind: str = PROJECT_APPROVAL,
+    approval_route: str | None = None,
+    approval_conditions: list[str] | str | None = None,
 ) -> dict:
     """Issue an approval under the authority's next 文号 as a .docx and update the register.
 
     A 立项批复 approves the project: it records the 文号 and budget and moves the project to 建设. Any
     other kind (变更批复) adjusts the approved budget and leaves the project's status and stage alone.
+    The text names the review the project had (`approval_route`, else the register's 立项路径) and lists
+    the 批复条件 (`approval_conditions`).
     """
     session = ctx.session
     issuer = get_authority(authority)
@@ -59,6 +102,12 @@ def handle(
         if earlier:
             raise HandlerError("already_approved", f"项目 {project_id} 已有立项批复（{earlier}）")
 
+    if kind not in DOCUMENT_KINDS:
+        raise ValueError(f"批复类型应为 {'、'.join(DOCUMENT_KINDS)} 之一：{kind!r}")
+    route = _route(project, approval_route) if kind == PROJECT_APPROVAL else None
+    conditions = _conditions(approval_conditions)
+    previous_budget = project.approved_budget
+
     issued_on = local_date(ctx.now)
     number = allocate_doc_no(session, issuer, issued_on.year, kind, project_id, ctx.now)
     content = render_approval(
@@ -71,12 +120,17 @@ def handle(
             approved_budget=budget,
             authority_name=issuer.name,
             issued_on=issued_on,
+            route=route,
+            plan_year=project.plan_year,
+            plan_doc_no=_plan_doc_no(session, project) if route == SMALL_ROUTE else None,
+            conditions=conditions,
+            previous_budget=previous_budget if kind == CHANGE_APPROVAL else None,
         ),
         created=ctx.now,
     )
     document = store_document(
         session,
-        kind="APPROVAL",
+        kind=DOCUMENT_KINDS[kind],
         filename=f"{project_id}-{kind}-{number.doc_no}.docx",
         content=content,
         created_at=ctx.now,
@@ -108,4 +162,5 @@ def handle(
         "approval_authority_name": issuer.name,
         "approval_document_id": document.id,
         "approved_budget": yuan_str(budget),
+        "approval_kind": kind,
     }

@@ -58,6 +58,7 @@ class ProjectStatus(enum.StrEnum):
     PROCURING = "PROCURING"
     CONTRACTED = "CONTRACTED"
     BUILDING = "BUILDING"
+    CONSTRUCTED = "CONSTRUCTED"
     PRELIM_ACCEPTED = "PRELIM_ACCEPTED"
     TRIAL = "TRIAL"
     ACCEPTED = "ACCEPTED"
@@ -80,6 +81,7 @@ PROJECT_STATUS_LABELS: dict[str, str] = {
     "PROCURING": "采购中",
     "CONTRACTED": "已签订合同",
     "BUILDING": "建设中",
+    "CONSTRUCTED": "建设完成",
     "PRELIM_ACCEPTED": "已初验",
     "TRIAL": "试运行",
     "ACCEPTED": "已竣工验收",

@@ -246,6 +246,7 @@ class InstanceFilter:
 
     process_id: str | None = None
     version: int | None = None  # the process version's number (with process_id: one version's instances)
+    step: str | None = None  # a (called) process the instance had user tasks in, e.g. final_acceptance
     status: str | None = None  # an instance status, or ACTIVE
     unit: str | None = None  # organisation code
     stage: str | None = None
@@ -281,6 +282,9 @@ def instances(
     if f.version:
         numbered = select(ProcessVersion.id).where(ProcessVersion.version == f.version)
         stmt = stmt.where(ProcessInstance.process_version_id.in_(numbered))
+    if f.step:
+        ran = select(HumanTask.instance_id).where(HumanTask.process_id == f.step)
+        stmt = stmt.where(ProcessInstance.id.in_(ran))
     if f.status == ACTIVE:
         stmt = stmt.where(ProcessInstance.status.in_(ACTIVE_STATUSES))
     elif f.status:

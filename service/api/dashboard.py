@@ -18,19 +18,6 @@ from service.db import get_session, runtime
 blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/dashboard", description="管理看板")
 
 WAN = Decimal(10000)
-# The lifecycle stage a (sub)process belongs to, so a duration bar links to the instances in that stage.
-PROCESS_STAGE = {
-    "declaration": "申报",
-    "initial_review": "初审",
-    "approval": "立项",
-    "expert_review": "立项",
-    "joint_review": "立项",
-    "construction": "建设",
-    "progress_report": "建设",
-    "acceptance": "验收",
-    "operation": "运维",
-    "om_annual": "运维",
-}
 
 
 def require_manager() -> User:
@@ -104,9 +91,12 @@ def summary() -> dict[str, Any]:
 
 
 def _stage_url(process_id: str) -> str:
-    if process_id in PROCESS_STAGE:
-        return url_for("web_instances.index", stage=PROCESS_STAGE[process_id])
-    return url_for("web_instances.index", process_id=process_id)
+    """Link a durations row to the instances it counts: those with user tasks in that (called) process.
+
+    A called process (竣工验收, 初审 …) runs inside the lifecycle instance, so it has no instances of
+    its own; the instance list's `step` filter finds the instances that ran it, whatever their stage now.
+    """
+    return url_for("web_instances.index", step=process_id)
 
 
 def chart(name: str) -> dict[str, Any]:

@@ -45,6 +45,14 @@ class ListArgs(RangeArgs):
 
     process_id = ma.fields.Str(metadata={"title": "流程"})
     version = ma.fields.Int(validate=ma.validate.Range(min=1, max=MAX_ROW_ID), metadata={"title": "版本"})
+    step = ma.fields.Str(
+        validate=ma.validate.Length(max=100),
+        metadata={
+            "title": "办理环节",
+            "description": "办理过该(被调用)流程中任务的实例，"
+            "如 final_acceptance：经过竣工验收的项目全生命周期实例",
+        },
+    )
     status = ma.fields.Str(
         validate=ma.validate.OneOf([queries.ACTIVE, *(s.value for s in InstanceStatus)]),
         metadata={

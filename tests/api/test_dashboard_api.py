@@ -13,6 +13,9 @@ from handlers import REGISTRY
 from processes.store.models import HumanTask
 from tests.api.test_pages import APPROVE, JYJ, WJW, add_project, open_task, start, submit
 from tests.api.test_runtime_api import FlakyHandler
+from tests.bpmn_builder import Process, user_task
+from tests.bpmn_builder import end as end_event
+from tests.bpmn_builder import start as start_event
 from tests.conftest import deploy
 from tests.workflows import bundle, flaky, timed, two_lanes
 
@@ -174,3 +177,43 @@ def test_the_running_figure_and_the_list_it_links_to_agree(figures, login) -> No
         assert f'href="/instances/{instance}"' in listed
     assert f'href="/instances/{figures["done"]}"' not in listed
     assert manager.get("/api/v1/instances?status=active").get_json()["total"] == figure
+
+
+def test_a_called_process_row_links_to_the_instances_that_ran_it(login) -> None:  # noqa: ANN001
+    """A called process runs inside its caller's instance: its row lists the callers, not its own (none)."""
+    child = Process("called_step", "被调用环节")
+    child.add(start_event(), "建设单位经办人", "start")
+    child.add(user_task("work", "办理被调用环节"), "建设单位经办人", "work")
+    child.add(end_event(), "建设单位经办人", "end")
+    child.chain("start", "work", "end")
+    parent = Process("calling_flow", "调用流程")
+    parent.add(start_event(), "建设单位经办人", "start")
+    parent.add(
+        '<bpmn:callActivity id="call" name="被调用环节" calledElement="called_step"/>',
+        "建设单位经办人",
+        "call",
+    )
+    parent.add(end_event(), "建设单位经办人", "end")
+    parent.chain("start", "call", "end")
+    files = {**bundle(two_lanes()), "calling.bpmn": parent.xml(), "called.bpmn": child.xml()}
+    assert deploy(login("admin"), files).status_code == 201
+    operator = login("jyj_jb")
+    ran = [start(operator, "calling_flow") for _ in range(2)]
+    submit(operator, open_task(operator, ran[0])["id"], {})
+    other = start(operator)  # a two_lanes instance: it never ran the called process
+
+    manager = login("manager")
+    rows = {d["process_id"]: d for d in manager.get("/api/v1/dashboard").get_json()["durations"]}
+    row = rows["called_step"]
+    assert (row["instances"], row["open_instances"]) == (2, 1)
+    assert row["url"] == "/instances?step=called_step"
+    chart = manager.get("/api/v1/dashboard/charts/durations").get_json()
+    assert chart["links"][chart["categories"].index("被调用环节")] == row["url"]
+
+    listed = manager.get(row["url"]).get_data(as_text=True)
+    assert "没有符合条件的流程实例" not in listed and f"共 {row['instances']} 条" in listed
+    for instance in ran:
+        assert f'href="/instances/{instance}"' in listed
+    assert f'href="/instances/{other}"' not in listed
+    api = manager.get("/api/v1/instances?step=called_step").get_json()
+    assert sorted(i["id"] for i in api["items"]) == sorted(ran)

@@ -56,6 +56,7 @@ def test_an_admin_adds_a_unit_and_an_operator_who_sets_their_own_password(visit)
     assert person.page.url.endswith("/account/password")
     person.page.fill("#old_password", password)
     person.page.fill("#new_password", "Wenlv2026new")
+    person.page.fill("#new_password_confirm", "Wenlv2026new")
     with person.page.expect_navigation():
         person.page.get_by_role("button", name="修改密码").click()
     assert "密码已修改" in person.page.locator(".alert-success").inner_text()
@@ -104,3 +105,59 @@ def test_an_admin_suspends_an_expert_and_declares_a_conflict(visit, live_server)
     assert "市数管局" in admin.page.locator("#ties").inner_text()
     admin.goto("/admin/experts?status=SUSPENDED")
     assert admin.page.locator("#experts tbody tr").all_inner_texts()[0].startswith("李晓燕")
+
+
+def test_a_generated_password_is_shown_once_and_the_forms_speak_chinese(visit) -> None:  # noqa: ANN001
+    admin = visit("admin")
+    admin.goto("/admin/users")
+    form = admin.page.locator("#create-user")
+    username = form.locator("#username")
+    username.fill("a")  # too short for the pattern: the browser's own message, in Chinese
+    form.get_by_role("button", name="创建用户").click()
+    assert admin.page.url.endswith("/admin/users")
+    assert username.evaluate("el => el.validationMessage") == "2–60 位字母、数字或 . _ -，以字母或数字开头"
+    username.fill("wlj_wang")
+    form.locator("#display_name").fill("王五(市文旅局)")
+    form.locator("#password").fill("short1")
+    form.get_by_role("button", name="创建用户").click()
+    message = form.locator("#password").evaluate("el => el.validationMessage")
+    assert message == "至少 8 个字符（当前 6 个）", message
+    form.get_by_role("button", name="随机生成").click()
+    password = form.locator("#password").input_value()
+    with admin.page.expect_navigation():
+        form.get_by_role("button", name="创建用户").click()
+    assert password not in admin.page.url
+    alert = admin.page.locator(".alert-success")
+    assert "用户已创建" in alert.inner_text() and f"初始密码：{password}" in alert.inner_text()
+    admin.shot("用户已创建-显示初始密码")
+    admin.page.reload()  # shown once: gone on the next load
+    assert password not in admin.page.locator("body").inner_text()
+
+    reset = admin.page.locator("#reset-password")
+    reset.get_by_role("button", name="随机生成").click()
+    new_password = reset.locator("#new-password").input_value()
+    admin.page.once("dialog", lambda dialog: dialog.accept())
+    with admin.page.expect_navigation():
+        reset.get_by_role("button", name="重置密码").click()
+    assert new_password not in admin.page.url
+    alert = admin.page.locator(".alert-success")
+    assert "密码已重置" in alert.inner_text() and f"新的初始密码：{new_password}" in alert.inner_text()
+
+    person = visit()
+    person.login("wlj_wang", new_password)
+    assert person.page.url.endswith("/account/password")
+    person.page.fill("#old_password", new_password)
+    person.page.fill("#new_password", "Wenlv2026new")
+    person.page.fill("#new_password_confirm", "Wenlv2026neu")
+    person.page.get_by_role("button", name="修改密码").click()
+    assert person.page.url.endswith("/account/password")  # not sent: the confirmation differs
+    confirm = person.page.locator("#new_password_confirm")
+    assert confirm.evaluate("el => el.validationMessage") == "两次输入的新密码不一致"
+    person.page.fill("#new_password", "")
+    person.page.get_by_role("button", name="修改密码").click()
+    assert person.page.locator("#new_password").evaluate("el => el.validationMessage") == "请填写此项"
+    person.shot("确认密码不一致")
+    person.page.fill("#new_password", "Wenlv2026neu")
+    with person.page.expect_navigation():
+        person.page.get_by_role("button", name="修改密码").click()
+    assert "密码已修改" in person.page.locator(".alert-success").inner_text()

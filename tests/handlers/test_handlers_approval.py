@@ -32,6 +32,7 @@ def test_approval_numbers_document_and_register(ctx, make_project):
         "approval_authority_name": "六安市数据资源管理局",
         "approval_document_id": result["approval_document_id"],
         "approved_budget": "1234567.50",
+        "approval_kind": "立项批复",
     }
 
     document = ctx.session.get(Document, result["approval_document_id"])
@@ -179,9 +180,10 @@ def test_contract_with_only_blank_list_items_is_refused(ctx, approved, blank):
 
 def test_contract_over_budget_is_refused(ctx, approved):
     error = refused(ctx, approved, contract=contract(amount="1,200,000.01"))
-    assert error.details["problems"] == ["合同金额1200000.01元超过批复金额1200000.00元"]
+    # Amounts in a message read as everywhere else: thousands separators, two decimals, 元.
+    assert error.details["problems"] == ["合同金额1,200,000.01元超过批复金额1,200,000.00元"]
     error = refused(ctx, approved, contract=contract(), approved_budget=1000000)
-    assert "超过批复金额1000000.00元" in error.message
+    assert "超过批复金额1,000,000.00元" in error.message
 
 
 @pytest.mark.parametrize("code", ["91341500MA2146100X", "91341500MA2146100", "", None, "91341500MA21461O0G"])
