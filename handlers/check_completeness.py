@@ -5,7 +5,7 @@ from handlers.context import HandlerContext
 from handlers.documents import DOC_KIND_LABELS, kind_label, present_kinds
 from handlers.results import choice, flag, internal, listing
 
-TITLE = "申报材料完整性检查"
+TITLE = "材料完整性检查"
 RETURNS = {
     "completeness_ok": flag("材料齐全"),
     "missing_documents": listing("缺少的材料"),
