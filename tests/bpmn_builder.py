@@ -123,6 +123,17 @@ def user_task(
     )
 
 
+def for_each(task: str, collection: str, item: str) -> str:
+    """Make a user task a parallel multi-instance: one instance per element of `collection`, named `item`."""
+    return task.replace(
+        "</bpmn:userTask>",
+        f'<bpmn:property id="{collection}" name="{collection}"/>'
+        f"<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>{collection}</bpmn:loopDataInputRef>"
+        f'<bpmn:inputDataItem id="{item}" name="{item}"/>'
+        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>",
+    )
+
+
 def script_task(eid: str, script: str, name: str = "") -> str:
     """A script task."""
     return (

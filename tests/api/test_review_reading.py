@@ -6,7 +6,7 @@ import re
 
 from tests.api.test_returned_forms import form_data, open_task, submit
 from tests.api.test_submitted_forms import card, upload
-from tests.bpmn_builder import Process, end, script_task, service_task, start, user_task
+from tests.bpmn_builder import Process, end, for_each, script_task, service_task, start, user_task
 from tests.conftest import ROOT, deploy
 from tests.workflows import bundle
 
@@ -22,13 +22,7 @@ def expert_panel() -> str:
     )
     p.add(script_task("draw", 'panel = ["expert01", "expert02"]'), "建设单位经办人", "draw")
     scoring = user_task("score", "专家评审打分", form="expert_score.schema.json", owner="reviewer")
-    scoring = scoring.replace(
-        "</bpmn:userTask>",
-        '<bpmn:property id="panel" name="专家名单"/>'
-        "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>panel</bpmn:loopDataInputRef>"
-        '<bpmn:inputDataItem id="reviewer" name="reviewer"/>'
-        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>",
-    )
+    scoring = for_each(scoring, "panel", "reviewer")
     p.add(scoring, "评审专家", "score")
     p.add(end(), "评审专家", "end")
     p.chain("start", "docs", "draw", "score", "end")

@@ -7,7 +7,7 @@ import re
 
 from tests.api import test_returned_forms as returned
 from tests.api.test_returned_forms import DECLARATION, form_data, open_task, submit
-from tests.bpmn_builder import Process, end, script_task, start, user_task
+from tests.bpmn_builder import Process, end, for_each, script_task, start, user_task
 from tests.conftest import ApiClient, deploy
 from tests.workflows import bundle
 
@@ -156,13 +156,7 @@ def panel_scores() -> str:
     p.add(user_task("fill", "填写申请", form="approval.schema.json"), "建设单位经办人", "fill")
     p.add(script_task("draw", 'panel = ["expert01", "expert02"]'), "建设单位经办人", "draw")
     scoring = user_task("score", "专家打分", form="approval.schema.json", owner="reviewer")
-    scoring = scoring.replace(
-        "</bpmn:userTask>",
-        '<bpmn:property id="panel" name="专家名单"/>'
-        "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>panel</bpmn:loopDataInputRef>"
-        '<bpmn:inputDataItem id="reviewer" name="reviewer"/>'
-        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>",
-    )
+    scoring = for_each(scoring, "panel", "reviewer")
     p.add(scoring, "评审专家", "score")
     p.add(end(), "评审专家", "end")
     p.chain("start", "fill", "draw", "score", "end")
