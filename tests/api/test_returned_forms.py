@@ -35,6 +35,13 @@ def document(kind: str, number: int) -> dict:
     return {"id": str(number), "filename": f"{kind}.pdf", "sha256": "a" * 64, "kind": kind}
 
 
+# 初审 sends the declaration back for one correction.
+RETURN_FOR_CORRECTION = {
+    "initial_review_decision": "RETURN",
+    "initial_review_opinion": "请补充收费标准依据。",
+    "correction_items": ["补充收费标准依据"],
+    "correction_days": 5,
+}
 ONE_DOCUMENT = [document("DECLARATION_FORM", 1)]
 ALL_DOCUMENTS = [
     document(k, n)
@@ -119,12 +126,7 @@ def test_the_initial_review_loop_starts_from_the_earlier_answers(lifecycle, logi
     submit(leader, review["id"], {"unit_review_decision": "CONFIRM", "unit_review_opinion": "同意申报。"})
     first = open_task(clerk, instance_id, "初审")
     assert form_data(clerk, first["id"]) == {}
-    answer = {
-        "initial_review_decision": "RETURN",
-        "initial_review_opinion": "请补充收费标准依据。",
-        "correction_items": ["补充收费标准依据"],
-        "correction_days": 5,
-    }
+    answer = RETURN_FOR_CORRECTION
     submit(clerk, first["id"], answer)
 
     # The correction form lists the documents and amount already declared.

@@ -6,7 +6,7 @@ import io
 import re
 
 from tests.api import test_returned_forms as returned
-from tests.api.test_returned_forms import DECLARATION, form_data, open_task, submit
+from tests.api.test_returned_forms import DECLARATION, RETURN_FOR_CORRECTION, form_data, open_task, submit
 from tests.bpmn_builder import Process, end, for_each, script_task, start, user_task
 from tests.conftest import ApiClient, deploy
 from tests.workflows import bundle
@@ -63,12 +63,7 @@ def test_documents_list_each_upload_once_with_the_kind_chosen_in_the_form(lifecy
     submit(leader, review["id"], {"unit_review_decision": "CONFIRM", "unit_review_opinion": "同意申报。"})
     # 初审 returns it; the correction re-submits the same documents unchanged.
     first = open_task(clerk, instance_id, "初审")
-    answer = {
-        "initial_review_decision": "RETURN",
-        "initial_review_opinion": "请补充收费标准依据。",
-        "correction_items": ["补充收费标准依据"],
-        "correction_days": 5,
-    }
+    answer = RETURN_FOR_CORRECTION
     submit(clerk, first["id"], answer)
     correction = open_task(operator, instance_id, "修改补正")
     submit(
