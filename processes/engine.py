@@ -677,6 +677,9 @@ class UserTaskView:
     owner_expr: str | None
     due_expr: str | None
     instructions: str | None
+    # The loop iteration the task runs in (the id of the enclosing loop's child task), None outside loops: a
+    # task reached again in the same round is a correction, in a new round a new period.
+    round_key: str | None = None
 
 
 @dataclass
@@ -705,7 +708,21 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[UserTaskView]:
 
 
 def _view(task: Any) -> UserTaskView:
-    return _view_of(task.task_spec, str(task.id), task.workflow.spec.name)
+    view = _view_of(task.task_spec, str(task.id), task.workflow.spec.name)
+    view.round_key = _round_of(task)
+    return view
+
+
+def _round_of(task: Any) -> str | None:
+    """The id of the innermost loop iteration (a standard loop's or multi-instance's child) around a task."""
+    workflow = task.workflow
+    top = getattr(workflow, "top_workflow", None)
+    while top is not None and workflow is not top:
+        parent = top.get_task_from_id(workflow.parent_task_id)
+        if "iteration" in parent.internal_data or "key_or_index" in parent.internal_data:
+            return str(parent.id)
+        workflow = parent.workflow
+    return None
 
 
 def _view_of(ts: Any, guid: str, process_id: str) -> UserTaskView:

@@ -321,27 +321,34 @@ def history(session: Session, instance_id: int) -> list[InstanceEvent]:
 
 
 def earlier_answers(session: Session, task: HumanTask) -> dict[str, Any] | None:
-    """Return what earlier runs of this user task in its instance submitted (latest wins); None if none ran.
+    """Return what earlier runs of this user task in the same round submitted (latest wins); None if none.
 
-    A task runs again when a gateway loops back to it (a return for correction). Only completed rows of the
-    same element before this one count, and for a task with an owner only that owner's (an expert sees no
-    other expert's answers). History keeps the values a submission changed, so a field submitted unchanged
-    is missing here; the caller falls back to the task's data for it.
+    A task runs again when a gateway loops back to it (a return for correction): those runs share the task's
+    loop round (`round_key`, None outside loops). A new round of a loop (next month's progress report, next
+    year's O&M filing) is a new period, not a correction, and starts afresh. For a task with an owner only
+    that owner's runs count (an expert sees no other expert's answers). History keeps the values a submission
+    changed, so a field submitted unchanged is missing here; the caller falls back to the task's data for it.
     """
-    earlier = select(HumanTask.completed_by_id).where(
+    runs = select(HumanTask.id, HumanTask.completed_by_id, HumanTask.round_key).where(
         HumanTask.instance_id == task.instance_id,
         HumanTask.spec_id == task.spec_id,
         HumanTask.process_id == task.process_id,
         HumanTask.status == TaskStatus.COMPLETED,
-        HumanTask.id < task.id,
     )
     if task.assignee_id is not None:
-        earlier = earlier.where(HumanTask.completed_by_id == task.assignee_id)
-    completers = set(session.scalars(earlier))
-    if not completers:
+        runs = runs.where(HumanTask.completed_by_id == task.assignee_id)
+    done = session.execute(runs.order_by(HumanTask.completed_at, HumanTask.id)).all()
+    if not any(run.id < task.id and run.round_key == task.round_key for run in done):
         return None
+    # The history records one completion event per run, in the order each person completed them.
     answers: dict[str, Any] = {}
-    for changes in recorded_changes(session, task, completers):
+    picked: list[tuple[int, dict[str, Any]]] = []
+    for user_id in {run.completed_by_id for run in done}:
+        own = [run for run in done if run.completed_by_id == user_id]
+        for run, changes in zip(own, recorded_changes(session, task, [user_id]), strict=False):
+            if run.id < task.id and run.round_key == task.round_key:
+                picked.append((done.index(run), changes))
+    for _order, changes in sorted(picked, key=lambda item: item[0]):
         for name, change in changes.items():
             if isinstance(change, dict) and "new" in change:
                 answers[name] = change["new"]

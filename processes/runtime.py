@@ -727,6 +727,7 @@ class Runtime:
             "created_at": now,
             "due_at": None,
             "context_json": _json_text(task_values),
+            "round_key": view.round_key,
         }
         if view.lane and view.lane in lane_roles:
             task["role_code"], scope = lane_roles[view.lane]

@@ -229,6 +229,8 @@ class HumanTask(Base):
     draft_json: Mapped[dict | None] = mapped_column(JSON)
     # The data the task saw when it became ready: its form's prefill, without other branches' answers.
     context_json: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    # The loop iteration the task ran in (engine.UserTaskView.round_key); None outside loops.
+    round_key: Mapped[str | None] = mapped_column(String(36))
     instance: Mapped[ProcessInstance] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])

@@ -82,9 +82,10 @@ _SQL = {
     "cancel_task": "UPDATE human_task SET status = 'cancelled', completed_at = :at WHERE id = :id",
     "insert_task": """INSERT INTO human_task (instance_id, task_guid, spec_id, name, process_id, lane,
         role_code, unit_id, assignee_id, claimed_by_id, form, instructions, status, created_at, due_at,
-        context_json)
+        context_json, round_key)
         VALUES (:instance_id, :task_guid, :spec_id, :name, :process_id, :lane, :role_code, :unit_id,
-        :assignee_id, :claimed_by_id, :form, :instructions, 'ready', :created_at, :due_at, :context_json)""",
+        :assignee_id, :claimed_by_id, :form, :instructions, 'ready', :created_at, :due_at, :context_json,
+        :round_key)""",
     "insert_event": """INSERT INTO instance_event (instance_id, at, kind, user_id, spec_id, task_name,
         detail) VALUES (:instance_id, :at, :kind, :user_id, :spec_id, :task_name, :detail)""",
     "insert_incident": """INSERT INTO incident (instance_id, task_guid, spec_id, message, traceback,

@@ -15,7 +15,7 @@ from service import auth
 from service.api.instances import visible_instance
 from service.api.tasks import complete, task_detail, visible_task
 from service.db import get_session, runtime
-from service.web.history import decisions, new_each_round, task_submission
+from service.web.history import decisions, task_submission
 
 bp = Blueprint("web_tasks", __name__)
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
@@ -73,9 +73,7 @@ def form_json(task_id: int) -> Response:
         if task.draft is not None:
             data = task.draft
         else:
-            # A periodic report (NEW_EACH_ROUND) opens for a new period: last period's answers are no start.
-            earlier = None if new_each_round(schema) else queries.earlier_answers(session, task)
-            data = prefill(schema, task.data or {}, earlier)
+            data = prefill(schema, task.data or {}, queries.earlier_answers(session, task))
     else:
         data = task_submission(session, task, schema.get("properties") or {})
     # Dumped by hand: the app's JSON provider sorts keys, and a form's fields keep the schema's order.
@@ -93,7 +91,7 @@ def prefill(
     one person's answer must never appear in another's form. A task that runs again (`earlier`: what its
     earlier runs submitted, see `queries.earlier_answers`) starts from its own last answers, and from the
     data for fields those did not change, so a declaration returned for correction is not filled in anew.
-    A periodic report's form (`x-new-each-round`) is given no `earlier`: each run is a new period.
+    A new round of a loop (a periodic report's next period) has no `earlier`: it starts afresh.
     """
     every = bool(schema.get("x-prefill"))
     out = {}

@@ -6,9 +6,9 @@ import re
 
 from tests.api.test_returned_forms import form_data, open_task, submit
 from tests.api.test_submitted_forms import card, upload
-from tests.bpmn_builder import Process, end, for_each, script_task, service_task, start, user_task
+from tests.bpmn_builder import Process, end, for_each, gateway, script_task, service_task, start, user_task
 from tests.conftest import ROOT, deploy
-from tests.workflows import bundle
+from tests.workflows import FORM, bundle
 
 
 def expert_panel() -> str:
@@ -173,3 +173,32 @@ def test_a_new_period_starts_empty_and_reads_as_a_report_of_its_own(login) -> No
     )
     history = card(operator.get(f"/instances/{instance_id}").get_data(as_text=True), "history")
     assert "是 → 否" not in history and "→" not in history, history
+
+
+def corrected_report() -> dict[str, str]:
+    """The periodic report of `periodic_report`, which 项目科 may return for correction within its period."""
+    p = Process("period_report", "本期进度")
+    p.add(start(), "建设单位经办人", "start")
+    p.add(gateway("merge"), "建设单位经办人", "merge")
+    p.add(user_task("report", "报送建设进度", form="progress.schema.json"), "建设单位经办人", "report")
+    p.add(user_task("check", "审核进度", form="approval.schema.json"), "市数管局项目科", "check")
+    p.add(gateway("decide", default="f_done"), "市数管局项目科", "decide")
+    p.add(end(), "市数管局项目科", "end")
+    p.chain("start", "merge", "report", "check", "decide")
+    p.flow("decide", "merge", condition='decision == "REJECT"', flow_id="f_back")
+    p.flow("decide", "end", flow_id="f_done")
+    files = periodic_report()
+    return {**files, "period_report.bpmn": p.xml(), "approval.schema.json": FORM}
+
+
+def test_a_report_returned_within_its_period_opens_with_its_answers_and_the_next_period_empty(login) -> None:  # noqa: ANN001
+    assert deploy(login("admin"), corrected_report()).status_code == 201
+    operator, clerk = login("jyj_jb"), login("dsj_clerk")
+    instance_id = operator.post("/api/v1/instances", json={"process_id": "periods"}).get_json()["id"]
+    submit(operator, open_task(operator, instance_id, "报送建设进度")["id"], FIRST_PERIOD)
+    submit(clerk, open_task(clerk, instance_id, "审核进度")["id"], {"decision": "REJECT", "amount": 1})
+    corrected = open_task(operator, instance_id, "报送建设进度")
+    assert form_data(operator, corrected["id"]) == FIRST_PERIOD  # the same period, returned: its answers
+    submit(operator, corrected["id"], {**FIRST_PERIOD, "change_requested": False})
+    submit(clerk, open_task(clerk, instance_id, "审核进度")["id"], {"decision": "APPROVE", "amount": 1})
+    assert form_data(operator, open_task(operator, instance_id, "报送建设进度")["id"]) == {}  # a new period
