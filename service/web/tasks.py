@@ -73,7 +73,10 @@ def form_json(task_id: int) -> Response:
         if task.draft is not None:
             data = task.draft
         else:
-            data = prefill(schema, task.data or {}, queries.earlier_answers(session, task))
+            # Only a form that keeps its answers (the submitter's: a declaration, a report) reopens with them
+            # when returned; a reviewer decides afresh each time (x-keep-answers, frontend/README.md).
+            keep = bool(schema.get("x-keep-answers"))
+            data = prefill(schema, task.data or {}, queries.earlier_answers(session, task) if keep else None)
     else:
         data = task_submission(session, task, schema.get("properties") or {})
     # Dumped by hand: the app's JSON provider sorts keys, and a form's fields keep the schema's order.
