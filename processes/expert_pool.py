@@ -19,7 +19,7 @@ from handlers.models import SPECIALTIES, Expert, ExpertDraw, ExpertStatus
 from handlers.uscc import is_valid_uscc
 from processes.errors import FormInvalid, NotFound
 from processes.queries import searched
-from processes.store.models import User, UserRole
+from processes.store.models import Organisation, User, UserRole
 
 EXPERT_ROLE = "EXPERT"
 STATUS_LABELS = {ExpertStatus.ACTIVE.value: "可抽取", ExpertStatus.SUSPENDED.value: "暂停抽取"}
@@ -79,7 +79,7 @@ def add_expert(session: Session, values: dict[str, Any], now: datetime) -> Exper
     expert = Expert(username=username, specialties=[], avoid_orgs=[], created_at=now)
     defaults = {"name": user.display_name.split("(")[0] if user else "", "status": ExpertStatus.ACTIVE.value}
     given = {k: v for k, v in values.items() if v is not None and k != "username"}
-    checked = _checked({**defaults, **given}, errors, creating=True)
+    checked = _checked({**defaults, **given}, errors, _org_codes(session), creating=True)
     if errors:
         raise FormInvalid(errors)
     for name, value in checked.items():
@@ -93,7 +93,8 @@ def update_expert(session: Session, expert_id: int, values: dict[str, Any]) -> E
     """Change an expert's details, specialties, status or declared conflicts of interest."""
     expert = get_expert(session, expert_id)
     errors: dict[str, list[str]] = {}
-    checked = _checked({k: v for k, v in values.items() if v is not None}, errors, creating=False)
+    given = {k: v for k, v in values.items() if v is not None}
+    checked = _checked(given, errors, _org_codes(session), creating=False)
     if errors:
         raise FormInvalid(errors)
     for name, value in checked.items():
@@ -105,7 +106,14 @@ def update_expert(session: Session, expert_id: int, values: dict[str, Any]) -> E
 _TEXT_FIELDS = {"name": ("姓名", 50), "employer_name": ("工作单位", 200), "title": ("职称", 50)}
 
 
-def _checked(values: dict[str, Any], errors: dict[str, list[str]], creating: bool) -> dict[str, Any]:
+def _org_codes(session: Session) -> set[str]:
+    """The codes of the organisations on record: a unit added by an admin can always be named."""
+    return set(session.scalars(select(Organisation.code)))
+
+
+def _checked(
+    values: dict[str, Any], errors: dict[str, list[str]], known: set[str], creating: bool
+) -> dict[str, Any]:
     """The fields to set, checked; problems go into `errors` by field."""
     out: dict[str, Any] = {}
     for field, (label, limit) in _TEXT_FIELDS.items():
@@ -118,8 +126,8 @@ def _checked(values: dict[str, Any], errors: dict[str, list[str]], creating: boo
         elif creating:
             errors[field] = [f"请填写{label}"]
     if "employer_code" in values or creating:
-        code = str(values.get("employer_code") or "").strip().upper()
-        if is_valid_uscc(code):
+        code = _code(values.get("employer_code"), known)
+        if is_valid_uscc(code) or code in known:
             out["employer_code"] = code
         else:
             errors["employer_code"] = ["工作单位的统一社会信用代码不正确（18 位，末位为校验码）"]
@@ -138,23 +146,23 @@ def _checked(values: dict[str, Any], errors: dict[str, list[str]], creating: boo
         else:
             errors["status"] = [f"状态须为：{'、'.join(STATUS_LABELS.values())}"]
     if "avoid_orgs" in values:
-        ties = _checked_ties(values["avoid_orgs"], errors)
+        ties = _checked_ties(values["avoid_orgs"], errors, known)
         if ties is not None:
             out["avoid_orgs"] = ties
     return out
 
 
-def _checked_ties(rows: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]] | None:
-    """Declared conflicts of interest: [{code, reason, until}], each code a valid 统一社会信用代码."""
+def _checked_ties(rows: Any, errors: dict[str, list[str]], known: set[str]) -> list[dict[str, Any]] | None:
+    """Declared conflicts: [{code, reason, until}], each code a valid 统一社会信用代码 or a unit on record."""
     if not isinstance(rows, list) or len(rows) > MAX_TIES:
         errors["avoid_orgs"] = [f"回避单位最多 {MAX_TIES} 个"]
         return None
     ties, problems = [], []
     for number, row in enumerate(rows, start=1):
-        code = str(row.get("code") or "").strip().upper()
+        code = _code(row.get("code"), known)
         reason = str(row.get("reason") or "").strip()
         until = str(row.get("until") or "").strip()
-        if not is_valid_uscc(code):
+        if not (is_valid_uscc(code) or code in known):
             problems.append(f"第 {number} 行：统一社会信用代码不正确")
         if len(reason) > 100:
             problems.append(f"第 {number} 行：原因不能超过 100 个字")
@@ -165,6 +173,12 @@ def _checked_ties(rows: Any, errors: dict[str, list[str]]) -> list[dict[str, Any
         errors["avoid_orgs"] = problems
         return None
     return ties
+
+
+def _code(value: Any, known: set[str]) -> str:
+    """A code as given when it is a unit on record, else in capitals (as 统一社会信用代码 are written)."""
+    text = str(value or "").strip()
+    return text if text in known else text.upper()
 
 
 def _is_date(text: str) -> bool:
