@@ -48,7 +48,7 @@ class ListArgs(RangeArgs):
     step = ma.fields.Str(
         validate=ma.validate.Length(max=100),
         metadata={
-            "title": "办理环节",
+            "title": "经历环节",
             "description": "办理过该(被调用)流程中任务的实例，"
             "如 final_acceptance：经过竣工验收的项目全生命周期实例",
         },
