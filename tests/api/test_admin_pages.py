@@ -33,3 +33,10 @@ def test_the_site_icon_is_served(app) -> None:  # noqa: ANN001
     assert redirect.status_code == 301 and redirect.headers["Location"].endswith("/static/favicon.svg")
     icon = client.get("/static/favicon.svg")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
+def test_a_saved_organisation_is_confirmed_on_the_page(login) -> None:  # noqa: ANN001
+    admin: ApiClient = login("admin")
+    html = admin.get("/admin/organisations?saved=市文旅局").get_data(as_text=True)
+    assert "已保存单位「市文旅局」" in html
+    assert 'data-next="/admin/organisations?saved={short_name}"' in html
