@@ -41,12 +41,13 @@ import yaml
 from sqlalchemy import Engine, MetaData, Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from processes import catalog, engine
+from processes import catalog, demo_files, engine
 from processes.clock import ManualClock
 from processes.errors import ProcessError
 from processes.runtime import Runtime
 from processes.scheduler import tick
-from processes.store.models import HumanTask, ProcessInstance, TaskStatus, User
+from processes.store.models import Attachment, HumanTask, ProcessInstance, TaskStatus, User
+from processes.uploads import upload_refs
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class _Run:
     instances: dict[str, int] = field(default_factory=dict)
     current: int | None = None
     step_no: int = 0
+    # The demo stores a generated file for each upload its data references (see _store_uploads).
+    store_uploads: bool = False
 
 
 def run_file(path: Path, *, bpmn_dir: Path, forms_dir: Path, database_url: str | None = None) -> Result:
@@ -122,6 +125,7 @@ def run_demo(
         root=bpmn_dir.parent,
         forms_dir=forms_dir,
         deploy_paths=[],
+        store_uploads=True,
     )
     return execute(spec, run, name=str(spec.get("name") or path.stem), default_deploy=[bpmn_dir])
 
@@ -236,16 +240,16 @@ def _open_task(session: Session, instance_id: int, name: str) -> HumanTask:
 def _start(run: _Run, args: Mapping[str, Any]) -> None:
     with run.sessions() as session:
         user = _user(session, args["as"])
+        data = copy.deepcopy(args.get("data") or {})
+        stored = _store_uploads(run, session, data, user, None, None)
         try:
             instance = run.runtime.start(
-                session,
-                args["process"],
-                copy.deepcopy(args.get("data") or {}),
-                initiator=user,
-                version=args.get("version"),
+                session, args["process"], data, initiator=user, version=args.get("version")
             )
         except ProcessError as err:
             raise ScenarioFailed(f"{args['as']} 发起流程 {args['process']} 失败: {err.message}") from err
+        for attachment in stored:
+            attachment.instance_id = instance.id
         session.commit()
         run.current = instance.id
         run.instances[str(args.get("id", f"#{instance.id}"))] = instance.id
@@ -258,8 +262,10 @@ def _complete(run: _Run, args: Mapping[str, Any]) -> None:
         task = _open_task(session, instance_id, args["task"])
         if args.get("assignee") and (task.assignee is None or task.assignee.username != args["assignee"]):
             raise ScenarioFailed(f"「{task.name}」应分配给 {args['assignee']}")
+        user = _user(session, args["as"])
+        _store_uploads(run, session, data, user, task.instance_id, task.task_guid)
         try:
-            run.runtime.complete_task(session, task.id, _user(session, args["as"]), data)
+            run.runtime.complete_task(session, task.id, user, data)
         except ProcessError as err:
             raise ScenarioFailed(
                 f"办理「{args['task']}」失败: {err.message} {getattr(err, 'errors', '')}"
@@ -292,13 +298,52 @@ def _complete_each(run: _Run, args: Mapping[str, Any]) -> None:
             raise ScenarioFailed(f"「{args['task']}」没有指定办理人")
         data = _resolve(copy.deepcopy(per_user.get(owner, default)), _data(run, instance_id))
         with run.sessions() as session:
+            user = _user(session, owner)
+            _store_uploads(run, session, data, user, instance_id, task.task_guid)
             try:
-                run.runtime.complete_task(session, task.id, _user(session, owner), data)
+                run.runtime.complete_task(session, task.id, user, data)
             except ProcessError as err:
                 raise ScenarioFailed(
                     f"{owner} 办理「{task.name}」失败: {err.message} {getattr(err, 'errors', '')}"
                 ) from err
             session.commit()
+
+
+def _store_uploads(
+    run: _Run,
+    session: Session,
+    data: Any,
+    user: User,
+    instance_id: int | None,
+    task_guid: str | None,
+) -> list[Attachment]:
+    """Store a generated file for each upload `data` references ({id, filename, sha256, …}) that is no row.
+
+    As if `user` had uploaded it for the task (POST /tasks/<id>/upload): the row is linked to the instance
+    and the task, and the reference is rewritten in place to the row's own id and SHA-256, so the demo's
+    documents download and the ids the database assigns never collide with later uploads. References to
+    a stored row (same id and digest, such as `$documents` taken from the instance data) are kept.
+    Only the demo does this (`store_uploads`); scenario tests submit their data as written.
+    """
+    if not run.store_uploads:
+        return []
+    stored: dict[tuple[str, str, str], Attachment] = {}
+    for ref in upload_refs(data):
+        ident = int(ref["id"])
+        existing = session.get(Attachment, ident) if ident < 2**31 else None
+        if existing is not None and existing.sha256 == ref["sha256"]:
+            continue
+        key = (str(ref["id"]), str(ref["filename"]), str(ref["sha256"]))
+        if key not in stored:
+            stored[key] = demo_files.attachment(str(ref["filename"]), ref.get("kind"))
+            stored[key].instance_id = instance_id
+            stored[key].task_guid = task_guid
+            stored[key].uploaded_by_id = user.id
+            stored[key].uploaded_at = run.clock.now()
+            session.add(stored[key])
+            session.flush()
+        ref["id"], ref["sha256"] = str(stored[key].id), stored[key].sha256
+    return list(stored.values())
 
 
 def _claim(run: _Run, args: Mapping[str, Any]) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from processes import queries
 from processes.errors import FormInvalid, NotFound
 from processes.store.models import Attachment, HumanTask, ProcessInstance, User
+from processes.uploads import upload_refs
 from service import auth
 from service.converters import MAX_ROW_ID
 from service.db import get_session, runtime
@@ -114,22 +115,9 @@ class Download(MethodView):
 
 def uploaded_files(value: Any) -> Iterator[tuple[int, str | None]]:
     """Yield (id, 材料类型 or None) of each upload form data references ({id, filename, sha256, …})."""
-    if isinstance(value, dict):
-        ident = value.get("id")
-        if (
-            value.get("filename")
-            and value.get("sha256")
-            and isinstance(ident, int | str)
-            and not isinstance(ident, bool)
-            and str(ident).isdigit()
-        ):
-            kind = value.get("kind")
-            yield int(ident), kind if isinstance(kind, str) and kind else None
-        for child in value.values():
-            yield from uploaded_files(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from uploaded_files(child)
+    for ref in upload_refs(value):
+        kind = ref.get("kind")
+        yield int(ref["id"]), kind if isinstance(kind, str) and kind else None
 
 
 def readable_ids(user: User, ids: Iterable[int]) -> set[int]:
