@@ -27,7 +27,7 @@ run: install
 	$(BIN)/egovflow db upgrade
 	$(BIN)/egovflow deploy bpmn/
 	$(BIN)/egovflow seed
-	$(BIN)/egovflow logins
+	$(BIN)/egovflow logins --url http://$(HOST):$(PORT)
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 4 --config service/gunicorn_conf.py 'service:create_app()'
 
 worker: install

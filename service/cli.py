@@ -309,11 +309,12 @@ def _form_errors() -> Iterator[None]:
 
 
 @main.command("logins")
-def logins_command() -> None:
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Where the server listens.")
+def logins_command(url: str) -> None:
     """Print how to log in to the demo."""
     click.echo("")
     click.echo("=" * 72)
-    click.echo(" 六安市电子政务项目全生命周期流程平台  http://127.0.0.1:8000")
+    click.echo(f" 六安市电子政务项目全生命周期流程平台  {url}")
     click.echo(f" 所有演示账号的密码: {DEMO_PASSWORD}")
     click.echo("-" * 72)
     for username, display, _org, _roles, _admin, _mgr in STAFF:
@@ -321,7 +322,7 @@ def logins_command() -> None:
     for short, prefix in UNIT_ACCOUNT_PREFIX.items():
         click.echo(f"  {prefix + '_jb':<12} {short}经办人    {prefix + '_fzr':<10} {short}负责人")
     click.echo("  expert01 … expert30  评审专家")
-    click.echo(" API 文档: http://127.0.0.1:8000/api/docs")
+    click.echo(f" API 文档: {url}/api/docs")
     click.echo("=" * 72)
 
 

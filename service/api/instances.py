@@ -66,8 +66,8 @@ class ListArgs(RangeArgs):
     started_from = ma.fields.DateTime(metadata={"title": "发起时间起"})
     started_to = ma.fields.DateTime(metadata={"title": "发起时间止"})
     plan_year = ma.fields.Int(validate=PLAN_YEARS, metadata={"title": "计划年度"})
-    amount_min = ma.fields.Float(metadata={"title": "概算不低于"})
-    amount_max = ma.fields.Float(metadata={"title": "概算不高于"})
+    amount_min = ma.fields.Float(validate=ma.validate.Range(min=0), metadata={"title": "概算不低于"})
+    amount_max = ma.fields.Float(validate=ma.validate.Range(min=0), metadata={"title": "概算不高于"})
     q = ma.fields.Str(metadata={"title": "关键词"})
     sort = ma.fields.Str(
         load_default="started",

@@ -133,6 +133,8 @@ def test_api_names_both_fields_of_a_reversed_range(operator, projects) -> None: 
         assert response.status_code == 422, url
         assert response.get_json()["errors"] == {"amount_min": [AMOUNT_RANGE], "amount_max": [AMOUNT_RANGE]}
         assert operator.get(f"{url}?amount_min=100&amount_max=100").status_code == 200
+        negative = operator.get(f"{url}?amount_min=-5")  # the same bound on every list
+        assert negative.status_code == 422 and negative.get_json()["errors"] == {"amount_min": ["不能小于 0"]}
     late = operator.get("/api/v1/instances?started_from=2026-05-01T00:00:00&started_to=2026-04-01T00:00:00")
     assert late.status_code == 422
     assert late.get_json()["errors"]["started_to"] == [

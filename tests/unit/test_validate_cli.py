@@ -103,3 +103,13 @@ def test_an_embedded_subprocess_is_checked_and_its_forms_deployed_with_it(tmp_pa
     assert problems == ["l.bpmn:next_year: 脚本: 第 1 行: 不允许导入模块 (import os)"]
     bundle, _ = engine.parse_bundle({"l.bpmn": xml.encode(), "approval.schema.json": FORM.encode()})
     assert "approval.schema.json" in catalog._files_of(bundle, "looped", {"approval.schema.json": {}})
+
+
+def test_logins_name_the_address_the_server_listens_on() -> None:
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    printed = CliRunner().invoke(main, ["logins", "--url", "http://127.0.0.1:8010"]).output
+    assert "平台  http://127.0.0.1:8010" in printed and "API 文档: http://127.0.0.1:8010/api/docs" in printed
+    assert "所有演示账号的密码: Egov@2026" in printed and ":8000" not in printed
