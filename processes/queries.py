@@ -329,30 +329,46 @@ def earlier_answers(session: Session, task: HumanTask) -> dict[str, Any] | None:
     that owner's runs count (an expert sees no other expert's answers). History keeps the values a submission
     changed, so a field submitted unchanged is missing here; the caller falls back to the task's data for it.
     """
-    runs = select(HumanTask.id, HumanTask.completed_by_id, HumanTask.round_key).where(
-        HumanTask.instance_id == task.instance_id,
-        HumanTask.spec_id == task.spec_id,
-        HumanTask.process_id == task.process_id,
-        HumanTask.status == TaskStatus.COMPLETED,
-    )
-    if task.assignee_id is not None:
-        runs = runs.where(HumanTask.completed_by_id == task.assignee_id)
-    done = session.execute(runs.order_by(HumanTask.completed_at, HumanTask.id)).all()
-    if not any(run.id < task.id and run.round_key == task.round_key for run in done):
+    earlier = [
+        changes
+        for run, changes in run_changes(session, task, task.assignee_id)
+        if run.id < task.id and run.round_key == task.round_key
+    ]
+    if not earlier:
         return None
-    # The history records one completion event per run, in the order each person completed them.
     answers: dict[str, Any] = {}
-    picked: list[tuple[int, dict[str, Any]]] = []
-    for user_id in {run.completed_by_id for run in done}:
-        own = [run for run in done if run.completed_by_id == user_id]
-        for run, changes in zip(own, recorded_changes(session, task, [user_id]), strict=False):
-            if run.id < task.id and run.round_key == task.round_key:
-                picked.append((done.index(run), changes))
-    for _order, changes in sorted(picked, key=lambda item: item[0]):
+    for changes in earlier:
         for name, change in changes.items():
             if isinstance(change, dict) and "new" in change:
                 answers[name] = change["new"]
     return answers
+
+
+def run_changes(
+    session: Session, task: HumanTask, user_id: int | None = None
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Each completed run of `task`'s step (by one person, if given) with the changes its completion recorded.
+
+    The history keeps one completion event per run and no task id, so a person's k-th completed run is paired
+    with their k-th completion event. Runs come in the order they were completed; each is a row of (id,
+    completed_by_id, round_key).
+    """
+    runs = select(HumanTask.id, HumanTask.completed_by_id, HumanTask.round_key).where(
+        HumanTask.instance_id == task.instance_id,
+        HumanTask.spec_id == task.spec_id,
+        HumanTask.process_id == task.process_id,
+        HumanTask.name == task.name,
+        HumanTask.status == TaskStatus.COMPLETED,
+    )
+    if user_id is not None:
+        runs = runs.where(HumanTask.completed_by_id == user_id)
+    done = session.execute(runs.order_by(HumanTask.completed_at, HumanTask.id)).all()
+    paired: dict[int, tuple[Any, dict[str, Any]]] = {}
+    for person in {run.completed_by_id for run in done}:
+        own = [run for run in done if run.completed_by_id == person]
+        for run, changes in zip(own, recorded_changes(session, task, [person]), strict=False):
+            paired[run.id] = (run, changes)
+    return [paired[run.id] for run in done if run.id in paired]
 
 
 def recorded_changes(session: Session, task: HumanTask, user_ids: Iterable[int]) -> list[dict[str, Any]]:

@@ -364,22 +364,14 @@ def task_submission(session: Session, task: HumanTask, props: dict[str, dict[str
     """Return every field of a completed task's form as submitted (see `submitted_values`)."""
     if task.completed_by_id is None:
         return {}
-    runs = list(
-        session.scalars(
-            select(HumanTask.id)
-            .where(
-                HumanTask.instance_id == task.instance_id,
-                HumanTask.spec_id == task.spec_id,
-                HumanTask.name == task.name,
-                HumanTask.completed_by_id == task.completed_by_id,
-                HumanTask.status == TaskStatus.COMPLETED,
-            )
-            .order_by(HumanTask.completed_at, HumanTask.id)
-        )
+    recorded = next(
+        (
+            changes
+            for run, changes in queries.run_changes(session, task, task.completed_by_id)
+            if run.id == task.id
+        ),
+        {},
     )
-    events = queries.recorded_changes(session, task, [task.completed_by_id])
-    index = runs.index(task.id) if task.id in runs else len(events)
-    recorded = events[index] if index < len(events) else {}
     changed = {key: change.get("new") for key, change in recorded.items() if isinstance(change, dict)}
     return submitted_values(task, changed, props)
 
