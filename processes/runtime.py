@@ -622,7 +622,7 @@ class Runtime:
         previous_waits, instance.waiting_messages = instance.waiting_messages, sorted(waiting_for)
         step.store.write_instance(instance, state_json, engine.STATE_FORMAT)
         self._sync_waits(session, instance, previous_waits)
-        self._sync_tasks(step, ready, now, snap.elements)
+        self._sync_tasks(step, ready, now)
         self._write_history(step)
         step.store.expire(instance.id)
         step.new = False
@@ -671,7 +671,6 @@ class Runtime:
         step: _Step,
         ready: list[engine.UserTaskView],
         now: datetime,
-        elements: Mapping[str, Mapping[str, list[str]]] | None = None,
     ) -> None:
         """Cancel open tasks that are no longer READY and open a row for each newly READY user task."""
         instance, store = step.instance, step.store
@@ -685,18 +684,12 @@ class Runtime:
         if fresh or remade:
             lane_roles = store.lane_roles()
             rows = [self._new_task(step, view, lane_roles, now) for view in fresh]
-            for view, row in zip(fresh, rows, strict=True):
-                done_before = view.spec_id in (
-                    (elements or {}).get(view.process_id, {}).get("completed") or ()
-                )
-                if (
-                    done_before
-                    and row["role_code"]
-                    and row["assignee_id"] is None
-                    and row["claimed_by_id"] is None
-                ):
+            for row in rows:
+                held = row["assignee_id"] is not None or row["claimed_by_id"] is not None
+                if not step.new and row["role_code"] and not held:
                     # A step reached again (returned for correction, the next round) goes back to whoever did
-                    # it last, if they still hold its role, instead of into the pool with nobody told.
+                    # it last, and a step of a role this instance met before to whoever did that role's last
+                    # task (修改补正 to the clerk who declared), if they still may: not into the pool unseen.
                     row["claimed_by_id"] = store.last_holder(row)
             store.insert_tasks(rows)
             store.remake_tasks({open_rows[v.guid]: self._new_task(step, v, lane_roles, now) for v in remade})

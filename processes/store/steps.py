@@ -49,11 +49,14 @@ _SQL = {
     "open_tasks": "SELECT id, task_guid FROM human_task WHERE instance_id = :id AND status = 'ready'",
     "lane_roles": "SELECT l.lane, r.code, r.scope FROM lane_role l JOIN role r ON r.code = l.role_code",
     "user_id": "SELECT id FROM app_user WHERE username = :username",
-    # Who last completed a step of an instance, if they still may take it: active, holding the role and, for
-    # a unit role, in the task's unit.
+    # Who takes a pool task again: whoever last completed this step of the instance or, for a step not done
+    # before, the last task of the same role in it (the project's own clerk), if they still may take it:
+    # active, holding the role and, for a unit role, in the task's unit. Otherwise nobody (the pool).
     "last_holder": """SELECT t.completed_by_id FROM human_task t JOIN app_user u ON u.id = t.completed_by_id
-        WHERE t.id = (SELECT MAX(l.id) FROM human_task l WHERE l.instance_id = :instance_id
-            AND l.process_id = :process_id AND l.spec_id = :spec_id AND l.status = 'completed')
+        WHERE t.id = (SELECT l.id FROM human_task l WHERE l.instance_id = :instance_id
+            AND l.role_code = :role_code AND l.status = 'completed'
+            ORDER BY CASE WHEN l.process_id = :process_id AND l.spec_id = :spec_id THEN 0 ELSE 1 END,
+            l.id DESC LIMIT 1)
         AND u.active = :active
         AND EXISTS (SELECT 1 FROM user_role r WHERE r.user_id = u.id AND r.role_code = :role_code)
         AND (CAST(:unit_id AS INTEGER) IS NULL OR u.organisation_id = :unit_id)""",
@@ -237,7 +240,7 @@ class StepStore:
         return row[0] if row is not None else None
 
     def last_holder(self, task: Mapping[str, Any]) -> int | None:
-        """Who last completed this task's step in its instance, if they still hold its role (and unit)."""
+        """Who takes this pool task: the step's last holder in its instance, else its role's (see the SQL)."""
         params = {k: task[k] for k in ("instance_id", "process_id", "spec_id", "role_code", "unit_id")}
         self._cursor.execute(self._sql["last_holder"], {**params, "active": True})
         row = self._cursor.fetchone()

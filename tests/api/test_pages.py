@@ -316,6 +316,28 @@ def test_a_returned_step_goes_back_to_whoever_did_it_last(admin, login) -> None:
     assert open_task(operator, instance)["claimed_by"] is None
 
 
+def test_a_roles_next_step_goes_to_whoever_did_its_last_one(admin, login) -> None:  # noqa: ANN001
+    p = Process("handback", "补正")
+    p.add(start_event(), "建设单位经办人", "start")
+    p.add(user_task("fill", "填报"), "建设单位经办人", "fill")
+    p.add(user_task("review", "初审"), "市数管局项目科", "review")
+    p.add(user_task("correct", "修改补正"), "建设单位经办人", "correct")
+    p.add(end(), "建设单位经办人", "end")
+    p.chain("start", "fill", "review", "correct", "end")
+    assert deploy(admin, bundle(p.xml(), name="h.bpmn")).status_code == 201
+    operator, clerk = login("jyj_jb"), login("dsj_clerk")
+    instance = start_in_pool(admin, process_id="handback")
+    fill = open_task(operator, instance)
+    assert operator.post(f"/api/v1/tasks/{fill['id']}/claim").status_code == 200
+    assert submit(operator, fill["id"], {}).status_code == 200
+    review = open_task(clerk, instance)
+    assert review["claimed_by"] is None  # nobody of this role has worked on the instance: the pool
+    assert clerk.post(f"/api/v1/tasks/{review['id']}/claim").status_code == 200
+    assert submit(clerk, review["id"], {}).status_code == 200
+    correct = open_task(operator, instance)
+    assert correct["name"] == "修改补正" and correct["claimed_by"]["username"] == "jyj_jb"
+
+
 def test_a_project_not_yet_named_says_so(admin, login) -> None:  # noqa: ANN001
     operator = login("jyj_jb")
     instance = start(operator)
