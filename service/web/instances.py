@@ -62,6 +62,7 @@ def index() -> str | Response:
         orders=ORDERS,
         order=order or "",
         default_order=queries.instance_order(sort),
+        sort_orders={key: queries.instance_order(key) for key in SORTS},
         filtered=filters_set(schema, request.args),
     )
 

@@ -58,6 +58,7 @@ def register() -> str | Response:
         orders=ORDERS,
         order=order or (direction if sort in reports.PROJECT_SORT_ALIASES else ""),
         default_order=reports.project_sort(key)[1],
+        sort_orders={k: reports.project_sort(k)[1] for k in SORTS},
         filtered=filters_set(schema, request.args),
         export_url=url_for("projects.ProjectExport", **export_args),
     )

@@ -79,6 +79,13 @@ def test_register_filters_and_exports_excel(server: LiveServer, visit, tmp_path)
     manager = visit("manager")
     manager.goto("/projects")
     assert manager.page.locator("#projects tbody tr").count() == 2
+    # 顺序's 默认 names the chosen key's own direction at once, before 查询.
+    default = manager.page.locator("select[name=order] option").first
+    assert default.inner_text() == "默认（升序）"  # 项目编号
+    manager.page.locator("select[name=sort]").select_option("amount")
+    assert default.inner_text() == "默认（降序）"
+    manager.page.locator("select[name=sort]").select_option("name")
+    assert default.inner_text() == "默认（升序）"
     manager.page.locator("select[name=year]").select_option("2027")
     manager.page.get_by_role("button", name="查询").click()
     manager.page.wait_for_url(re.compile(r"year=2027"))
