@@ -58,8 +58,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from service.api import init_api
     from service.web import init_web
 
+    auth.init_app(app)  # who calls, before what they sent is read
     input_guard.init_app(app)
-    auth.init_app(app)
     init_api(app)
     errors.init_app(app)  # after the API, so our JSON error shape replaces flask-smorest's
     init_web(app)

@@ -172,6 +172,8 @@ def _token_user(db: Session, secret: str) -> User | None:
     return user
 
 
+PUBLIC_API_ENDPOINTS = {"auth.Login", "auth.Logout"}  # API calls an anonymous caller may make
+
 # What a user may still do while the password an admin gave them is unchanged.
 PASSWORD_PENDING_ENDPOINTS = {"accounts.OwnPassword", "auth.Me", "auth.Logout", "web_accounts.password"}
 
@@ -234,6 +236,13 @@ def init_app(app: Flask) -> None:
         sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token")
         if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
             raise AuthError(400, "页面已过期(CSRF 校验失败)，请刷新后重试")
+
+    @app.before_request
+    def _anonymous_api() -> None:
+        # An API call says who makes it before its arguments are read: an anonymous caller gets a 401, not
+        # a 422 that lists an endpoint's fields.
+        if request.path.startswith("/api/v1/") and request.endpoint not in PUBLIC_API_ENDPOINTS:
+            require_user()
 
     @app.context_processor
     def _inject() -> dict[str, Any]:

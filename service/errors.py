@@ -22,6 +22,7 @@ HTTP_MESSAGES = {
     405: "不支持的请求方法",
     409: "操作冲突",
     413: "上传的文件过大",
+    415: "请求体须为 JSON(Content-Type: application/json)；上传文件时为 multipart/form-data",
     422: "提交的数据有误",
     429: "请求过于频繁",
     500: "服务器内部错误",
@@ -100,7 +101,9 @@ def init_app(app: Flask) -> None:
         errors = None
         data = getattr(err, "data", None)  # flask-smorest / webargs put field errors here
         if isinstance(data, dict) and data.get("messages"):
-            errors = _flatten(data["messages"])
+            errors = {}  # keyed by where webargs read them (json, query, files …): the fields are inside
+            for messages in data["messages"].values():
+                errors.update(_flatten(messages))
             status = 422
         message = HTTP_MESSAGES.get(status, err.name)
         return error_response(status, err.name.lower().replace(" ", "_"), message, errors)
@@ -116,10 +119,8 @@ def _flatten(messages: dict | list, prefix: str = "") -> dict[str, list[str]]:
         return {prefix: [_zh(m) for m in (messages if isinstance(messages, list) else [messages])]}
     out: dict[str, list[str]] = {}
     for key, value in messages.items():
-        if key in ("json", "form", "query", "files") and not prefix:
-            out.update(_flatten(value, ""))
-            continue
-        path = f"{prefix}.{key}" if prefix else str(key)
+        # marshmallow's `_schema` is the object itself (a list where an object belongs): its own path.
+        path = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):
             out.update(_flatten(value, path))
         else:
@@ -139,6 +140,7 @@ _ZH = {
     "Not a valid boolean.": "应为是/否",
     "Field may not be null.": "此项不能为空",
     "Invalid JSON body.": "请求体不是合法的 JSON",
+    "Invalid input type.": "应为对象",
     "Not a valid number.": "应填写数字",
     "Special numeric values (nan or infinity) are not permitted.": "不能是无穷大或非数字",
 }

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from processes import accounts
 from service import auth
 from service.api.auth import MeSchema
-from service.api.schemas import PageArgs, PageSchema
+from service.api.schemas import PageArgs, PageSchema, WholeNumber
 from service.converters import MAX_ROW_ID
 from service.db import get_session
 
@@ -77,7 +77,7 @@ class UserCreateArgs(_BlankIsNone):
     username = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=60))
     display_name = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=60))
     password = ma.fields.Str(load_default=None, allow_none=True, validate=ma.validate.Length(max=200))
-    organisation_id = ma.fields.Int(load_default=None, allow_none=True, validate=ROW_ID)
+    organisation_id = WholeNumber(load_default=None, allow_none=True, validate=ROW_ID)
     roles = ma.fields.List(ma.fields.Str(validate=ma.validate.Length(max=40)), load_default=list)
     is_admin = ma.fields.Bool(load_default=False)
     is_manager = ma.fields.Bool(load_default=False)
@@ -85,7 +85,7 @@ class UserCreateArgs(_BlankIsNone):
 
 class UserUpdateArgs(_BlankIsNone):
     display_name = ma.fields.Str(validate=ma.validate.Length(min=1, max=60))
-    organisation_id = ma.fields.Int(allow_none=True, validate=ROW_ID)
+    organisation_id = WholeNumber(allow_none=True, validate=ROW_ID)
     roles = ma.fields.List(ma.fields.Str(validate=ma.validate.Length(max=40)))
     is_admin = ma.fields.Bool()
     is_manager = ma.fields.Bool()

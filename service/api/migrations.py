@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from processes import migration
 from processes.errors import Conflict
 from service import auth
+from service.api.schemas import WholeNumber
 from service.converters import MAX_ROW_ID
 from service.db import get_session, runtime
 
@@ -17,15 +18,15 @@ VERSIONS = ma.validate.Range(min=1, max=MAX_ROW_ID)
 
 
 class MigrateArgs(ma.Schema):
-    version = ma.fields.Int(load_default=None, allow_none=True, validate=VERSIONS)
+    version = WholeNumber(load_default=None, allow_none=True, validate=VERSIONS)
     dry_run = ma.fields.Bool(load_default=False)
 
 
 class BulkArgs(ma.Schema):
-    to_version = ma.fields.Int(load_default=None, allow_none=True, validate=VERSIONS)
-    from_version = ma.fields.Int(load_default=None, allow_none=True, validate=VERSIONS)
+    to_version = WholeNumber(load_default=None, allow_none=True, validate=VERSIONS)
+    from_version = WholeNumber(load_default=None, allow_none=True, validate=VERSIONS)
     instance_ids = ma.fields.List(
-        ma.fields.Int(validate=ma.validate.Range(min=1, max=MAX_ROW_ID)),
+        WholeNumber(validate=ma.validate.Range(min=1, max=MAX_ROW_ID)),
         load_default=None,
         allow_none=True,
         validate=ma.validate.Length(max=migration.MAX_PER_CALL),

@@ -27,7 +27,14 @@ from processes.store.models import Attachment, ProcessInstance, User
 from service import auth
 from service.api.attachments import uploaded_files
 from service.api.instances import visible_instance
-from service.api.schemas import PLAN_YEARS, InstanceSchema, PageSchema, RangeArgs, sort_order_field
+from service.api.schemas import (
+    PLAN_YEARS,
+    InstanceSchema,
+    PageSchema,
+    RangeArgs,
+    WholeNumber,
+    sort_order_field,
+)
 from service.db import get_session, runtime
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="项目库与文档")
@@ -36,7 +43,7 @@ blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="项目�
 class ProjectArgs(RangeArgs):
     ranges = (("amount_min", "amount_max"),)
 
-    year = ma.fields.Int(validate=PLAN_YEARS, metadata={"title": "计划年度"})
+    year = WholeNumber(validate=PLAN_YEARS, metadata={"title": "计划年度"})
     unit = ma.fields.Str(validate=ma.validate.Length(max=18), metadata={"title": "建设单位"})
     stage = ma.fields.Str(validate=ma.validate.Length(max=10), metadata={"title": "阶段"})
     status = ma.fields.Str(

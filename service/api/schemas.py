@@ -19,15 +19,24 @@ class ErrorSchema(ma.Schema):
     detail = ma.fields.Dict()
 
 
+class WholeNumber(ma.fields.Integer):
+    """An integer argument that refuses a fraction (1.9) instead of cutting it off as marshmallow does."""
+
+    def _validated(self, value: object) -> int | None:
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
 PLAN_YEARS = ma.validate.Range(min=2000, max=2100)  # the years a plan-year filter accepts
 MAX_PAGE = 1_000_000  # beyond any list here; keeps the row offset within what databases accept
 
 
 class PageArgs(ma.Schema):
-    page = ma.fields.Int(
+    page = WholeNumber(
         load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE), metadata={"title": "页码"}
     )
-    page_size = ma.fields.Int(
+    page_size = WholeNumber(
         load_default=20, validate=ma.validate.Range(min=1, max=200), metadata={"title": "每页条数"}
     )
 
@@ -119,8 +128,8 @@ class PageSchema(ma.Schema):
     """What every list page answers besides its items: how many in all, which page, how long a page."""
 
     total = ma.fields.Int()
-    page = ma.fields.Int()
-    page_size = ma.fields.Int()
+    page = WholeNumber()
+    page_size = WholeNumber()
 
 
 class TaskPage(PageSchema):
