@@ -28,6 +28,9 @@ from processes.store.steps import VersionRef
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
+# The longest ids and names the tables hold (processes/store/models.py). A longer one would deploy and then
+# fail the first step that writes it: PostgreSQL refuses a value that does not fit (SQLite keeps it).
+MAX_ID, MAX_NAME, MAX_LANE = 100, 200, 60
 FORM_SUFFIXES = (".schema.json", ".uischema.json", ".json")
 
 
@@ -102,6 +105,8 @@ def validate(
     for name, content in files.items():
         if len(content) > MAX_FILE_BYTES:
             problems.append(Problem(name, "", f"文件过大(超过 {MAX_FILE_BYTES // 1024} KB)"))
+        if len(name) > MAX_NAME:
+            problems.append(Problem(_shown(name), "", f"文件名过长(最多 {MAX_NAME} 个字符)"))
     forms, form_problems = _load_forms(files)
     problems += form_problems
     if problems:
@@ -109,6 +114,12 @@ def validate(
     bundle, parse_problems = engine.parse_bundle(dict(files))
     if bundle is None:
         return Validation(None, parse_problems or [Problem("", "", "无法解析")], forms)
+    for pid, name in bundle.process_names.items():
+        file = bundle.process_files.get(pid, "")
+        if len(pid) > MAX_ID:
+            problems.append(Problem(file, _shown(pid), f"流程 ID 过长(最多 {MAX_ID} 个字符)"))
+        if len(name) > MAX_NAME:
+            problems.append(Problem(file, _shown(pid), f"流程名称过长(最多 {MAX_NAME} 个字符)"))
     for info in engine.iter_elements(bundle):
         problems += _check_element(info, forms, handlers, lanes)
     for pid, expression in bundle.timer_starts.items():
@@ -119,6 +130,11 @@ def validate(
                 Problem(bundle.process_files[pid], pid, f"定时启动表达式无效: {expression} ({err})")
             )
     return Validation(None if problems else bundle, problems, forms)
+
+
+def _shown(text: str, width: int = 60) -> str:
+    """An id or file name as a problem line shows it: cut short when longer than anyone would read."""
+    return text if len(text) <= width else text[:width] + "…"
 
 
 def _load_forms(files: Mapping[str, bytes]) -> tuple[dict[str, dict], list[Problem]]:
@@ -132,6 +148,9 @@ def _load_forms(files: Mapping[str, bytes]) -> tuple[dict[str, dict], list[Probl
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             problems.append(Problem(name, "", f"表单不是合法的 JSON: {err}"))
             continue
+        except RecursionError:
+            problems.append(Problem(name, "", "表单嵌套层数过多"))
+            continue
         if not isinstance(schema, dict):
             problems.append(Problem(name, "", "表单必须是 JSON 对象"))
             continue
@@ -140,6 +159,9 @@ def _load_forms(files: Mapping[str, bytes]) -> tuple[dict[str, dict], list[Probl
                 Draft202012Validator.check_schema(schema)
             except SchemaError as err:
                 problems.append(Problem(name, "", f"JSON Schema 不合法: {err.message}"))
+                continue
+            except RecursionError:
+                problems.append(Problem(name, "", "表单嵌套层数过多"))
                 continue
         forms[name] = schema
     return forms, problems
@@ -154,7 +176,16 @@ def _check_element(
     out: list[Problem] = []
 
     def problem(message: str) -> None:
-        out.append(Problem(info.file, info.element_id, message))
+        out.append(Problem(info.file, _shown(info.element_id), message))
+
+    for what, value, limit in (
+        ("元素 ID", info.element_id, MAX_ID),
+        ("名称", info.name, MAX_NAME),
+        ("泳道名称", info.lane or "", MAX_LANE),
+        ("表单文件名", info.form or "", MAX_NAME),
+    ):
+        if len(value) > limit:
+            problem(f"{what}过长(最多 {limit} 个字符)")
 
     if info.kind == "userTask":
         if info.form and info.form not in forms:

@@ -113,3 +113,19 @@ def test_logins_name_the_address_the_server_listens_on() -> None:
     printed = CliRunner().invoke(main, ["logins", "--url", "http://127.0.0.1:8010"]).output
     assert "平台  http://127.0.0.1:8010" in printed and "API 文档: http://127.0.0.1:8010/api/docs" in printed
     assert "所有演示账号的密码: Egov@2026" in printed and ":8000" not in printed
+
+
+def test_ids_and_names_longer_than_the_tables_hold_are_refused(tmp_path: Path) -> None:
+    long_id = "p" * 150
+    diagram = two_lanes(process_id=long_id).replace('name="审核申请"', f'name="{"审" * 201}"')
+    code, output = run(tmp_path, {"a.bpmn": diagram, "approval.schema.json": FORM})
+    assert code == 1
+    assert f"{'p' * 60}…" in output and "流程 ID 过长(最多 100 个字符)" in output
+    assert "review" in output and "名称过长(最多 200 个字符)" in output
+    assert long_id not in output  # a line names the id, it does not repeat 150 characters of it
+
+
+def test_a_form_nested_past_the_parser_is_a_problem_line(tmp_path: Path) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    code, output = run(tmp_path, {"a.bpmn": two_lanes(), "approval.schema.json": deep})
+    assert code == 1 and "approval.schema.json" in output and "表单嵌套层数过多" in output
