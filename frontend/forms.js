@@ -1,7 +1,7 @@
 // JSON Schema form island.
 //
 // <div data-jsonschema-form
-//      data-schema-url="/…"   GET → {"schema": {...}, "ui": {...} | null, "data": {...prefill}}
+//      data-schema-url="/…"   GET → {"schema": {...}, "ui": {...} | null, "data": {...prefill}, "user_name"?}
 //      data-submit-url="/…"   POST {"data": {...}} → 200 {"next_url"} | 409/422 {"code", "message", "errors": {"a.0.b": ["…"]}}
 //      data-draft-url="/…"    POST {"data": {...}} → 200 {"saved_at"}   (optional: no button without it)
 //      data-upload-url="/…"   POST multipart field "file" → {"id", "filename", "size", "sha256", "kind"?}
@@ -33,6 +33,7 @@ async function mountForm(el) {
     data: payload.data,
     uploadUrl: d.uploadUrl,
     readOnly,
+    userName: payload.user_name || '',
   });
   el.egovForm = form; // handle for page scripts and browser tests
 

@@ -6,7 +6,8 @@
 // ui.items for array items, with "ui:widget" (textarea | radio | checkbox | select | hidden),
 // "ui:order", "ui:placeholder", "ui:help", "ui:readonly", "ui:options": {"rows", "accept", "kind"}.
 // A `const: true` boolean is a declaration to tick; uploaded files whose schema has a `kind` get a
-// 材料类型 picker (or the field's fixed kind); `"x-default": "today"` fills a date when the form opens.
+// 材料类型 picker (or the field's fixed kind); `"x-default": "today"` fills a date when the form opens, "me"
+// the name of whoever fills it in.
 // "Required only when …" (`if`/`then`/`else`) follows the values: the marker is updated as the user edits.
 import { h, uid } from '../lib/dom.js';
 import { uploadFile } from '../lib/http.js';
@@ -52,13 +53,15 @@ export class JsonSchemaForm {
    *   schema, ui, data  — as served by data-schema-url
    *   uploadUrl         — where attachments are POSTed (may be empty: uploads disabled)
    *   readOnly          — render everything as read-only
+   *   userName          — who fills the form in (for `"x-default": "me"`)
    */
-  constructor({ schema, ui, data, uploadUrl, readOnly = false }) {
+  constructor({ schema, ui, data, uploadUrl, readOnly = false, userName = '' }) {
     this.rootSchema = schema || { type: 'object', properties: {} };
     this.ui = ui || {};
     this.uploadUrl = uploadUrl;
     this.readOnly = readOnly;
-    this.data = applyDefaults(this.rootSchema, clone(data) || {}, this.rootSchema, { live: !readOnly }) || {};
+    this.live = { live: !readOnly, userName }; // what fills `"x-default"` fields as the form opens
+    this.data = applyDefaults(this.rootSchema, clone(data) || {}, this.rootSchema, this.live) || {};
     this.fields = new Map();
     this.requiredMarks = []; // [{parentPath, parentSchema, name, set(on), on}] of fields whose marker may change
     this.pendingUploads = 0;
@@ -582,10 +585,9 @@ export class JsonSchemaForm {
 
     addBtn.addEventListener('click', () => {
       const next = [...list()];
-      const live = { live: true };
       const blank = objectItems
-        ? applyDefaults(items, {}, this.rootSchema, live) || {}
-        : applyDefaults(items, undefined, this.rootSchema, live);
+        ? applyDefaults(items, {}, this.rootSchema, this.live) || {}
+        : applyDefaults(items, undefined, this.rootSchema, this.live);
       next.push(blank);
       setIn(this.data, path, next);
       renderRows();

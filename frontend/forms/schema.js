@@ -278,9 +278,13 @@ export function clone(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
-/** The value of an `"x-default"` that depends on when the form is opened ("today", "now"), else undefined. */
-export function liveDefault(schema) {
+/**
+ * The value of an `"x-default"` that depends on when and by whom the form is opened ("today", "now", "me":
+ * the user's name), else undefined.
+ */
+export function liveDefault(schema, userName = '') {
   const wanted = schema['x-default'];
+  if (wanted === 'me') return userName || undefined;
   if (wanted === 'today') return schema.format === 'date-time' ? fromLocalInput(toLocalInput(startOfToday())) : localDate();
   if (wanted === 'now') return schema.format === 'date' ? localDate() : fromLocalInput(toLocalInput(new Date()));
   return undefined;
@@ -293,13 +297,13 @@ function startOfToday() {
 /**
  * Fill `default`s into `data` where values are missing (objects recursively; arrays item by item);
  * a number field's value written as text ("3200000.00") becomes a number. With `live`, also fill
- * `"x-default": "today" | "now"` into empty fields (not in read-only views).
+ * `"x-default": "today" | "now" | "me"` (`userName`) into empty fields (not in read-only views).
  */
-export function applyDefaults(schema, data, rootSchema, { live = false } = {}) {
+export function applyDefaults(schema, data, rootSchema, { live = false, userName = '' } = {}) {
   const s = resolve(schema, rootSchema);
   const type = schemaType(s);
   if (data === undefined && s.default !== undefined) data = clone(s.default);
-  if (live && (data === undefined || data === null || data === '')) data = liveDefault(s) ?? data;
+  if (live && (data === undefined || data === null || data === '')) data = liveDefault(s, userName) ?? data;
   // Amounts the process holds as text ("3200000.00", as the handlers return money) fill a number field.
   if ((type === 'number' || type === 'integer') && typeof data === 'string' && /^-?\d+(\.\d+)?$/.test(data.trim())) {
     data = Number(data.trim());
@@ -307,7 +311,7 @@ export function applyDefaults(schema, data, rootSchema, { live = false } = {}) {
   if (type === 'object' && !isAttachment(s) && s.properties) {
     const obj = data && typeof data === 'object' && !Array.isArray(data) ? data : {};
     for (const [key, sub] of Object.entries(s.properties)) {
-      const value = applyDefaults(sub, obj[key], rootSchema, { live });
+      const value = applyDefaults(sub, obj[key], rootSchema, { live, userName });
       if (value !== undefined) obj[key] = value;
     }
     return Object.keys(obj).length || data !== undefined ? obj : undefined;
@@ -315,7 +319,7 @@ export function applyDefaults(schema, data, rootSchema, { live = false } = {}) {
   if (type === 'array' && Array.isArray(data) && s.items) {
     const itemSchema = resolve(s.items, rootSchema);
     if (schemaType(itemSchema) === 'object' && !isAttachment(itemSchema)) {
-      return data.map((item) => applyDefaults(itemSchema, item, rootSchema, { live }) ?? {});
+      return data.map((item) => applyDefaults(itemSchema, item, rootSchema, { live, userName }) ?? {});
     }
   }
   return data;

@@ -80,7 +80,8 @@ def form_json(task_id: int) -> Response:
     else:
         data = task_submission(session, task, schema.get("properties") or {})
     # Dumped by hand: the app's JSON provider sorts keys, and a form's fields keep the schema's order.
-    body = json.dumps({"schema": schema, "ui": ui, "data": data}, ensure_ascii=False, default=str)
+    payload = {"schema": schema, "ui": ui, "data": data, "user_name": auth.require_user().display_name}
+    body = json.dumps(payload, ensure_ascii=False, default=str)
     return Response(body, mimetype="application/json")
 
 

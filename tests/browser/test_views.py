@@ -8,8 +8,11 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
+from tests.bpmn_builder import Process, end, user_task
+from tests.bpmn_builder import start as start_event
 from tests.browser.conftest import LiveServer, Visitor
-from tests.browser.flows import declare, deploy_lifecycle, start_lifecycle
+from tests.browser.flows import declare, deploy_lifecycle, start_lifecycle, task_of
+from tests.conftest import ROOT, ApiClient
 
 pytestmark = pytest.mark.browser
 
@@ -191,6 +194,25 @@ def test_form_preview_fills_today_into_a_date_that_defaults_to_it(server: LiveSe
     assert started.input_value() == today  # "x-default": "today", in the browser's own time zone
     assert preview.locator('[data-path="prelim_date"] input').input_value() == ""
     admin.shot("表单预览-试运行日期默认当天")
+
+
+def test_a_field_that_defaults_to_me_opens_with_the_users_name(server: LiveServer, visit) -> None:  # noqa: ANN001
+    p = Process("witnessed", "现场见证")
+    p.add(start_event(), "市公管局", "start")
+    p.add(user_task("witness", "现场见证", form="witness.schema.json"), "市公管局", "witness")
+    p.add(end(), "市公管局", "end")
+    p.chain("start", "witness", "end")
+    form = (ROOT / "forms" / "witness.schema.json").read_bytes()
+    server.deploy({"witnessed.bpmn": p.xml().encode(), "witness.schema.json": form})
+    started = ApiClient(server.app, "ggj").post("/api/v1/instances", json={"process_id": "witnessed"})
+    assert started.status_code == 201, started.get_json()
+    ggj = visit("ggj")
+    ggj.goto(f"/tasks/{task_of(ApiClient(server.app, 'ggj'), started.get_json()['id'])['id']}")
+    ggj.islands_ready()
+    name = ggj.page.locator('[data-path="witness_name"] input')
+    assert name.input_value() == "周科长(市公管局)"  # "x-default": "me"
+    assert ggj.page.locator('[data-path="witness_org"] input').input_value() == "六安市公共资源交易监督管理局"
+    ggj.shot("现场见证-见证人默认本人")
 
 
 def _check_no_errors(tab: Visitor) -> None:
