@@ -31,6 +31,7 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 # The longest ids and names the tables hold (processes/store/models.py). A longer one would deploy and then
 # fail the first step that writes it: PostgreSQL refuses a value that does not fit (SQLite keeps it).
 MAX_ID, MAX_NAME, MAX_LANE = 100, 200, 60
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # any start: a duration's validity does not depend on it
 FORM_SUFFIXES = (".schema.json", ".uischema.json", ".json")
 
 
@@ -207,6 +208,11 @@ def _check_element(
             literal = _literal(source)
             if literal is not None and (bad := engine.check_timer_value(literal)):
                 problem(bad)
+        if what == "dueIn" and not scripting.check(source or "", mode):
+            literal = _literal(source)
+            unusable = not isinstance(literal, str) or engine.after(_EPOCH, literal) is None
+            if literal is not None and unusable:
+                problem(f"办理期限无法识别: {literal}(应为 ISO 8601 时长，如 P5D、PT48H)")
     return out
 
 

@@ -10,6 +10,7 @@ import contextvars
 import inspect
 import json
 import logging
+import re
 import sys
 import traceback as tb
 from collections.abc import Callable, Iterator
@@ -472,9 +473,10 @@ def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) 
             info.kind = "userTask"
             info.form = props.get("formJsonSchemaFilename")
             info.ui_form = props.get("formUiSchemaFilename")
-            for key in ("owner", "dueIn"):
-                if props.get(key):
-                    info.expressions.append((key, props[key], "eval"))
+            if props.get("owner"):
+                info.expressions.append(("owner", props["owner"], "eval"))
+            if props.get("dueIn"):
+                info.expressions.append(("dueIn", due_expression(props["dueIn"]), "eval"))
         if isinstance(ts, HandlerServiceTask):
             info.kind = "serviceTask"
             info.operator = ts.operation_name
@@ -736,9 +738,19 @@ def _view_of(ts: Any, guid: str, process_id: str) -> UserTaskView:
         lane=ts.lane,
         form=props.get("formJsonSchemaFilename"),
         owner_expr=props.get("owner"),
-        due_expr=props.get("dueIn"),
+        due_expr=due_expression(props.get("dueIn")),
         instructions=ext.get("instructionsForEndUser"),
     )
+
+
+_BARE_DURATION = re.compile(r"\s*P[0-9YMWDTHS.,]+\s*", re.IGNORECASE)
+
+
+def due_expression(raw: str | None) -> str | None:
+    """A task's `dueIn` as an expression: a bare ISO 8601 duration (P5D, as the modeler asks) is a literal."""
+    if raw and _BARE_DURATION.fullmatch(raw):
+        return repr(raw.strip().upper())
+    return raw
 
 
 def find_ready_task(workflow: BpmnWorkflow, guid: str):  # noqa: ANN201

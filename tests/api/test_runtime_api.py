@@ -720,3 +720,31 @@ def test_a_workflow_that_loses_sight_of_its_open_task_becomes_an_incident_not_co
     assert "complete" not in statuses and statuses[-1] == "error", statuses
     incidents = admin.get(f"/api/v1/instances/{instance['id']}/incidents").get_json()
     assert "仍有未完成的任务" in incidents[-1]["message"]
+
+
+def test_a_due_period_written_bare_as_the_modeler_asks_sets_the_deadline(admin, login, clock) -> None:  # noqa: ANN001
+    from tests.bpmn_builder import Process, end, user_task
+    from tests.bpmn_builder import start as start_event
+
+    p = Process("due", "限期办理")
+    p.add(start_event(), "建设单位经办人", "start")
+    p.add(user_task("bare", "五日内", due="P5D"), "建设单位经办人", "bare")
+    p.add(user_task("quoted", "两日内", due="'PT48H'"), "建设单位经办人", "quoted")
+    p.add(end(), "建设单位经办人", "end")
+    p.chain("start", "bare", "quoted", "end")
+    assert deploy(admin, bundle(p.xml())).status_code == 201
+    clerk = login("jyj_jb")
+    begun = clock.now()
+    start(clerk, "due")
+    task = task_named(clerk, "五日内")
+    assert task["due_at"] is not None
+    assert abs(_parsed(task["due_at"]) - (begun + timedelta(days=5))) < timedelta(seconds=1)
+    assert complete(clerk, task["id"]).status_code == 200
+    task = task_named(clerk, "两日内")
+    assert abs(_parsed(task["due_at"]) - (clock.now() + timedelta(hours=48))) < timedelta(seconds=1)
+
+
+def _parsed(stamp: str):  # noqa: ANN202
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp)

@@ -129,3 +129,25 @@ def test_a_form_nested_past_the_parser_is_a_problem_line(tmp_path: Path) -> None
     deep = "[" * 5000 + "]" * 5000
     code, output = run(tmp_path, {"a.bpmn": two_lanes(), "approval.schema.json": deep})
     assert code == 1 and "approval.schema.json" in output and "表单嵌套层数过多" in output
+
+
+@pytest.mark.parametrize(
+    "due, refused",
+    [
+        ("P5D", ""),
+        ("pt48h", ""),
+        ("'P15D'", ""),
+        ("'十天'", "办理期限无法识别: 十天"),
+        ("5", "办理期限无法识别: 5"),
+    ],
+)
+def test_a_due_period_is_a_bare_or_quoted_iso_duration(tmp_path: Path, due: str, refused: str) -> None:
+    from tests.bpmn_builder import Process, end, start, user_task
+
+    p = Process("due", "限期办理")
+    p.add(start(), "建设单位经办人", "start")
+    p.add(user_task("t", "办理", due=due), "建设单位经办人", "t")
+    p.add(end(), "建设单位经办人", "end")
+    p.chain("start", "t", "end")
+    code, output = run(tmp_path, {"a.bpmn": p.xml()})
+    assert (code, refused in output) == ((1, True) if refused else (0, True)), output
