@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, undefer
 from handlers.context import HandlerContext
 from handlers.errors import HandlerError
 from handlers.localtime import format_local
+from handlers.models import Project
 from processes import catalog, engine, forms, instructions
 from processes.clock import Clock, SystemClock
 from processes.errors import Conflict, FormInvalid, NotAllowed, NotFound, ProcessError
@@ -49,6 +50,9 @@ from processes.store.steps import InstanceRecord, StepStore, TaskRecord, Version
 log = logging.getLogger(__name__)
 
 PROJECTED = ("stage", "project_id", "project_name", "total_estimate", "plan_year")
+# Data a start may not give: who started it and for which unit (the runtime writes them; handlers trust
+# unit_code), and the stage (the diagram sets it; it files the instance in lists and the register).
+SET_BY_RUNTIME = ("unit_code", "unit_name", "initiator", "stage")
 ACTIVE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
 MAX_MESSAGE_HOPS = 200
 
@@ -143,14 +147,17 @@ class Runtime:
             raise Conflict(f"流程 {process_id} 不允许直接发起")
         if initiator is not None and not facts.may_start:
             raise NotAllowed("您无权发起此流程")
+        initial = dict(data or {})
+        errors = _start_data_errors(session, initial, facts.unit_code)
+        if errors:
+            raise FormInvalid(errors)
         now = self.clock.now()
         spec, subs = self.specs.specs(session, pv)
-        initial = dict(data or {})
         unit_id = facts.unit_id
         # Who started it and for which unit: facts every diagram may read (e.g. handlers' unit_code).
-        initial.setdefault("unit_code", facts.unit_code)
-        initial.setdefault("unit_name", facts.unit_name)
-        initial.setdefault("initiator", initiator.username if initiator else None)
+        initial["unit_code"] = facts.unit_code
+        initial["unit_name"] = facts.unit_name
+        initial["initiator"] = initiator.username if initiator else None
         workflow = engine.new_workflow(spec, subs, initial)
         instance = InstanceRecord(
             id=None,  # inserted by _save with its first state: one INSERT, no UPDATE
@@ -233,13 +240,11 @@ class Runtime:
     def claim(self, session: Session, task_id: int, user: User) -> HumanTask:
         """Take a task from the role's pool so nobody else works on it."""
         task = self._task(session, task_id, lock=True)
-        self._check_open(task)
+        # Permission first: who completed a task, and when, is not told to one who may not work on it.
         if not can_work_on(session, user, task):
             raise NotAllowed("您无权认领此任务")
-        if task.claimed_by_id not in (None, user.id):
-            raise Conflict(
-                f"任务已由 {task.claimed_by.display_name} 认领", {"claimed_by": task.claimed_by.username}
-            )
+        self._check_open(task)
+        self._check_not_held_by_other(task, user)
         task.claimed_by = user
         session.add(self._bare_event(task.instance_id, "task_claimed", user, task))
         session.flush()
@@ -248,11 +253,11 @@ class Runtime:
     def unclaim(self, session: Session, task_id: int, user: User) -> HumanTask:
         """Give a claimed task back to the role's pool (its holder or an admin)."""
         task = self._task(session, task_id, lock=True)
-        self._check_open(task)
         if task.claimed_by_id is None:
-            return task
+            raise Conflict("任务未被认领，无需退回认领")
         if task.claimed_by_id != user.id and not user.is_admin:
             raise NotAllowed("只有认领人或管理员可以退回认领")
+        self._check_open(task)
         task.claimed_by = None
         session.add(self._bare_event(task.instance_id, "task_unclaimed", user, task))
         session.flush()
@@ -275,11 +280,13 @@ class Runtime:
         return task
 
     def save_draft(self, session: Session, task_id: int, user: User, data: dict[str, Any]) -> HumanTask:
-        """Keep unfinished form data on the task without running anything."""
-        task = self._task(session, task_id)
+        """Keep unfinished form data on the task without running anything (who may complete it only)."""
+        task = self._task(session, task_id, lock=True)
         self._check_open(task)
         if not can_work_on(session, user, task):
             raise NotAllowed("您无权办理此任务")
+        self._check_not_held_by_other(task, user)
+        self._check_instance_accepts_work(task.instance)
         if not isinstance(data, dict):
             raise FormInvalid({"": ["提交的数据必须是对象"]})
         task.draft_json = _jsonable(data)
@@ -824,7 +831,14 @@ class Runtime:
             raise Conflict("任务已取消(流程已走向其他分支)", {"status": "cancelled"})
 
     @staticmethod
-    def _check_instance_accepts_work(instance: InstanceRecord) -> None:
+    def _check_not_held_by_other(task: HumanTask, user: User) -> None:
+        if task.claimed_by_id not in (None, user.id):
+            raise Conflict(
+                f"任务已由 {task.claimed_by.display_name} 认领", {"claimed_by": task.claimed_by.username}
+            )
+
+    @staticmethod
+    def _check_instance_accepts_work(instance: InstanceRecord | ProcessInstance) -> None:
         if instance.status == InstanceStatus.SUSPENDED:
             raise Conflict("流程实例已挂起，暂不能办理", {"status": "suspended"})
         if instance.status in ENDED:
@@ -887,6 +901,27 @@ def _allowed(user: User, task: HumanTask | TaskRecord, holds_role: Callable[[str
     if task.role_code is None or not holds_role(task.role_code):
         return False
     return task.unit_id is None or task.unit_id == user.organisation_id
+
+
+def _start_data_errors(
+    session: Session, data: Mapping[str, Any], unit_code: str | None
+) -> dict[str, list[str]]:
+    """Field errors of a start's initial data: keys the runtime sets, or another unit's project.
+
+    The instance is linked to the project its data names (see `_project`), and whoever may see the instance
+    then sees the project and its documents: a start may only name a project of the instance's own unit.
+    """
+    errors = {f"data.{key}": ["由系统填写，发起时不能指定"] for key in SET_BY_RUNTIME if key in data}
+    project_id = data.get("project_id")
+    if project_id is None or project_id == "":
+        return errors
+    if not isinstance(project_id, str):
+        errors["data.project_id"] = ["项目编号应为文本"]
+    elif unit_code is None or not session.scalar(
+        select(exists().where(Project.project_id == project_id, Project.unit_code == unit_code))
+    ):
+        errors["data.project_id"] = ["发起单位的项目库中没有此编号的项目"]
+    return errors
 
 
 def may_start(session: Session, user: User, process_id: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -14,10 +15,12 @@ from flask_smorest import Blueprint
 from gmssl import func as sm_func
 from gmssl import sm3
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from processes import queries
 from processes.errors import FormInvalid, NotFound
-from processes.store.models import Attachment, HumanTask, ProcessInstance, User
+from processes.runtime import can_work_on
+from processes.store.models import Attachment, HumanTask, ProcessInstance, TaskStatus, User
 from processes.uploads import upload_refs
 from service import auth
 from service.converters import MAX_ROW_ID
@@ -39,6 +42,11 @@ ALLOWED_SUFFIXES = (
     ".wps",
     ".et",
 )
+# The columns' lengths: a longer value is a field error, not a driver failure (PostgreSQL refuses it).
+MAX_KIND, MAX_TASK_GUID, MAX_CONTENT_TYPE = 40, 36, 100
+# A media type as `type/subtype` (what the download answers with); anything else is stored as a byte stream.
+MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,40}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,56}")
+ROW_ID = re.compile(r"[0-9]{1,10}")
 
 
 class AttachmentSchema(ma.Schema):
@@ -67,29 +75,69 @@ class Upload(MethodView):
         if upload is None or not upload.filename:
             raise FormInvalid({"file": ["请选择要上传的文件"]})
         name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:200]
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+            raise FormInvalid({"file": ["文件名不能包含控制字符"]})
         if not name.lower().endswith(ALLOWED_SUFFIXES):
             raise FormInvalid({"file": [f"不支持的文件类型，允许: {' '.join(ALLOWED_SUFFIXES)}"]})
+        kind = request.form.get("kind") or None
+        task_guid = request.form.get("task_guid") or None
+        errors: dict[str, list[str]] = {}
+        if kind is not None and len(kind) > MAX_KIND:
+            errors["kind"] = [f"长度不能超过 {MAX_KIND}"]
+        if task_guid is not None and len(task_guid) > MAX_TASK_GUID:
+            errors["task_guid"] = [f"长度不能超过 {MAX_TASK_GUID}"]
+        instance_id = _instance_id(request.form.get("instance_id"), errors)
+        if errors:
+            raise FormInvalid(errors)
+        session = get_session()
+        if instance_id is not None:
+            _check_may_attach(session, user, instance_id)
         content = upload.read()
         if not content:
             raise FormInvalid({"file": ["文件为空"]})
-        instance_id = request.form.get("instance_id", type=int)
+        mimetype = upload.mimetype
         attachment = Attachment(
             instance_id=instance_id,
-            task_guid=request.form.get("task_guid"),
+            task_guid=task_guid,
             filename=name,
-            content_type=upload.mimetype or "application/octet-stream",
+            content_type=mimetype if MEDIA_TYPE.fullmatch(mimetype) else "application/octet-stream",
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
             sm3=sm3_hex(content),
-            kind=(request.form.get("kind") or None),
+            kind=kind,
             content=content,
             uploaded_by_id=user.id,
             uploaded_at=runtime().clock.now(),
         )
-        session = get_session()
         session.add(attachment)
         session.commit()
         return attachment
+
+
+def _instance_id(value: str | None, errors: dict[str, list[str]]) -> int | None:
+    """The form's `instance_id` as a row id, None when not given; a malformed one is a field error."""
+    if value is None or value == "":
+        return None
+    if ROW_ID.fullmatch(value) and 0 < int(value) <= MAX_ROW_ID:
+        return int(value)
+    errors["instance_id"] = ["应为有效的流程实例编号"]
+    return None
+
+
+def _check_may_attach(session: Session, user: User, instance_id: int) -> None:
+    """Refuse (404, as reading it would) an instance the caller neither sees nor has an open task of."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is not None and queries.can_see_instance(session, user, instance):
+        return
+    if instance is not None:
+        open_tasks = session.scalars(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY
+            )
+        )
+        if any(can_work_on(session, user, task) for task in open_tasks):
+            return  # e.g. an expert's scoring task: no sight of the instance, but work on it
+    raise NotFound(f"流程实例 {instance_id} 不存在")
 
 
 @blp.route("/<int:attachment_id>")

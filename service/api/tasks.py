@@ -113,6 +113,7 @@ class Claim(MethodView):
         """Claim a task from the role's pool."""
         user = auth.require_user()
         session = get_session()
+        visible_task(task_id)  # a task the caller cannot see is not found, whatever its state
         task = runtime().claim(session, task_id, user)
         session.commit()
         return task
@@ -122,9 +123,10 @@ class Claim(MethodView):
 class Unclaim(MethodView):
     @blp.response(200, TaskSchema)
     def post(self, task_id: int):
-        """Give a claimed task back to the pool."""
+        """Give a task the caller claimed back to the pool (admins: anyone's)."""
         user = auth.require_user()
         session = get_session()
+        visible_task(task_id)
         task = runtime().unclaim(session, task_id, user)
         session.commit()
         return task
@@ -157,9 +159,10 @@ class Draft(MethodView):
     @blp.arguments(SubmitArgs())
     @blp.response(200)
     def post(self, args: dict, task_id: int):
-        """Save unfinished form data on the task."""
+        """Save unfinished form data on the task (whoever may complete it, while it may be completed)."""
         user = auth.require_user()
         session = get_session()
+        visible_task(task_id)
         runtime().save_draft(session, task_id, user, args["data"])
         session.commit()
         return {"saved_at": runtime().clock.now().isoformat()}
