@@ -442,9 +442,14 @@ WJW = ("11341500MB59083010", "六安市卫生健康委员会")
 @pytest.fixture
 def register(app, admin, login) -> dict:  # noqa: ANN001
     """Three register rows (two of 市教育局, one of 市卫健委) and an instance of the first."""
+    sessions = app.extensions["egovflow"].sessions
+    with sessions() as session:  # the project is on record before an instance may name it
+        add_project(session, "LA-2026-0001", *JYJ, 2026, "3200000.00", "初审", "INITIAL_REVIEW")
+        session.commit()
     instance = start(login("jyj_jb"), data={"project_id": "LA-2026-0001"})
-    with app.extensions["egovflow"].sessions() as session:
-        add_project(session, "LA-2026-0001", *JYJ, 2026, "3200000.00", "初审", "INITIAL_REVIEW", instance)
+    with sessions() as session:
+        first = update(Project).where(Project.project_id == "LA-2026-0001")
+        session.execute(first.values(instance_id=instance))
         add_project(session, "LA-2026-0002", *JYJ, 2026, "8800000.50", "立项", "APPROVED")
         add_project(session, "LA-2025-0003", *WJW, 2025, "450000.00", "建设", "BUILDING")
         doc = store_document(
