@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from handlers.uscc import is_valid_uscc
 from processes.errors import FormInvalid, NotFound
 from processes.queries import Page, paginate, searched
 from processes.store.models import Organisation, Role, RoleScope, User, UserRole
@@ -269,7 +270,7 @@ def list_organisations(session: Session, q: str | None = None, kind: str | None 
 def create_organisation(
     session: Session, *, code: str, name: str, short_name: str, kind: str
 ) -> Organisation:
-    """Add an organisation; its code (统一社会信用代码 or a short code) must be unique."""
+    """Add an organisation; its code (统一社会信用代码, with a correct check character) must be unique."""
     org = Organisation(kind="unit")
     _apply_org(session, org, {"code": code, "name": name, "short_name": short_name, "kind": kind})
     session.add(org)
@@ -291,10 +292,11 @@ def _apply_org(session: Session, org: Organisation, changes: dict[str, Any]) -> 
     errors: dict[str, list[str]] = {}
     values = {k: str(v).strip() for k, v in changes.items() if v is not None}
     if "code" in values:
-        code = values["code"]
+        code = values["code"] = values["code"].upper()
         clash = session.scalar(select(Organisation.id).where(Organisation.code == code))
-        if not re.fullmatch(r"[0-9A-Za-z_-]{2,32}", code):
-            errors["code"] = ["代码为 2–32 位字母、数字、- 或 _（如统一社会信用代码）"]
+        if not is_valid_uscc(code):
+            # The register, approval documents and the expert draw's conflicts all go by this code.
+            errors["code"] = ["统一社会信用代码不正确（18 位，末位为校验码）"]
         elif clash is not None and clash != org.id:
             errors["code"] = [f"代码「{code}」已被其他单位使用"]
     for field, limit, label in (("name", 100, "单位全称"), ("short_name", 40, "简称")):

@@ -271,7 +271,7 @@ def org_group() -> None:
     "--kind", type=click.Choice(["unit", "bureau", "government"]), default="unit", show_default=True
 )
 def org_add(code: str, name: str, short_name: str | None, kind: str) -> None:
-    """Add an organisation with its code (统一社会信用代码 or a short code)."""
+    """Add an organisation with its code (统一社会信用代码)."""
     from processes import accounts
 
     state = _app().extensions["egovflow"]

@@ -56,7 +56,7 @@ class RoleScope(enum.StrEnum):
 class Organisation(Base):
     __tablename__ = "organisation"
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)  # 统一社会信用代码 or a short code
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # 统一社会信用代码
     name: Mapped[str] = mapped_column(String(100))
     short_name: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20), default="unit")  # bureau | unit | government

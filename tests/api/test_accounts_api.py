@@ -225,17 +225,17 @@ def _code(admin: ApiClient, short_name: str) -> str:
 
 
 def test_organisations_are_added_renamed_and_keep_unique_codes(admin) -> None:  # noqa: ANN001
-    body = {"code": "11341500MB1A0099XX", "name": "六安市文化和旅游局", "short_name": "市文旅局"}
+    body = {"code": "11341500MB1A009908", "name": "六安市文化和旅游局", "short_name": "市文旅局"}
     made = admin.post("/api/v1/organisations", json=body)
     assert made.status_code == 201, made.get_json()
     assert made.get_json()["kind"] == "unit" and made.get_json()["user_count"] == 0
     clash = admin.post("/api/v1/organisations", json={**body, "name": "另一个局"})
     assert clash.status_code == 422
-    assert clash.get_json()["errors"]["code"] == ["代码「11341500MB1A0099XX」已被其他单位使用"]
+    assert clash.get_json()["errors"]["code"] == ["代码「11341500MB1A009908」已被其他单位使用"]
     renamed = admin.patch(f"/api/v1/organisations/{made.get_json()['id']}", json={"short_name": "市文旅"})
     assert renamed.get_json()["short_name"] == "市文旅"
     jyj = org_id(admin, "市教育局")
-    taken = admin.patch(f"/api/v1/organisations/{jyj}", json={"code": "11341500MB1A0099XX"})
+    taken = admin.patch(f"/api/v1/organisations/{jyj}", json={"code": "11341500MB1A009908"})
     assert taken.status_code == 422
     counted = {
         o["short_name"]: o["user_count"] for o in admin.get("/api/v1/organisations?kind=unit").get_json()

@@ -153,15 +153,16 @@ def test_the_pool_is_for_managers_to_read_and_admins_to_change(login) -> None:  
     assert login("manager").post("/api/v1/experts", json={"username": "x"}).status_code == 403
 
 
-def test_a_unit_on_record_can_be_declared_a_conflict_whatever_its_code(admin) -> None:  # noqa: ANN001
-    made = admin.post(
-        "/api/v1/organisations",
-        json={"code": "wlj-01", "name": "六安市文化和旅游局", "short_name": "市文旅局"},
-    )
-    assert made.status_code == 201, made.get_json()
+def test_a_unit_added_on_record_can_be_declared_a_conflict(admin) -> None:  # noqa: ANN001
+    body = {"code": "wlj-01", "name": "六安市文化和旅游局", "short_name": "市文旅局"}
+    refused = admin.post("/api/v1/organisations", json=body)  # the register and the draw go by its code
+    assert refused.get_json()["errors"] == {"code": ["统一社会信用代码不正确（18 位，末位为校验码）"]}
+    code = uscc("11341500MB1A00991")
+    made = admin.post("/api/v1/organisations", json={**body, "code": code.lower()})
+    assert made.status_code == 201 and made.get_json()["code"] == code  # kept as written on the certificate
     url = f"/api/v1/experts/{expert_id(admin, 'expert01')}"
-    saved = admin.patch(url, json={"avoid_orgs": [{"code": "wlj-01", "reason": "曾任顾问"}]})
+    saved = admin.patch(url, json={"avoid_orgs": [{"code": code, "reason": "曾任顾问"}]})
     assert saved.status_code == 200, saved.get_json()
-    assert saved.get_json()["avoid_orgs"][0]["code"] == "wlj-01"  # as on record, so the draw matches it
+    assert saved.get_json()["avoid_orgs"][0]["code"] == code
     refused = admin.patch(url, json={"avoid_orgs": [{"code": "WLJ-02"}]})
     assert refused.get_json()["errors"]["avoid_orgs"] == ["第 1 行：统一社会信用代码不正确"]

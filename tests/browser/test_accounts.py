@@ -14,7 +14,7 @@ def test_an_admin_adds_a_unit_and_an_operator_who_sets_their_own_password(visit)
     form = admin.page.locator("#create-organisation")
     form.locator("input[name=name]").fill(UNIT)
     form.locator("input[name=short_name]").fill("市文旅局")
-    form.locator("input[name=code]").fill("11341500MB1A0099XX")
+    form.locator("input[name=code]").fill("11341500MB1A009908")
     with admin.page.expect_navigation():
         form.get_by_role("button", name="添加").click()
     assert "市文旅局" in admin.page.locator("#organisations").inner_text()
