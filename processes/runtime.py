@@ -699,7 +699,15 @@ class Runtime:
                     # task (修改补正 to the clerk who declared), if they still may: not into the pool unseen.
                     row["claimed_by_id"] = store.last_holder(row)
             store.insert_tasks(rows)
-            store.remake_tasks({open_rows[v.guid]: self._new_task(step, v, lane_roles, now) for v in remade})
+            if remade:
+                # A task's deadline counts from when it arrived, not from the migration that remade its row.
+                arrived = store.arrivals(instance.id)
+                store.remake_tasks(
+                    {
+                        (task_id := open_rows[v.guid]): self._new_task(step, v, lane_roles, arrived[task_id])
+                        for v in remade
+                    }
+                )
 
     def _new_task(
         self,

@@ -47,6 +47,7 @@ _SQL = {
         WHERE t.id = :task_id""",
     "state": "SELECT state_json FROM process_instance WHERE id = :id",
     "open_tasks": "SELECT id, task_guid FROM human_task WHERE instance_id = :id AND status = 'ready'",
+    "arrivals": "SELECT id, created_at FROM human_task WHERE instance_id = :id AND status = 'ready'",
     "lane_roles": "SELECT l.lane, r.code, r.scope FROM lane_role l JOIN role r ON r.code = l.role_code",
     "user_id": "SELECT id FROM app_user WHERE username = :username",
     # Who takes a pool task again: whoever last completed this step of the instance or, for a step not done
@@ -227,6 +228,11 @@ class StepStore:
         """Return the ids of an instance's open human tasks by task guid."""
         self._cursor.execute(self._sql["open_tasks"], {"id": instance_id})
         return {guid: task_id for task_id, guid in self._cursor.fetchall()}
+
+    def arrivals(self, instance_id: int) -> dict[int, datetime]:
+        """Return when each of an instance's open human tasks arrived, by task id."""
+        self._cursor.execute(self._sql["arrivals"], {"id": instance_id})
+        return {task_id: self._read_time(at) for task_id, at in self._cursor.fetchall()}
 
     def lane_roles(self) -> dict[str, tuple[str, str]]:
         """Return (role code, role scope) by lane name."""

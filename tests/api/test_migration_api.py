@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -361,3 +361,29 @@ def test_a_step_added_before_the_current_one_is_not_reached(admin, login) -> Non
     assert report["migrated"] and report["added"] == ["步骤a2(a2)"]
     complete(operator, task_named(operator, "步骤b")["id"])
     assert shown(admin, instance["id"])["status"] == "complete"
+
+
+def test_a_moved_task_keeps_the_deadline_counted_from_its_arrival(admin, login, clock) -> None:  # noqa: ANN001
+    from tests.bpmn_builder import Process, end, user_task
+    from tests.bpmn_builder import start as start_event
+
+    def timed(name: str, due: str) -> str:
+        p = Process("timed_review", "限期审核")
+        p.add(start_event(), "建设单位经办人", "start")
+        p.add(user_task("review", name, due=due), "建设单位经办人", "review")
+        p.add(end(), "建设单位经办人", "end")
+        p.chain("start", "review", "end")
+        return p.xml()
+
+    deployed(admin, timed("审核", "P10D"))
+    operator = login("jyj_jb")
+    instance = start(operator, "timed_review")
+    due = task_named(operator, "审核")["due_at"]
+    clock.advance(timedelta(days=12))  # overdue by two days
+    deployed(admin, timed("审核申请", "P10D"))  # a rename only
+    assert migrate(admin, instance["id"]).get_json()["refreshed"] == 1
+    assert task_named(operator, "审核申请")["due_at"] == due  # still overdue, not ten days from the move
+    deployed(admin, timed("审核申请", "P15D"))  # a longer period counts from the arrival too
+    assert migrate(admin, instance["id"]).get_json()["refreshed"] == 1
+    moved = datetime.fromisoformat(task_named(operator, "审核申请")["due_at"])
+    assert moved - datetime.fromisoformat(due) == timedelta(days=5)
