@@ -30,7 +30,12 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,59}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
 ORG_KINDS = {"unit": "项目建设单位", "bureau": "市直部门", "government": "市政府"}
-USER_SORTS = {"username": User.username, "name": User.display_name, "last_login": User.last_login_at}
+# The account list's sort keys: what to order by. The latest log-ins come first, those never made last.
+USER_SORTS = {
+    "username": (User.username,),
+    "name": (User.display_name,),
+    "last_login": (User.last_login_at.is_(None), User.last_login_at.desc()),
+}
 
 
 @dataclass
@@ -68,7 +73,7 @@ def temporary_password() -> str:
 
 def list_users(session: Session, where: UserFilter, sort: str, page: int, page_size: int) -> Page[User]:
     """One page of accounts, with their unit and roles loaded."""
-    stmt = _users_query(where).order_by(USER_SORTS.get(sort, User.username), User.id)
+    stmt = _users_query(where).order_by(*USER_SORTS.get(sort, USER_SORTS["username"]), User.id)
     return paginate(session, stmt, page, page_size)
 
 

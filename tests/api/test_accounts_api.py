@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from click.testing import CliRunner
 
@@ -29,7 +31,8 @@ def create(admin: ApiClient, **fields: object):  # noqa: ANN201
     return admin.post("/api/v1/users", json=body)
 
 
-def test_admin_creates_an_account_that_must_change_its_password_first(app, admin) -> None:  # noqa: ANN001
+def test_admin_creates_an_account_that_must_change_its_password_first(app, admin, clock) -> None:  # noqa: ANN001
+    clock.advance(timedelta(minutes=5))  # jyj_zhang logs in after admin
     response = create(admin, organisation_id=org_id(admin, "市教育局"), roles=["UNIT_OPERATOR"])
     assert response.status_code == 201, response.get_json()
     made = response.get_json()
@@ -55,6 +58,10 @@ def test_admin_creates_an_account_that_must_change_its_password_first(app, admin
     assert user.get("/").status_code == 200
     listed = admin.get("/api/v1/users?q=jyj_zhang").get_json()["items"]
     assert listed[0]["must_change_password"] is False and listed[0]["last_login_at"] is not None
+    # The latest log-in first (jyj_zhang logged in after admin), those who never logged in last.
+    by_login = admin.get("/api/v1/users?sort=last_login&page_size=200").get_json()["items"]
+    assert [u["username"] for u in by_login[:2]] == ["jyj_zhang", "admin"]
+    assert by_login[-1]["last_login_at"] is None
 
 
 def test_a_new_unit_operator_receives_the_units_tasks(app, admin) -> None:  # noqa: ANN001
