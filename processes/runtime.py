@@ -218,10 +218,11 @@ class Runtime:
         self, session: Session, step: _Step, task: TaskRecord, user: User, data: dict[str, Any]
     ) -> dict[str, Any]:
         """Refuse a submission that may not go through; return the part of `data` the form declares."""
-        if task.status != TaskStatus.READY:
-            self._check_open(self._task(session, task.id))  # loads who and when, for the message
+        # Permission first: who completed a task, and when, is not told to one who may not work on it.
         if not _allowed(user, task, lambda role_code: task.caller_holds_role):
             raise NotAllowed("您无权办理此任务")
+        if task.status != TaskStatus.READY:
+            self._check_open(self._task(session, task.id))  # loads who and when, for the message
         if task.claimed_by_id not in (None, user.id):
             holder = session.get(User, task.claimed_by_id)
             raise Conflict(

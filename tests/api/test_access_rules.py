@@ -234,3 +234,8 @@ def test_claim_and_unclaim_answer_only_about_tasks_one_sees(admin, login) -> Non
     assert refused.status_code == 403 and "detail" not in refused.get_json()
     done = unit.post(f"/api/v1/tasks/{task['id']}/claim")
     assert done.status_code == 409 and done.get_json()["detail"]["completed_by"] == "wjw_jb"
+    # Completing it again answers the same way: a 403 without who and when to one who may not work on it.
+    again = clerk.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": APPROVE})
+    assert again.status_code == 403 and "detail" not in again.get_json()
+    again = unit.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": APPROVE})
+    assert again.status_code == 409 and again.get_json()["detail"]["completed_by"] == "wjw_jb"
