@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from processes import engine, instructions, scripting
 from processes.errors import BundleInvalid, NotFound, Problem
+from processes.forms import json_syntax_problem, schema_problem
 from processes.store.models import Deployment, FileBlob, ProcessVersion, Schedule, VersionFile
 from processes.store.steps import VersionRef
 
@@ -146,8 +147,11 @@ def _load_forms(files: Mapping[str, bytes]) -> tuple[dict[str, dict], list[Probl
             continue
         try:
             schema = json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            problems.append(Problem(name, "", f"表单不是合法的 JSON: {err}"))
+        except UnicodeDecodeError:
+            problems.append(Problem(name, "", "表单不是 UTF-8 编码的文本"))
+            continue
+        except json.JSONDecodeError as err:
+            problems.append(Problem(name, "", f"表单不是合法的 JSON：{json_syntax_problem(err)}"))
             continue
         except RecursionError:
             problems.append(Problem(name, "", "表单嵌套层数过多"))
@@ -159,7 +163,7 @@ def _load_forms(files: Mapping[str, bytes]) -> tuple[dict[str, dict], list[Probl
             try:
                 Draft202012Validator.check_schema(schema)
             except SchemaError as err:
-                problems.append(Problem(name, "", f"JSON Schema 不合法: {err.message}"))
+                problems.append(Problem(name, "", f"JSON Schema 不合法：{schema_problem(err)}"))
                 continue
             except RecursionError:
                 problems.append(Problem(name, "", "表单嵌套层数过多"))

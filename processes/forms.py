@@ -8,9 +8,21 @@ from decimal import Decimal
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 _FORMAT_CHECKER = FormatChecker()
+# Python's JSON parser's messages, for people editing a form.
+_JSON_MESSAGES = {
+    "Expecting value": "此处应为一个值",
+    "Expecting ',' delimiter": "缺少逗号(,)",
+    "Expecting ':' delimiter": "缺少冒号(:)",
+    "Expecting property name enclosed in double quotes": "属性名须用英文双引号括起",
+    "Unterminated string starting at": "字符串缺少结尾的双引号",
+    "Invalid control character at": "字符串中有控制字符",
+    "Extra data": "JSON 结束后还有多余内容",
+    "Invalid \\escape": "无效的转义字符",
+    "Invalid \\uXXXX escape": "无效的 \\u 转义",
+}
 _validators: dict[int, tuple[dict, Draft202012Validator]] = {}
 
 
@@ -23,6 +35,19 @@ def _validator(schema: dict) -> Draft202012Validator:
         found = (schema, Draft202012Validator(exact, format_checker=_FORMAT_CHECKER))
         _validators[key] = found
     return found[1]
+
+
+def json_syntax_problem(err: json.JSONDecodeError) -> str:
+    """A JSON syntax error in Chinese, with its line and column."""
+    return f"第 {err.lineno} 行第 {err.colno} 列：{_JSON_MESSAGES.get(err.msg, err.msg)}"
+
+
+def schema_problem(err: SchemaError) -> str:
+    """What makes a form's JSON Schema invalid, in Chinese: where, and the value that is wrong there."""
+    where = "/".join(str(part) for part in err.path) or "根"
+    value = json.dumps(err.instance, ensure_ascii=False, default=str)
+    value = value if len(value) <= 60 else value[:60] + "…"
+    return f"{where} 处的值 {value} 不符合 JSON Schema 规范"
 
 
 def field_errors(schema: dict | None, data: Any) -> dict[str, list[str]]:

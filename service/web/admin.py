@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from processes import catalog, migration
 from processes.errors import BundleInvalid, FormInvalid, NotFound
+from processes.forms import json_syntax_problem
 from processes.store.models import (
     ENDED,
     Deployment,
@@ -361,8 +362,7 @@ def form_save(name: str) -> tuple[Response, int]:
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as err:
-        where = f"第 {err.lineno} 行第 {err.colno} 列"
-        raise FormInvalid({"text": [f"不是合法的 JSON：{where} {err.msg}"]}) from err
+        raise FormInvalid({"text": [f"不是合法的 JSON：{json_syntax_problem(err)}"]}) from err
     if not isinstance(parsed, dict):
         raise FormInvalid({"text": ["表单必须是 JSON 对象"]})
     return _deploy(bundles.bundle_with_form(get_session(), name, text), f"web:form:{name}")

@@ -608,13 +608,15 @@ def test_form_editor_saves_by_deploying_new_versions(admin) -> None:  # noqa: AN
     bad = admin.client.post(
         "/admin/forms/approval.schema.json", json={"text": "{"}, headers={"X-CSRFToken": admin.csrf, **JSON}
     )
-    assert bad.status_code == 422 and "不是合法的 JSON" in bad.get_json()["errors"]["text"][0]
+    assert bad.get_json()["errors"]["text"] == ["不是合法的 JSON：第 1 行第 2 列：属性名须用英文双引号括起"]
     invalid_schema = admin.client.post(
         "/admin/forms/approval.schema.json",
-        json={"text": '{"type": 12}'},
+        json={"text": '{"type": "object", "properties": {"a": {"type": "strin"}}}'},
         headers={"X-CSRFToken": admin.csrf, **JSON},
     )
     assert invalid_schema.status_code == 422
+    problems = [p["message"] for p in invalid_schema.get_json()["errors"]]
+    assert problems == ['JSON Schema 不合法：properties/a/type 处的值 "strin" 不符合 JSON Schema 规范']
     page(admin, "/admin/forms/nothing.schema.json", 404)
 
 
