@@ -265,11 +265,12 @@ async function mountModeler(el) {
       const { body: result } = await postJSON(d.deployUrl, await body());
       clearMarks();
       const versions = (result && result.versions) || [];
+      const unchanged = versions.length > 0 && versions.every((v) => v.created === false);
       results.replaceChildren(
         h(
           'div',
           { class: 'alert-info' },
-          h('strong', {}, '部署成功。'),
+          h('strong', {}, unchanged ? '内容与当前版本相同，未生成新版本。' : '部署成功。'),
           h(
             'ul',
             {},
@@ -279,14 +280,14 @@ async function mountModeler(el) {
                 {},
                 `流程 ${v.process_id} 第 ${v.version} 版${versionState(v.created)}`,
                 v.name ? ` ${v.name} ` : ' ',
-                v.url ? h('a', { href: v.url }, '查看此版本并迁移未结束的实例') : '',
+                v.url && v.created !== false ? h('a', { href: v.url }, '查看此版本并迁移未结束的实例') : '',
               ),
             ),
           ),
-          h('p', { class: 'muted' }, '本页仍以原版本为底；如需在新版本上继续修改，请从新版本打开建模器。'),
+          unchanged ? null : h('p', { class: 'muted' }, '本页仍以原版本为底；如需在新版本上继续修改，请从新版本打开建模器。'),
         ),
       );
-      setStatus('部署成功', 'is-ok');
+      setStatus(unchanged ? '无变化' : '部署成功', 'is-ok');
       dirty = false;
     } catch (err) {
       const problems = errorsToProblems(err.body && err.body.errors);
