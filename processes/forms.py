@@ -75,14 +75,17 @@ def declared_fields(schema: dict | None, data: dict[str, Any]) -> dict[str, Any]
     """Return the part of `data` the form declares (what gets merged into the process).
 
     A field left out takes its form's `default`, so a field that is required only sometimes (拒签理由,
-    附加条件) still reaches the process as "" or [] when it was not needed.
+    附加条件) still reaches the process as "" or [] when it was not needed. One without a default is
+    cleared (None): a submission is the whole form, so a second round's decision does not carry the first
+    round's opinion. Fields the form shows read-only (the process's own facts) are never touched.
     """
     if schema is None or not (schema.get("properties")):
         return dict(data)
     declared = {k: v for k, v in data.items() if k in schema["properties"]}
     for name, prop in schema["properties"].items():
-        if name not in declared and isinstance(prop, dict) and "default" in prop:
-            declared[name] = copy.deepcopy(prop["default"])
+        if name in declared or not isinstance(prop, dict) or prop.get("readOnly"):
+            continue
+        declared[name] = copy.deepcopy(prop["default"]) if "default" in prop else None
     return declared
 
 

@@ -200,3 +200,16 @@ def test_short_texts_say_what_they_expect() -> None:
         ("acceptance_review.schema.json", "acceptance_panel"),
     ):
         assert form(name)["properties"][field]["items"]["maxLength"] <= 50
+
+
+def test_a_field_left_out_without_a_default_is_cleared_but_the_processs_facts_are_kept() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "decision": {"type": "string"},
+            "opinion": {"type": "string"},
+            "project_name": {"type": "string", "readOnly": True},
+        },
+    }
+    # A second round's approval without an opinion: the first round's 退回 opinion does not stay behind.
+    assert declared_fields(schema, {"decision": "APPROVE"}) == {"decision": "APPROVE", "opinion": None}
