@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -106,6 +106,8 @@ def init_app(app: Flask) -> None:
                 errors.update(_flatten(messages))
             status = 422
         message = HTTP_MESSAGES.get(status, err.name)
+        if status == 413 and (limit := current_app.config.get("MAX_CONTENT_LENGTH")):
+            message = f"{message}(每次上传不能超过 {limit // (1024 * 1024)} MB)"
         return error_response(status, err.name.lower().replace(" ", "_"), message, errors)
 
     @app.errorhandler(Exception)

@@ -119,9 +119,10 @@ export function uploadFile(url, file, onProgress, fields = {}) {
       if (xhr.status >= 200 && xhr.status < 300 && body) {
         resolve(body);
       } else {
-        reject(
-          new HttpError((body && body.message) || describeStatus(xhr.status), { status: xhr.status, body }),
-        );
+        // A refused file is explained by its field errors (不支持的文件类型…), not the general 422 message.
+        const fieldMessages = body && body.errors && typeof body.errors === 'object' ? Object.values(body.errors).flat() : [];
+        const message = fieldMessages.filter((m) => typeof m === 'string').join('；') || (body && body.message);
+        reject(new HttpError(message || describeStatus(xhr.status), { status: xhr.status, body }));
       }
     });
     xhr.addEventListener('error', () => reject(new HttpError('网络连接失败，上传未完成')));

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -97,3 +98,15 @@ def test_body_errors_name_their_fields_in_chinese(admin) -> None:
         assert refused.status_code == 422 and refused.get_json()["errors"] == {"": ["应为对象"]}, body
     refused = admin.post("/api/v1/validate", json={})
     assert refused.status_code == 422 and refused.get_json()["errors"] == {"files": ["此项为必填项"]}
+
+
+def test_an_upload_past_the_limit_says_what_the_limit_is(app, login) -> None:  # noqa: ANN001
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    clerk = login("jyj_jb")
+    refused = clerk.client.post(
+        "/api/v1/attachments",
+        data={"file": (io.BytesIO(b"x" * (3 * 1024 * 1024)), "大文件.pdf")},
+        headers={"X-CSRFToken": clerk.csrf},
+    )
+    assert refused.status_code == 413
+    assert refused.get_json()["message"] == "上传的文件过大(每次上传不能超过 2 MB)"
