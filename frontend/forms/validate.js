@@ -68,6 +68,9 @@ function walk(rawSchema, value, path, rootSchema, add) {
       add(path, schema.minItems === 1 ? '请至少填写一项' : `至少需要 ${schema.minItems} 项`);
     }
     if (schema.maxItems !== undefined && list.length > schema.maxItems) add(path, `最多 ${schema.maxItems} 项`);
+    if (schema.uniqueItems && new Set(list.map((item) => JSON.stringify(item))).size < list.length) {
+      add(path, '不能有重复项');
+    }
     if (schema.items && !choicesOf(resolve(schema.items, rootSchema))) {
       list.forEach((item, i) => walk(schema.items, item, [...path, i], rootSchema, add));
     }
@@ -115,7 +118,23 @@ function walk(rawSchema, value, path, rootSchema, add) {
     if (high && (high.exclusive ? value >= high.limit : value > high.limit)) {
       add(path, `${high.exclusive ? '必须小于' : '不能大于'} ${high.limit}`);
     }
+    if (schema.multipleOf && !isMultiple(value, schema.multipleOf)) {
+      add(path, schema.multipleOf === 0.01 ? '金额最多保留两位小数' : `必须是 ${schema.multipleOf} 的整数倍`);
+    }
   }
+}
+
+/** Whether `value` is a whole multiple of `step`, as the server checks it in decimals (0.1 + 0.2 is 0.3). */
+function isMultiple(value, step) {
+  const places = Math.max(decimals(value), decimals(step));
+  const scale = 10 ** places;
+  return Math.round(value * scale) % Math.round(step * scale) === 0;
+}
+
+function decimals(number) {
+  const text = String(number);
+  if (text.includes('e-')) return Number(text.split('e-')[1]);
+  return text.includes('.') ? text.split('.')[1].length : 0;
 }
 
 /** The stricter of an inclusive and an exclusive limit ({limit, exclusive}), or null when neither is set. */

@@ -230,9 +230,12 @@ def test_declare_then_initial_review_then_expert_scores(server: LiveServer, visi
         fill(expert, "expert_opinion", "方案可行，建议压缩硬件投资，充分利用市政务云资源。")
         if index == 0:
             assert expert.page.evaluate(NO_SIDEWAYS_SCROLL)
+            fill(expert, "score", "85.3")  # checked in the browser as the server would: half points only
             press_submit(expert)
             assert declaration.locator(".field-error").inner_text() == "请阅读并勾选此项"
+            assert field(expert, "score").locator(".field-error").inner_text() == "必须是 0.5 的整数倍"
             expert.shot("手机-专家打分-未勾选回避声明")
+            fill(expert, "score", "80.5")
         declaration.get_by_role("checkbox").check()
         if index < 2:
             expert.shot("手机-专家打分" if index == 0 else "专家打分")
