@@ -15,9 +15,12 @@ from processes.store.models import (
     Incident,
     InstanceEvent,
     InstanceStatus,
+    LaneRole,
     Organisation,
     ProcessInstance,
     ProcessVersion,
+    Role,
+    RoleScope,
     TaskStatus,
     User,
     UserRole,
@@ -435,3 +438,17 @@ def next_task_id(session: Session, user: User, instance_id: int) -> int | None:
     """Return the id of the user's next open task in an instance (the wizard flow), or None."""
     params = {"instance_id": instance_id, "user_id": user.id, "organisation_id": user.organisation_id}
     return _NEXT_TASK.scalar(session, params)
+
+
+def is_unit_case(session: Session, instance: ProcessInstance) -> bool:
+    """Whether an instance is a unit's own project: named one, or its process starts in a unit role's lane.
+
+    The annual plan, started by 市数管局项目科 for all units, is not; a declaration not yet named is.
+    """
+    if instance.project_id:
+        return True
+    lane = instance.version.start_lane
+    scope = session.scalar(
+        select(Role.scope).join(LaneRole, LaneRole.role_code == Role.code).where(LaneRole.lane == lane)
+    )
+    return lane is not None and scope == RoleScope.UNIT

@@ -86,6 +86,7 @@ def show(instance_id: int) -> str:
         section="instances",
         instance=instance,
         user=user,
+        about_project=queries.is_unit_case(session, instance),
         processes=processes,
         order=order,
         current=current,

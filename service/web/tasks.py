@@ -38,6 +38,7 @@ def show(task_id: int) -> str:
         user=user,
         decisions=history,
         sees_instance=sees,
+        about_project=queries.is_unit_case(session, task.instance),
         sees_project=bool(task.instance.project_id)
         and reports.project_by_id(session, user, task.instance.project_id) is not None,
         now=runtime().clock.now(),

@@ -349,6 +349,23 @@ def test_a_project_not_yet_named_says_so(admin, login) -> None:  # noqa: ANN001
     assert '<span class="muted">第 1 版</span>' in page(operator, "/instances")  # as everywhere else
 
 
+def test_a_bureaus_own_process_shows_its_facts_not_an_empty_project(admin, login) -> None:  # noqa: ANN001
+    p = Process("plan_like", "年度计划编制")
+    p.add(start_event(), "市数管局项目科", "start")
+    p.add(user_task("compile", "编制计划"), "市数管局项目科", "compile")
+    p.add(end(), "市数管局项目科", "end")
+    p.chain("start", "compile", "end")
+    assert deploy(admin, bundle(p.xml(), name="plan.bpmn")).status_code == 201
+    clerk = login("dsj_clerk")
+    instance = start(clerk, process_id="plan_like")
+    for url in (f"/instances/{instance}", f"/tasks/{open_task(clerk, instance)['id']}"):
+        html = page(clerk, url)
+        assert "<dt>发起单位</dt><dd>六安市数据资源管理局</dd>" in html, url
+        assert "项目名称" not in html and "尚未填写" not in html, url
+    declared = start(login("jyj_jb"))  # a unit's own process is a project, named or not
+    assert "<dt>项目名称</dt><dd>尚未填写</dd>" in page(login("jyj_jb"), f"/instances/{declared}")
+
+
 def test_instance_page_diagram_endpoints_and_visibility(admin, login) -> None:  # noqa: ANN001
     operator = login("jyj_jb")
     instance = start_in_pool(admin)
