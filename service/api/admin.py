@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from handlers import HANDLER_DOCS
-from processes.errors import FormInvalid
+from processes.errors import Conflict, FormInvalid, NotFound
 from processes.store.models import LaneRole, Role
 from service import auth
 from service.db import get_session
@@ -26,6 +26,13 @@ class RoleSchema(ma.Schema):
 class LaneSchema(ma.Schema):
     lane = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=60))
     role_code = ma.fields.Str(required=True)
+
+    @ma.post_load
+    def _trimmed(self, data: dict, **_: object) -> dict:
+        data["lane"] = data["lane"].strip()
+        if not data["lane"]:
+            raise ma.ValidationError("泳道名称不能为空", "lane")
+        return data
 
 
 def handler_catalog() -> list[dict]:
@@ -68,16 +75,47 @@ class Lanes(MethodView):
     @blp.arguments(LaneSchema())
     @blp.response(200, LaneSchema)
     def put(self, args: dict):
-        """Map a lane name to a role (admins); applies to tasks created from now on."""
+        """Map a lane name to a role, new or changed (admins); applies to tasks created from now on."""
+        return _map_lane(args, replace=True)
+
+    @blp.arguments(LaneSchema())
+    @blp.response(201, LaneSchema)
+    def post(self, args: dict):
+        """Add the mapping of a lane that has none (admins): 409 when the lane is mapped already."""
+        return _map_lane(args, replace=False)
+
+
+@blp.route("/lanes/<path:lane>")
+class OneLane(MethodView):
+    @blp.response(204)
+    def delete(self, lane: str):
+        """Remove a lane's mapping (admins): 409 while a current diagram has the lane."""
+        from service.web import bundles, diagrams
+
         auth.require_admin()
         session = get_session()
-        if session.get(Role, args["role_code"]) is None:
-            raise FormInvalid({"role_code": ["角色不存在"]})
-        mapping = session.get(LaneRole, args["lane"]) or LaneRole(lane=args["lane"])
-        mapping.role_code = args["role_code"]
-        session.add(mapping)
+        mapping = session.get(LaneRole, lane)
+        if mapping is None:
+            raise NotFound(f"泳道「{lane}」没有映射")
+        if lane in diagrams.lane_names(bundles.newest_files(session)):
+            raise Conflict(f"泳道「{lane}」仍在已部署的流程图中使用，不能删除；可改为由其他角色办理")
+        session.delete(mapping)
         session.commit()
-        return mapping
+
+
+def _map_lane(args: dict, replace: bool) -> LaneRole:
+    auth.require_admin()
+    session = get_session()
+    if session.get(Role, args["role_code"]) is None:
+        raise FormInvalid({"role_code": ["角色不存在"]})
+    mapping = session.get(LaneRole, args["lane"])
+    if mapping is not None and not replace:
+        raise Conflict(f"泳道「{args['lane']}」已对应角色，请在列表中修改", {"lane": args["lane"]})
+    mapping = mapping or LaneRole(lane=args["lane"])
+    mapping.role_code = args["role_code"]
+    session.add(mapping)
+    session.commit()
+    return mapping
 
 
 @blp.route("/handlers")

@@ -650,6 +650,38 @@ def test_lane_page_saves_through_the_api(admin, login) -> None:  # noqa: ANN001
     assert [t["name"] for t in leader_tasks] == ["审核申请"]
 
 
+def test_a_lane_is_added_once_and_removed_only_when_no_diagram_has_it(admin, login) -> None:  # noqa: ANN001
+    assert deploy(admin, bundle(two_lanes())).status_code == 201
+    html = page(admin, "/admin/lanes")
+    assert '<form class="filters" data-api-url="/api/v1/lanes" data-api-method="POST" id="add-lane"' in html
+    added = admin.post("/api/v1/lanes", {"lane": " 测试泳道 ", "role_code": "FIN"})
+    assert added.status_code == 201 and added.get_json()["lane"] == "测试泳道"
+    again = admin.post("/api/v1/lanes", {"lane": "市数管局项目科", "role_code": "AUDIT"})
+    assert (
+        again.status_code == 409
+        and again.get_json()["message"] == "泳道「市数管局项目科」已对应角色，请在列表中修改"
+    )
+    blank = admin.post("/api/v1/lanes", {"lane": "   ", "role_code": "FIN"})
+    assert blank.status_code == 422 and blank.get_json()["errors"] == {"lane": ["泳道名称不能为空"]}
+    lanes = {m["lane"]: m["role_code"] for m in admin.get("/api/v1/lanes").get_json()}
+    assert lanes["市数管局项目科"] == "DSJ_CLERK"  # not overwritten by the refused add
+    html = page(admin, "/admin/lanes")
+    assert (
+        'data-api-url="/api/v1/lanes/%E6%B5%8B%E8%AF%95%E6%B3%B3%E9%81%93" data-api-method="DELETE"' in html
+    )
+    assert (
+        "/api/v1/lanes/%E5%B8%82%E6%95%B0%E7%AE%A1%E5%B1%80%E9%A1%B9%E7%9B%AE%E7%A7%91" not in html
+    )  # in use
+    used = admin.client.delete("/api/v1/lanes/市数管局项目科", headers={"X-CSRFToken": admin.csrf})
+    assert used.status_code == 409
+    assert login("dsj_clerk").client.delete("/api/v1/lanes/测试泳道").status_code in (400, 403)
+    gone = admin.client.delete("/api/v1/lanes/测试泳道", headers={"X-CSRFToken": admin.csrf})
+    assert gone.status_code == 204 and "测试泳道" not in page(admin, "/admin/lanes")
+    assert (
+        admin.client.delete("/api/v1/lanes/测试泳道", headers={"X-CSRFToken": admin.csrf}).status_code == 404
+    )
+
+
 # ------------------------------------------------------------------------- readable history, filters, paging
 
 
