@@ -250,13 +250,14 @@ def amounts_by_unit_year(session: Session) -> list[UnitYearAmount]:
     ]
 
 
+def _waiting_filter() -> list[ColumnElement[bool]]:
+    """Open tasks of instances that go on (not suspended or ended)."""
+    return [HumanTask.status == TaskStatus.READY, ProcessInstance.status.in_(OPEN_INSTANCE)]
+
+
 def _open_task_filter(now: datetime) -> list[ColumnElement[bool]]:
-    return [
-        HumanTask.status == TaskStatus.READY,
-        HumanTask.due_at.is_not(None),
-        HumanTask.due_at < now,
-        ProcessInstance.status.in_(OPEN_INSTANCE),
-    ]
+    """Waiting tasks past their deadline."""
+    return [*_waiting_filter(), HumanTask.due_at.is_not(None), HumanTask.due_at < now]
 
 
 def overdue_by_role(session: Session, now: datetime) -> list[tuple[str, str, int]]:
@@ -273,14 +274,22 @@ def overdue_by_role(session: Session, now: datetime) -> list[tuple[str, str, int
 
 
 def overdue_tasks(
-    session: Session, now: datetime, role_code: str | None = None, page: int = 1, page_size: int = 20
+    session: Session,
+    now: datetime,
+    role_code: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+    overdue: bool = True,
 ) -> Page[HumanTask]:
-    """Return open overdue tasks, most overdue first; `role_code` "" means tasks assigned to a person."""
+    """Return open tasks (overdue ones only, by default), the nearest deadline first and those without last.
+
+    `role_code` "" means tasks assigned to a person.
+    """
     stmt = (
         select(HumanTask)
         .join(HumanTask.instance)
-        .where(*_open_task_filter(now))
-        .order_by(HumanTask.due_at, HumanTask.id)
+        .where(*(_open_task_filter(now) if overdue else _waiting_filter()))
+        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     )
     if role_code == "":
         stmt = stmt.where(HumanTask.role_code.is_(None))
@@ -427,11 +436,7 @@ def headline(session: Session, now: datetime) -> dict[str, Any]:
         or 0
     )
     open_tasks = (
-        session.scalar(
-            select(func.count(HumanTask.id))
-            .join(HumanTask.instance)
-            .where(HumanTask.status == TaskStatus.READY, ProcessInstance.status.in_(OPEN_INSTANCE))
-        )
+        session.scalar(select(func.count(HumanTask.id)).join(HumanTask.instance).where(*_waiting_filter()))
         or 0
     )
     errors = (

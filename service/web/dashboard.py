@@ -28,11 +28,21 @@ def index() -> str:
 @bp.route("/dashboard/overdue")
 def overdue() -> str | Response:
     """The open overdue tasks, optionally of one role, most overdue first."""
+    return _waiting_tasks(overdue=True)
+
+
+@bp.route("/dashboard/tasks")
+def waiting() -> str | Response:
+    """Every open task of the instances that go on, the nearest deadline first."""
+    return _waiting_tasks(overdue=False)
+
+
+def _waiting_tasks(overdue: bool) -> str | Response:
     require_manager()
     session = get_session()
     role = request.args.get("role")
     now = runtime().clock.now()
-    page = reports.overdue_tasks(session, now, role, request.args.get("page", 1, type=int), 20)
+    page = reports.overdue_tasks(session, now, role, request.args.get("page", 1, type=int), 20, overdue)
     if (last := past_last(page)) is not None:
         return last
     role_name = session.scalar(select(Role.name).where(Role.code == role)) if role else None
@@ -43,4 +53,7 @@ def overdue() -> str | Response:
         now=now,
         role=role,
         role_name=role_name or ("指定办理人" if role == "" else None),
+        overdue=overdue,
+        heading="超期任务" if overdue else "待办任务",
+        endpoint="web_dashboard.overdue" if overdue else "web_dashboard.waiting",
     )

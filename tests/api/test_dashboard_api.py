@@ -217,3 +217,23 @@ def test_a_called_process_row_links_to_the_instances_that_ran_it(login) -> None:
     assert f'href="/instances/{other}"' not in listed
     api = manager.get("/api/v1/instances?step=called_step").get_json()
     assert sorted(i["id"] for i in api["items"]) == sorted(ran)
+
+
+def test_the_waiting_tasks_figure_links_to_a_list_of_exactly_those_tasks(figures, login) -> None:  # noqa: ANN001
+    manager = login("manager")
+    assert deploy(login("admin"), bundle(two_lanes())).status_code == 201
+    on_time = start(login("jyj_jb"))  # one more open task, not overdue
+    html = manager.get("/dashboard").get_data(as_text=True)
+    card = re.search(
+        r'<a class="card" href="([^"]+)"><span class="muted">待办任务</span>'
+        r'<span class="figure">(\d+)</span>',
+        html,
+    )
+    assert card is not None and int(card.group(2)) == 2
+    listed = manager.get(card.group(1)).get_data(as_text=True)
+    assert '<h1 class="page-title">待办任务</h1>' in listed and "共 2 条" in listed
+    rows = re.findall(r'<tr class="([^"]*)">.*?href="/instances/(\d+)"', listed, re.S)
+    # The overdue task first, marked; then the one still in time.
+    assert rows == [("overdue", str(figures["waiting"])), ("", str(on_time))]
+    assert "未超期" in listed and "10 天" in listed
+    assert login("jyj_jb").get(card.group(1)).status_code == 403
