@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Exists, and_, bindparam, exists, select
@@ -1047,8 +1048,22 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]
     return {
         k: {"old": _jsonable(before.get(k)), "new": _jsonable(v)}
         for k, v in after.items()
-        if before.get(k) != v
+        if not _same(before.get(k), v)
     }
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal, or the same amount written two ways (6900000 from the form, "6900000.00" from a handler)."""
+    if old == new:
+        return True
+    kinds = {type(old), type(new)}
+    # A number against a number or text; two texts differ as written, and True is not 1.
+    if not kinds <= {int, float, Decimal, str} or kinds == {str}:
+        return False
+    try:
+        return Decimal(str(old).strip()) == Decimal(str(new).strip())
+    except ArithmeticError:
+        return False
 
 
 def _json_text(value: Any) -> str:

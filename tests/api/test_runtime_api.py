@@ -748,3 +748,26 @@ def _parsed(stamp: str):  # noqa: ANN202
     from datetime import datetime
 
     return datetime.fromisoformat(stamp)
+
+
+def test_an_amount_written_another_way_is_not_a_change(admin, login) -> None:  # noqa: ANN001
+    deploy(admin, bundle(two_lanes()))
+    operator = login("jyj_jb")
+    # Handlers return money as text ("6900000.00"); the form sends a number: the same amount.
+    instance = start(operator, "two_lanes", {"amount": "6900000.00", "decision": "APPROVE"})
+    task = task_named(operator, "填写申请")
+    assert complete(operator, task["id"], {"decision": "APPROVE", "amount": 6900000}).status_code == 200
+    shown = operator.get(f"/api/v1/instances/{instance['id']}").get_json()
+    changes = [e for e in shown["history"] if e["kind"] == "task_completed"][-1]["detail"]["changes"]
+    assert "amount" not in changes and "decision" not in changes
+    assert (
+        complete(
+            login("dsj_clerk"),
+            task_named(login("dsj_clerk"), "审核申请")["id"],
+            {"decision": "REJECT", "amount": 6900000.5},
+        ).status_code
+        == 200
+    )
+    shown = operator.get(f"/api/v1/instances/{instance['id']}").get_json()
+    changes = [e for e in shown["history"] if e["kind"] == "task_completed"][-1]["detail"]["changes"]
+    assert changes["amount"] == {"old": 6900000, "new": 6900000.5} and changes["decision"]["new"] == "REJECT"
