@@ -11,7 +11,7 @@ from handlers.context import HandlerContext
 from handlers.errors import HandlerError
 from handlers.localtime import local_date, parse_date
 from handlers.models import SPECIALTIES, Expert, ExpertDraw, ExpertStatus
-from handlers.results import choice, internal, listing, record, text
+from handlers.results import choice, confidential, internal, listing, record, text
 
 TITLE = "随机抽取评审专家"
 EXPERT = record(
@@ -23,12 +23,16 @@ EXPERT = record(
 RETURNS = {
     "draw_id": internal(text("抽取记录编号")),
     "draw_seed": internal(text("随机种子")),
-    "expert_panel": listing("抽取的评审专家", EXPERT),
-    "expert_usernames": internal(listing("评审专家用户名")),
-    "expert_backups": listing("备选专家", EXPERT),
-    "excluded_experts": listing(
-        "回避的专家",
-        record("回避的专家", username=internal(text("用户名")), name=text("姓名"), reason=text("回避原因")),
+    "expert_panel": confidential(listing("抽取的评审专家", EXPERT)),
+    "expert_usernames": confidential(internal(listing("评审专家用户名"))),
+    "expert_backups": confidential(listing("备选专家", EXPERT)),
+    "excluded_experts": confidential(
+        listing(
+            "回避的专家",
+            record(
+                "回避的专家", username=internal(text("用户名")), name=text("姓名"), reason=text("回避原因")
+            ),
+        )
     ),
     "draw_pool_size": text("可抽取专家人数"),
 }

@@ -2,7 +2,8 @@
 
 A handler module declares `RETURNS` as {result key: property}. The property uses the vocabulary of the
 forms' JSON Schemas (`title`, `x-unit`, `oneOf`, `items`, `properties`), so the instance history reads
-handler results and form fields alike; `x-internal` marks a key only admins need to see.
+handler results and form fields alike; `x-internal` marks a key only admins need to see, `x-confidential`
+one the unit under review must not see (who reviews it).
 """
 
 from __future__ import annotations
@@ -51,3 +52,8 @@ def record(title: str, **properties: Property) -> Property:
 def internal(prop: Property) -> Property:
     """Mark a key as an internal detail (a row id, a seed, a login name) that only admins see."""
     return {**prop, "x-internal": True}
+
+
+def confidential(prop: Property) -> Property:
+    """Mark a key the unit under review does not see (the experts drawn for its project)."""
+    return {**prop, "x-confidential": True}

@@ -452,3 +452,21 @@ def is_unit_case(session: Session, instance: ProcessInstance) -> bool:
         select(Role.scope).join(LaneRole, LaneRole.role_code == Role.code).where(LaneRole.lane == lane)
     )
     return lane is not None and scope == RoleScope.UNIT
+
+
+# Roles whose holders a unit under review does not learn by name (专家名单保密): they read as the role.
+REVIEWER_ROLES = frozenset({"EXPERT"})
+
+
+def is_reviewer(user: User | None) -> bool:
+    """Whether a person reviews projects (an expert), whom the unit under review knows only by role."""
+    return user is not None and any(r.role_code in REVIEWER_ROLES for r in user.roles)
+
+
+def knows_reviewers(session: Session, user: User) -> bool:
+    """Whether a viewer may see who reviews: admins, managers and bureau staff; not the units reviewed."""
+    if user.is_admin or user.is_manager:
+        return True
+    held = select(UserRole.role_code).where(UserRole.user_id == user.id)
+    bureau = select(Role.code).where(Role.code.in_(held), Role.scope != RoleScope.UNIT)
+    return session.scalar(select(bureau.exists())) or False

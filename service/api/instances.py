@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
@@ -10,6 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from handlers import RESULT_FIELDS
 from processes import catalog, queries
 from processes.errors import NotAllowed, NotFound
 from processes.runtime import load_instance_for_read
@@ -139,7 +141,50 @@ def instance_detail(instance: ProcessInstance) -> ProcessInstance:
     instance.history = queries.history(session, instance.id)
     instance.incidents = incidents if user.is_admin else [_without_traceback(i) for i in incidents]
     instance.data = instance.data_json
+    if not queries.knows_reviewers(session, user):
+        _conceal_reviewers(instance)
     return instance
+
+
+# How a reviewer (an expert) reads to the unit under review: by role, never by name (专家名单保密).
+REVIEWER = SimpleNamespace(id=None, username=None, display_name="评审专家")
+CONFIDENTIAL = frozenset(key for key, prop in RESULT_FIELDS.items() if prop.get("x-confidential"))
+
+
+class _Concealed:
+    """A task or event as the unit under review sees it: the people in `people` read as REVIEWER."""
+
+    def __init__(self, row: Any, people: tuple[str, ...], detail: dict | None = None) -> None:
+        self._row, self._people, self._detail = row, people, detail
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._people and getattr(self._row, name) is not None:
+            return REVIEWER
+        if name == "detail" and self._detail is not None:
+            return self._detail
+        return getattr(self._row, name)
+
+
+def _conceal_reviewers(instance: ProcessInstance) -> None:
+    """Hide who reviews an instance from its unit: expert tasks' holders, their events, the draw's names."""
+    instance.tasks = [
+        _Concealed(t, ("assignee", "claimed_by", "completed_by"))
+        if t.role_code in queries.REVIEWER_ROLES
+        else t
+        for t in instance.tasks
+    ]
+    history = []
+    for event in instance.history:
+        result = (event.detail or {}).get("result")
+        detail = None
+        if isinstance(result, dict) and CONFIDENTIAL & result.keys():
+            detail = {**event.detail, "result": {k: v for k, v in result.items() if k not in CONFIDENTIAL}}
+        reviewer = queries.is_reviewer(event.user)
+        history.append(
+            _Concealed(event, ("user",) if reviewer else (), detail) if reviewer or detail else event
+        )
+    instance.history = history
+    instance.data = {k: v for k, v in (instance.data or {}).items() if k not in CONFIDENTIAL}
 
 
 def _without_traceback(incident: Incident) -> SimpleNamespace:

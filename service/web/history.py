@@ -169,14 +169,20 @@ def _record_text(value: dict[str, Any], prop: dict[str, Any], admin: bool) -> st
 
 
 def changes(
-    values: dict[str, tuple[Any, Any]], fields: dict[str, dict[str, Any]], admin: bool = False
+    values: dict[str, tuple[Any, Any]],
+    fields: dict[str, dict[str, Any]],
+    admin: bool = False,
+    discreet: bool = False,
 ) -> list[Change]:
-    """Return the readable changes of {key: (old, new)}; internal keys only for admins, marked."""
+    """Return the readable changes of {key: (old, new)}; internal keys only for admins, marked.
+
+    `discreet`: the viewer is the unit under review, who does not see keys marked confidential.
+    """
     out = []
     for key, (old, new) in values.items():
         prop = describe(key, fields)
         internal = is_internal(key, prop, values)
-        if internal and not admin:
+        if (internal and not admin) or (discreet and prop.get("x-confidential")):
             continue
         title = prop.get("title") or key
         out.append(
@@ -187,8 +193,13 @@ def changes(
     return out
 
 
-def timeline(session: Session, instance_id: int, version: ProcessVersion, admin: bool = False) -> list[Entry]:
-    """Return an instance's history as readable entries, oldest first (internal keys only for admins)."""
+def timeline(
+    session: Session, instance_id: int, version: ProcessVersion, admin: bool = False, discreet: bool = False
+) -> list[Entry]:
+    """Return an instance's history as readable entries, oldest first (internal keys only for admins).
+
+    `discreet`: the viewer is the unit under review: reviewers read as their role, the draw is not shown.
+    """
     forms = dict(
         session.execute(
             select(HumanTask.spec_id, HumanTask.form).where(
@@ -207,12 +218,22 @@ def timeline(session: Session, instance_id: int, version: ProcessVersion, admin:
             if new_each_round(schema):
                 periodic.add(event.spec_id)
         spec_id = event.spec_id or ""
-        out.append(_entry(event, fields.get(spec_id, {}), admin, spec_id in periodic))
+        entry = _entry(event, fields.get(spec_id, {}), admin, spec_id in periodic, discreet)
+        if discreet and event.kind not in SYSTEM_KINDS and queries.is_reviewer(event.user):
+            entry.who = REVIEWER_NAME
+        out.append(entry)
     return out
 
 
+REVIEWER_NAME = "评审专家"  # how a reviewer reads to the unit under review
+
+
 def _entry(
-    event: InstanceEvent, fields: dict[str, dict[str, Any]], admin: bool, periodic: bool = False
+    event: InstanceEvent,
+    fields: dict[str, dict[str, Any]],
+    admin: bool,
+    periodic: bool = False,
+    discreet: bool = False,
 ) -> Entry:
     detail = event.detail or {}
     label = EVENT_KINDS.get(event.kind, event.kind)
@@ -246,7 +267,7 @@ def _entry(
         entry.title = f"系统处理：{handler.get('title') or event.task_name}"
         result = detail.get("result") or {}
         if isinstance(result, dict):
-            entry.changes = changes({k: (None, v) for k, v in result.items()}, {}, admin)
+            entry.changes = changes({k: (None, v) for k, v in result.items()}, {}, admin, discreet)
     elif event.kind == "incident":
         entry.note = str(detail.get("message", ""))
     elif event.kind == "started":
@@ -271,6 +292,7 @@ def decisions(
     task: HumanTask | None = None,
     admin: bool = False,
     user: User | None = None,
+    discreet: bool = False,
 ) -> list[Entry]:
     """Return the completed tasks of an instance, newest first, for the task page's side panel.
 
@@ -280,7 +302,8 @@ def decisions(
     expert's score) does not see its siblings' answers, so each person decides independently.
     """
     version = _version(session, instance_id)
-    entries = [e for e in timeline(session, instance_id, version, admin) if e.kind == "task_completed"]
+    history = timeline(session, instance_id, version, admin, discreet)
+    entries = [e for e in history if e.kind == "task_completed"]
     if task is not None and task.assignee_id is not None and task.completed_at is None:
         entries = [e for e in entries if e.spec_id != task.spec_id or e.user_id == task.assignee_id]
     # A person's runs of a task: corrections of one another, except a periodic report's (each its own).

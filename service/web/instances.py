@@ -16,7 +16,7 @@ from service.api.projects import instance_documents
 from service.db import get_session, runtime
 from service.web import diagrams
 from service.web.formatting import INSTANCE_STATUS
-from service.web.history import timeline
+from service.web.history import REVIEWER_NAME, timeline
 from service.web.paging import past_last
 from service.web.query_args import ORDERS, filters_set, load_args
 
@@ -81,6 +81,7 @@ def show(instance_id: int) -> str:
         current = instance.process_id
     state = instance.element_state or {}
     movable = user.is_admin and instance.status not in ENDED
+    discreet = not queries.knows_reviewers(session, user)  # the unit under review: experts by role only
     return render_template(
         "instance.html",
         section="instances",
@@ -92,7 +93,7 @@ def show(instance_id: int) -> str:
         current=current,
         active_processes={p for p, s in state.items() if s.get("active")},
         failed_processes={p for p, s in state.items() if s.get("failed")},
-        history=timeline(session, instance.id, instance.version, admin=user.is_admin),
+        history=timeline(session, instance.id, instance.version, admin=user.is_admin, discreet=discreet),
         documents=instance_documents(instance),
         open_tasks=[t for t in instance.tasks if t.status == "ready"],
         done_tasks=[t for t in instance.tasks if t.status != "ready"],
@@ -141,7 +142,8 @@ def diagram_state(instance_id: int, process_id: str) -> Response:
     state = (instance.element_state or {}).get(process_id) or {}
     completed, active = set(state.get("completed", [])), set(state.get("active", []))
     failed = state.get("failed", [])
-    holders = _holders(instance.id, processes, process_id)
+    discreet = not queries.knows_reviewers(get_session(), auth.require_user())
+    holders = _holders(instance.id, processes, process_id, discreet)
     return jsonify(
         {
             "completed": sorted(completed - active),
@@ -152,8 +154,10 @@ def diagram_state(instance_id: int, process_id: str) -> Response:
     )
 
 
-def _holders(instance_id: int, processes: dict[str, diagrams.ProcessInfo], process_id: str) -> dict[str, str]:
-    """Return who holds the open tasks of a process, by element id.
+def _holders(
+    instance_id: int, processes: dict[str, diagrams.ProcessInfo], process_id: str, discreet: bool = False
+) -> dict[str, str]:
+    """Return who holds the open tasks of a process, by element id (reviewers by role when `discreet`).
 
     A call activity is labelled with the open tasks of the processes below it, such as
     "初审：待认领（市数管局项目科）", so the top diagram says where a project is waiting.
@@ -171,6 +175,8 @@ def _holders(instance_id: int, processes: dict[str, diagrams.ProcessInfo], proce
         who = (
             person.display_name if person else f"待认领（{roles.get(task.role_code or '', task.lane or '')}）"
         )
+        if discreet and task.role_code in queries.REVIEWER_ROLES:
+            who = REVIEWER_NAME
         if task.process_id == process_id:
             people.setdefault(task.spec_id, []).append(who)
         for element, reached in calls.items():

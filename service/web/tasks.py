@@ -29,7 +29,8 @@ def show(task_id: int) -> str:
     session = get_session()
     sees = queries.can_see_instance(session, user, task.instance)
     shown = sees or task.can_complete
-    history = decisions(session, task.instance_id, task, user.is_admin, user) if shown else []
+    discreet = not queries.knows_reviewers(session, user)  # the unit under review: experts by role only
+    history = decisions(session, task.instance_id, task, user.is_admin, user, discreet) if shown else []
     return render_template(
         "task.html",
         section="home",

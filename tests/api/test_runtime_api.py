@@ -537,7 +537,11 @@ def test_experts_see_their_own_scoring_task_but_not_the_project_file(app, login)
         },
     )
     assert done.status_code == 200, done.get_json()
-    panel = operator.get(f"/api/v1/instances/{instance['id']}").get_json()["data"]["expert_usernames"]
+    # Who reviews is kept from the unit under review, not from the bureau.
+    assert "expert_usernames" not in operator.get(f"/api/v1/instances/{instance['id']}").get_json()["data"]
+    panel = (
+        login("dsj_clerk").get(f"/api/v1/instances/{instance['id']}").get_json()["data"]["expert_usernames"]
+    )
     expert = login(panel[0])
     own = my_tasks(expert)
     assert [t["name"] for t in own] == ["专家评审打分"]
