@@ -272,7 +272,10 @@ def diff(process_id: str) -> str:
     )
     own = diagrams.processes_in(catalog.version_files(get_session(), new)).get(process_id)
     bpmn_names = sorted({f.name for f in old.files + new.files if f.name.endswith(".bpmn")})
-    current = request.args.get("file") or (own.file if own else (bpmn_names[0] if bpmn_names else ""))
+    # The diagram that changed opens first (a lifecycle's new version may differ only in a called stage).
+    changed = [c.file for c in changes if c.file in bpmn_names and c.change != "moved"]
+    fallback = own.file if own else (bpmn_names[0] if bpmn_names else "")
+    current = request.args.get("file") or (changed[0] if changed else fallback)
     return render_template(
         "admin/diff.html",
         section="processes",

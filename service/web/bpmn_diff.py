@@ -1,9 +1,11 @@
-"""Compare two versions' BPMN/DMN files element by element (by id): added, removed, changed, moved."""
+"""Compare two versions' files: BPMN/DMN element by element (by id), forms field by field."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -55,6 +57,8 @@ TYPE_LABELS = {
     "dataObject": "数据对象",
     "textAnnotation": "注释",
     "association": "关联",
+    "form": "表单",
+    "field": "表单字段",
 }
 
 
@@ -155,9 +159,11 @@ def _details(old: Element, new: Element) -> list[str]:
 
 
 def diff_files(old_files: Mapping[str, str], new_files: Mapping[str, str]) -> list[ElementChange]:
-    """Return the element differences of every .bpmn/.dmn file between two versions."""
+    """Return the differences of every .bpmn/.dmn file (by element) and form (by field) of two versions."""
     changes: list[ElementChange] = []
     names = sorted(n for n in old_files.keys() | new_files.keys() if n.endswith((".bpmn", ".dmn")))
+    for name in sorted(n for n in old_files.keys() | new_files.keys() if n.endswith(".json")):
+        changes += _form_changes(name, old_files.get(name), new_files.get(name))
     for name in names:
         old = elements_of(old_files[name]) if name in old_files else {}
         new = elements_of(new_files[name]) if name in new_files else {}
@@ -172,6 +178,52 @@ def diff_files(old_files: Mapping[str, str], new_files: Mapping[str, str]) -> li
             elif a.layout != b.layout:
                 changes.append(ElementChange(name, element_id, b.tag, b.name, "moved"))
     return changes
+
+
+def _schema(text: str | None) -> dict[str, Any]:
+    try:
+        schema = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return schema if isinstance(schema, dict) else {}
+
+
+def _shown(value: Any) -> str:
+    text = "（无）" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
+def _form_changes(name: str, old_text: str | None, new_text: str | None) -> list[ElementChange]:
+    """A form's differences: the form itself (title, required fields, rules) and each field by its key."""
+    old, new = _schema(old_text), _schema(new_text)
+    title = str(new.get("title") or old.get("title") or name)
+    if old_text is None or new_text is None:
+        return [ElementChange(name, name, "form", title, "added" if old_text is None else "removed")]
+    out = []
+    form_details = [
+        f"{key}：{_shown(old.get(key))} → {_shown(new.get(key))}"
+        for key in sorted((old.keys() | new.keys()) - {"properties"})
+        if old.get(key) != new.get(key)
+    ]
+    if form_details:
+        out.append(ElementChange(name, name, "form", title, "changed", form_details))
+    old_fields, new_fields = old.get("properties") or {}, new.get("properties") or {}
+    for key in [*old_fields, *(k for k in new_fields if k not in old_fields)]:
+        a, b = old_fields.get(key), new_fields.get(key)
+        label = str((b or a or {}).get("title") or key) if isinstance(b or a, dict) else key
+        if a is None:
+            out.append(ElementChange(name, key, "field", label, "added"))
+        elif b is None:
+            out.append(ElementChange(name, key, "field", label, "removed"))
+        elif a != b:
+            a, b = (x if isinstance(x, dict) else {"": x} for x in (a, b))
+            details = [
+                f"{attr}：{_shown(a.get(attr))} → {_shown(b.get(attr))}"
+                for attr in sorted(a.keys() | b.keys())
+                if a.get(attr) != b.get(attr)
+            ]
+            out.append(ElementChange(name, key, "field", label, "changed", details))
+    return out
 
 
 def viewer_state(changes: list[ElementChange], file: str, side: str) -> dict[str, list]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -609,6 +610,26 @@ def test_version_diff_shows_the_changed_lane(admin) -> None:  # noqa: ANN001
     page(admin, "/admin/processes/two_lanes/diff/sideways/state.json", 404)
 
 
+def test_version_diff_shows_a_form_change_field_by_field(admin) -> None:  # noqa: ANN001
+    files = bundle(two_lanes())
+    assert deploy(admin, files).status_code == 201
+    form = json.loads(files["approval.schema.json"])
+    field = next(iter(form["properties"]))
+    form["properties"][field]["title"] = "新的标题"
+    form["properties"]["remark"] = {"type": "string", "title": "备注"}
+    assert (
+        deploy(admin, {**files, "approval.schema.json": json.dumps(form, ensure_ascii=False)}).status_code
+        == 201
+    )
+    diff = admin.get("/admin/processes/two_lanes/diff.json?a=1&b=2").get_json()
+    changes = {c["element_id"]: c for c in diff["changes"] if c["file"] == "approval.schema.json"}
+    assert changes["remark"]["change"] == "added" and changes["remark"]["type"] == "field"
+    assert changes[field]["change"] == "changed" and changes[field]["name"] == "新的标题"
+    assert any(d.startswith("title：") and d.endswith('→ "新的标题"') for d in changes[field]["details"])
+    html = page(admin, "/admin/processes/two_lanes/diff")
+    assert "差异（共 2 处）" in html and "表单字段" in html
+
+
 def test_form_editor_saves_by_deploying_new_versions(admin) -> None:  # noqa: ANN001
     html = page(admin, "/admin/forms/approval.schema.json")
     assert "测试审批表" in html and "两级审批" in html
@@ -823,3 +844,40 @@ def test_a_page_past_the_last_shows_the_last_page(admin, login) -> None:  # noqa
     assert login("manager").get("/projects?page=5").headers["Location"] == "/projects?page=1"
     # An empty list stays on page 1 without a pager.
     assert "共 0 条" in page(operator, "/instances?status=complete")
+
+
+def test_the_unit_under_review_knows_its_experts_only_as_评审专家(admin, login) -> None:  # noqa: ANN001
+    from tests.bpmn_builder import service_task
+
+    p = Process("reviewed", "专家评审")
+    p.add(start_event(), "建设单位经办人", "start")
+    params = {"project_id": '"LA-2026-0009"', "unit_code": "unit_code", "specialties": '["SOFTWARE"]'}
+    params.update(panel_size="1", backups="0")
+    p.add(service_task("draw", "draw_experts", params, "抽取专家"), "系统", "draw")
+    p.add(user_task("score", "专家评审打分", owner="expert_usernames[0]"), "评审专家", "score")
+    p.add(end(), "评审专家", "end")
+    p.chain("start", "draw", "score", "end")
+    assert deploy(admin, bundle(p.xml(), name="reviewed.bpmn")).status_code == 201
+    operator, clerk = login("jyj_jb"), login("dsj_clerk")
+    instance = start(operator, process_id="reviewed")
+    drawn = admin.get(f"/api/v1/instances/{instance}").get_json()["tasks"][0]["assignee"]
+    expert, name = drawn["username"], drawn["display_name"]
+    unit_view = page(operator, f"/instances/{instance}")
+    assert re.search(r"<td>评审专家\s*</td>", unit_view)
+    assert name not in unit_view and "抽取的评审专家" not in unit_view
+    api_view = operator.get(f"/api/v1/instances/{instance}").get_data(as_text=True)
+    assert name not in api_view and expert not in api_view and "评审专家" in api_view
+    state = operator.get(f"/instances/{instance}/diagram/reviewed/state.json").get_json()
+    assert state["active"] == [{"id": "score", "label": "评审专家"}]
+    bureau_view = page(clerk, f"/instances/{instance}")
+    assert name in bureau_view and "抽取的评审专家" in bureau_view
+    reviewer = login(expert)
+    assert (
+        reviewer.post(
+            f"/api/v1/tasks/{open_task(reviewer, instance)['id']}/complete", json={"data": {}}
+        ).status_code
+        == 200
+    )
+    unit_view = page(operator, f"/instances/{instance}")
+    assert "· 评审专家</span>" in unit_view and name not in unit_view
+    assert name in page(clerk, f"/instances/{instance}")
