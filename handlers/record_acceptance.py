@@ -1,4 +1,11 @@
-"""Handler `record_acceptance`: record a 公管局-witnessed 竣工验收 after checking its preconditions."""
+"""Handler `record_acceptance`: check an acceptance's preconditions and record a 公管局-witnessed 竣工验收.
+
+Two stages of one acceptance share the trial-run rules: a 初验 (stage PRELIM) is only checked — its dates
+decide when the one-month 试运行 can end, and its result stays the task's own data — while a 竣工验收
+(stage FINAL) is checked and recorded.
+"""
+
+from datetime import date
 
 from handlers.context import HandlerContext
 from handlers.documents import kind_label, present_kinds
@@ -8,16 +15,17 @@ from handlers.models import Acceptance, ProjectStatus
 from handlers.queries import load_project
 from handlers.results import flag, internal, text, when
 
-TITLE = "记录竣工验收"
+TITLE = "验收校验与登记"
 RETURNS = {
     "acceptance_id": internal(text("验收记录编号")),
     "accepted_at": when("验收时间"),
     "acceptance_passed": flag("验收通过"),
     "acceptance_conclusion": text("验收结论"),
 }
-ERRORS = ("trial_too_short", "reports_missing", "witness_missing")
+ERRORS = ("trial_too_short", "reports_missing", "witness_missing", "prelim_dates_invalid")
 
 CONCLUSIONS = {"PASS": "通过", "RECTIFY": "限期整改", "FAIL": "不通过"}
+PRELIM, FINAL = "PRELIM", "FINAL"
 WITNESS_ORGS = frozenset({"GGJ", "市公管局", "六安市公共资源交易监督管理局", "市公共资源交易监督管理局"})
 
 
@@ -44,23 +52,61 @@ def witness_signed(witness: object) -> bool:
     )
 
 
+def prelim_problems(prelim_date: object, trial_started_at: object, passed: bool, today: date) -> list[str]:
+    """Return what is wrong with a 初验's date and, when it passed, the 试运行's start (Beijing dates)."""
+    problems: list[str] = []
+    held = parse_date(prelim_date)
+    if held is None:
+        problems.append("初验日期未填写或格式不正确")
+    elif held > today:
+        problems.append(
+            f"初验日期{held.isoformat()}晚于今天（{today.isoformat()}），请填写实际召开初验的日期"
+        )
+    if not passed:
+        return problems
+    started = parse_date(trial_started_at)
+    if started is None:
+        problems.append("试运行开始日期未填写或格式不正确")
+        return problems
+    if held is not None and started < held:
+        # A start before the 初验 would count days of a trial run that had not begun (R13).
+        problems.append(
+            f"试运行开始日期{started.isoformat()}早于初验日期{held.isoformat()}，初验通过后方可上线试运行"
+        )
+    if started > today:
+        problems.append(
+            f"试运行开始日期{started.isoformat()}晚于今天（{today.isoformat()}），请在上线试运行后填写实际开始日期"
+        )
+    return problems
+
+
 def handle(
     ctx: HandlerContext,
     *,
     project_id: str,
-    trial_started_at: str,
-    reports: list[dict] | None,
+    trial_started_at: str | None,
     conclusion: str,
+    stage: str = FINAL,
+    prelim_date: str | None = None,
+    reports: list[dict] | None = None,
     mlps_level: int | None = None,
     crypto_required: bool | None = None,
     witness: dict | None = None,
     trial_months: int = 1,
     mlps_report_from_level: int = 2,
 ) -> dict:
-    """Check trial length, reports and witness signature, then record the acceptance."""
+    """Check a 初验's dates (PRELIM), or check and record a 竣工验收: trial length, reports, witness."""
     if conclusion not in CONCLUSIONS:
         raise ValueError(f"验收结论应为 {'、'.join(CONCLUSIONS)} 之一：{conclusion!r}")
+    if stage not in (PRELIM, FINAL):
+        raise ValueError(f"验收阶段应为 {PRELIM} 或 {FINAL}：{stage!r}")
     project = load_project(ctx.session, project_id)
+    if stage == PRELIM:
+        problems = prelim_problems(prelim_date, trial_started_at, conclusion == "PASS", local_date(ctx.now))
+        if problems:
+            message = "初验登记未通过：" + "；".join(problems)
+            raise HandlerError("prelim_dates_invalid", message, details={"problems": problems})
+        return {}
     mlps_level = project.mlps_level if mlps_level is None else int(mlps_level)
     crypto_required = project.crypto_required if crypto_required is None else bool(crypto_required)
     today = local_date(ctx.now)
