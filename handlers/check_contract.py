@@ -1,9 +1,15 @@
 """Handler `check_contract`: check a signed contract (vendor, amount, 三清单) against the approval."""
 
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from handlers.context import HandlerContext
 from handlers.errors import HandlerError
+from handlers.issue_approval import PROJECT_APPROVAL
 from handlers.localtime import local_date, parse_date
-from handlers.models import Contract, ProjectStatus
+from handlers.models import Approval, Contract, ProjectStatus
 from handlers.money import MoneyError, parse_yuan, yuan_str, yuan_text
 from handlers.queries import load_project
 from handlers.results import flag, internal, money, text
@@ -18,6 +24,8 @@ RETURNS = {
 ERRORS = ("contract_invalid",)
 
 THREE_LISTS = {"demand": "需求清单", "responsibility": "责任清单", "negative": "负面清单"}
+# Procurement methods that end without a 中标（成交）通知书: 小额零星采购 is bought directly.
+NO_AWARD_NOTICE = frozenset({"SMALL_DIRECT"})
 
 
 def _blank(item: object) -> bool:
@@ -34,8 +42,60 @@ def _has_items(rows: object) -> bool:
     return isinstance(rows, list) and any(not _blank(item) for item in rows)
 
 
-def handle(ctx: HandlerContext, *, project_id: str, contract: dict, approved_budget: object = None) -> dict:
-    """Record the contract if it is complete and within budget; otherwise raise contract_invalid."""
+def _approved_on(session: Session, project_id: str) -> tuple[date, str] | None:
+    """Return the Beijing date and 文号 of the project's 立项批复, or None before it is issued."""
+    row = session.execute(
+        select(Approval.issued_at, Approval.doc_no)
+        .where(Approval.project_id == project_id, Approval.kind == PROJECT_APPROVAL)
+        .order_by(Approval.issued_at)
+        .limit(1)
+    ).first()
+    return (local_date(row.issued_at), row.doc_no) if row else None
+
+
+def _date_problems(
+    contract: dict, approval: tuple[date, str] | None, today: date, within_days: int
+) -> list[str]:
+    """Return what is wrong with the signing date against the award notice, the approval and today."""
+    problems: list[str] = []
+    raw_notice = contract.get("award_notice_at")
+    notice = parse_date(raw_notice)
+    if notice is None and (
+        raw_notice not in (None, "") or contract.get("procurement_method") not in NO_AWARD_NOTICE
+    ):
+        problems.append("中标（成交）通知日期未填写或格式不正确")
+    signed_at = parse_date(contract.get("signed_at"))
+    if signed_at is None:
+        problems.append("合同签订日期未填写或格式不正确")
+        return problems
+    signed = signed_at.isoformat()
+    if signed_at > today:
+        problems.append(f"合同签订日期{signed}晚于今天（{today.isoformat()}）")
+    if approval is not None and signed_at < approval[0]:
+        problems.append(f"合同签订日期{signed}早于立项批复日期{approval[0].isoformat()}（{approval[1]}）")
+    if notice is not None and signed_at < notice:
+        problems.append(f"合同签订日期{signed}早于中标（成交）通知日期{notice.isoformat()}")
+    elif notice is not None and signed_at > notice + timedelta(days=within_days):
+        last = (notice + timedelta(days=within_days)).isoformat()
+        problems.append(
+            f"合同签订日期{signed}超过中标（成交）通知书发出之日起{within_days}日的签订期限（最迟{last}）"
+        )
+    return problems
+
+
+def handle(
+    ctx: HandlerContext,
+    *,
+    project_id: str,
+    contract: dict,
+    approved_budget: object = None,
+    sign_within_days: int = 30,
+) -> dict:
+    """Record the contract if complete, within budget and signed in time; otherwise raise contract_invalid.
+
+    In time: not before the 立项批复 or the award notice, at most `sign_within_days` days after the notice
+    (政府采购法第四十六条: 三十日内; the day of the notice is not counted), and not after today.
+    """
     project = load_project(ctx.session, project_id)
     contract = contract if isinstance(contract, dict) else {}
     problems: list[str] = []
@@ -68,11 +128,8 @@ def handle(ctx: HandlerContext, *, project_id: str, contract: dict, approved_bud
     except MoneyError as err:
         problems.append(str(err))
 
-    signed_at = parse_date(contract.get("signed_at"))
-    if signed_at is None:
-        problems.append("合同签订日期未填写或格式不正确")
-    elif signed_at > local_date(ctx.now):
-        problems.append("合同签订日期不能晚于今天")
+    approval = _approved_on(ctx.session, project_id)
+    problems += _date_problems(contract, approval, local_date(ctx.now), int(sign_within_days))
 
     lists = contract.get("three_lists")
     lists = lists if isinstance(lists, dict) else {}
@@ -90,7 +147,7 @@ def handle(ctx: HandlerContext, *, project_id: str, contract: dict, approved_bud
         vendor_code=vendor_code,
         amount=amount,
         three_lists={key: lists[key] for key in THREE_LISTS},
-        signed_at=signed_at,
+        signed_at=parse_date(contract["signed_at"]),
         checked_ok=True,
         created_at=ctx.now,
     )

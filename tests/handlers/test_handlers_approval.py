@@ -109,7 +109,8 @@ def contract(**overrides):
         "vendor_name": VENDOR["name"],
         "vendor_code": VENDOR["code"],
         "amount": "1,180,000.00",
-        "signed_at": "2026-11-20",
+        "award_notice_at": "2026-11-25",  # the fixture's 立项批复 is issued on 2026-11-25 (NOW)
+        "signed_at": "2026-11-25",
         "three_lists": {
             "demand": [{"item": "学籍数据", "provider": "市教育局"}],
             "responsibility": [{"item": "数据安全", "owner": "承建单位"}],
