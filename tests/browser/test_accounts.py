@@ -103,6 +103,11 @@ def test_an_admin_suspends_an_expert_and_declares_a_conflict(visit, live_server)
     admin.shot("专家-已保存")
     assert admin.page.locator("#ties [data-row]").count() == 1
     assert "市数管局" in admin.page.locator("#ties").inner_text()
+    # A later save that fails shows its error without the earlier 已保存 beside it.
+    form.locator("#ties [data-row] [data-key=code]").fill("BAD")
+    form.get_by_role("button", name="保存").click()
+    form.locator(".api-error").wait_for()
+    assert not admin.page.locator(".alert-success").is_visible()
     admin.goto("/admin/experts?status=SUSPENDED")
     assert admin.page.locator("#experts tbody tr").all_inner_texts()[0].startswith("李晓燕")
 

@@ -178,7 +178,10 @@ def test_lane_mapping_and_form_editor(server: LiveServer, visit) -> None:  # noq
     result = admin.page.locator("#save-result.alert-success")
     result.wait_for()
     assert "项目申报 第 2 版" in result.inner_text()
+    assert "项目申报 第 2 版" in admin.page.locator("#source").inner_text()  # the page says what it now shows
     _check_no_errors(admin)
+    admin.page.locator("#schema-text").fill(text.replace("单位审核意见", "单位审核意见(改)"))
+    assert not result.is_visible()  # the earlier save's outcome is gone once the text changed
 
 
 def test_form_preview_fills_today_into_a_date_that_defaults_to_it(server: LiveServer, visit) -> None:  # noqa: ANN001
