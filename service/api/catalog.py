@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes import catalog
-from processes.errors import BundleInvalid
+from processes.errors import BundleInvalid, NotFound, Problem
 from processes.seed import SYSTEM_LANE
 from processes.store.models import LaneRole, ProcessVersion
 from service import auth
@@ -73,7 +73,12 @@ class DeployResult(ma.Schema):
 
 def _bundle(args: dict) -> dict[str, bytes]:
     """The posted files by base name, plus the forms their diagrams name that only the server's forms/ has."""
-    files = {name.rsplit("/", 1)[-1]: text.encode("utf-8") for name, text in args["files"].items()}
+    files: dict[str, bytes] = {}
+    for name, text in args["files"].items():
+        base = name.rsplit("/", 1)[-1]
+        if base in files:  # forms and called processes are found by base name: one file of each name
+            raise BundleInvalid([Problem(name, "", f"与另一个文件同名（{base}），部署包中文件名不能重复")])
+        files[base] = text.encode("utf-8")
     return catalog.add_named_forms(files, [Path(current_app.config["FORMS_DIR"])])
 
 
@@ -102,13 +107,16 @@ class Versions(MethodView):
     def get(self, process_id: str):
         """List the versions of one process, newest first."""
         auth.require_user()
-        return list(
+        versions = list(
             get_session().scalars(
                 select(ProcessVersion)
                 .where(ProcessVersion.process_id == process_id)
                 .order_by(ProcessVersion.version.desc())
             )
         )
+        if not versions:
+            raise NotFound(f"流程 {process_id} 不存在")
+        return versions
 
 
 @blp.route("/processes/<process_id>/versions/<int:version>")

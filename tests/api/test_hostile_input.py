@@ -110,3 +110,13 @@ def test_an_upload_past_the_limit_says_what_the_limit_is(app, login) -> None:  #
     )
     assert refused.status_code == 413
     assert refused.get_json()["message"] == "上传的文件过大(每次上传不能超过 2 MB)"
+
+
+def test_a_bundle_holding_two_files_of_one_name_is_refused_not_merged(admin) -> None:
+    files = {"a/test.bpmn": two_lanes(), "b/test.bpmn": two_lanes("other")}
+    refused = admin.post("/api/v1/validate", json={"files": files})
+    assert refused.status_code == 422
+    assert [p["message"] for p in refused.get_json()["errors"]] == [
+        "与另一个文件同名（test.bpmn），部署包中文件名不能重复"
+    ]
+    assert admin.get("/api/v1/processes/nothing_here/versions").status_code == 404
