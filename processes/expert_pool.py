@@ -158,12 +158,16 @@ def _checked_ties(rows: Any, errors: dict[str, list[str]], known: set[str]) -> l
         errors["avoid_orgs"] = [f"回避单位最多 {MAX_TIES} 个"]
         return None
     ties, problems = [], []
+    first_row: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
         code = _code(row.get("code"), known)
         reason = str(row.get("reason") or "").strip()
         until = str(row.get("until") or "").strip()
         if not (is_valid_uscc(code) or code in known):
             problems.append(f"第 {number} 行：统一社会信用代码不正确")
+        elif code in first_row:
+            problems.append(f"第 {number} 行：与第 {first_row[code]} 行是同一单位")
+        first_row.setdefault(code, number)
         if len(reason) > 100:
             problems.append(f"第 {number} 行：原因不能超过 100 个字")
         if until and not _is_date(until):

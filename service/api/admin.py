@@ -12,6 +12,7 @@ from handlers import HANDLER_DOCS
 from processes.errors import Conflict, FormInvalid, NotFound
 from processes.store.models import LaneRole, Role
 from service import auth
+from service.api.schemas import NonBlank
 from service.db import get_session
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="管理：角色、泳道映射、处理器、表单")
@@ -24,15 +25,8 @@ class RoleSchema(ma.Schema):
 
 
 class LaneSchema(ma.Schema):
-    lane = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=60))
+    lane = NonBlank(required=True, validate=ma.validate.Length(min=1, max=60))
     role_code = ma.fields.Str(required=True)
-
-    @ma.post_load
-    def _trimmed(self, data: dict, **_: object) -> dict:
-        data["lane"] = data["lane"].strip()
-        if not data["lane"]:
-            raise ma.ValidationError("泳道名称不能为空", "lane")
-        return data
 
 
 def handler_catalog() -> list[dict]:

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from service import auth
+from service.api.schemas import NonBlank
 from service.db import get_session
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌")
@@ -30,7 +31,7 @@ class MeSchema(ma.Schema):
 
 
 class TokenArgs(ma.Schema):
-    name = ma.fields.Str(required=True, validate=ma.validate.Length(min=1, max=60))
+    name = NonBlank(required=True, validate=ma.validate.Length(min=1, max=60))
 
 
 class TokenSchema(ma.Schema):

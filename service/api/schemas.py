@@ -19,6 +19,16 @@ class ErrorSchema(ma.Schema):
     detail = ma.fields.Dict()
 
 
+class NonBlank(ma.fields.String):
+    """A name: spaces around it are dropped, and one of spaces only is refused."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise ma.ValidationError("此项不能为空")
+        return text
+
+
 class WholeNumber(ma.fields.Integer):
     """An integer argument that refuses a fraction (1.9) instead of cutting it off as marshmallow does."""
 

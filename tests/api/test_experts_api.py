@@ -166,3 +166,5 @@ def test_a_unit_added_on_record_can_be_declared_a_conflict(admin) -> None:  # no
     assert saved.get_json()["avoid_orgs"][0]["code"] == code
     refused = admin.patch(url, json={"avoid_orgs": [{"code": "WLJ-02"}]})
     assert refused.get_json()["errors"]["avoid_orgs"] == ["第 1 行：统一社会信用代码不正确"]
+    twice = admin.patch(url, json={"avoid_orgs": [{"code": code}, {"code": code.lower()}]})
+    assert twice.get_json()["errors"]["avoid_orgs"] == ["第 2 行：与第 1 行是同一单位"]

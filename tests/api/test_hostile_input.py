@@ -120,3 +120,10 @@ def test_a_bundle_holding_two_files_of_one_name_is_refused_not_merged(admin) -> 
         "与另一个文件同名（test.bpmn），部署包中文件名不能重复"
     ]
     assert admin.get("/api/v1/processes/nothing_here/versions").status_code == 404
+
+
+def test_a_name_of_spaces_only_is_no_name(admin) -> None:
+    refused = admin.post("/api/v1/auth/tokens", json={"name": "   "})
+    assert refused.status_code == 422 and refused.get_json()["errors"] == {"name": ["此项不能为空"]}
+    made = admin.post("/api/v1/auth/tokens", json={"name": " 报表 "})
+    assert made.status_code == 201 and made.get_json()["name"] == "报表"

@@ -683,7 +683,7 @@ def test_a_lane_is_added_once_and_removed_only_when_no_diagram_has_it(admin, log
         and again.get_json()["message"] == "泳道「市数管局项目科」已对应角色，请在列表中修改"
     )
     blank = admin.post("/api/v1/lanes", {"lane": "   ", "role_code": "FIN"})
-    assert blank.status_code == 422 and blank.get_json()["errors"] == {"lane": ["泳道名称不能为空"]}
+    assert blank.status_code == 422 and blank.get_json()["errors"] == {"lane": ["此项不能为空"]}
     lanes = {m["lane"]: m["role_code"] for m in admin.get("/api/v1/lanes").get_json()}
     assert lanes["市数管局项目科"] == "DSJ_CLERK"  # not overwritten by the refused add
     html = page(admin, "/admin/lanes")
