@@ -47,6 +47,7 @@ from processes.store.models import (
 )
 from processes.store.prepared import Prepared
 from processes.store.steps import InstanceRecord, StepStore, TaskRecord, VersionRef
+from processes.uploads import upload_ids
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,8 @@ class Runtime:
         before = {k: v for k, v in engine.task_data(workflow, task.task_guid).items() if k in submitted}
         now = self.clock.now()
         step.store.complete_task(task.id, user.id, now)
+        # Files the submitter uploaded apart from the task page join the instance, as a task page upload does.
+        step.store.adopt_uploads(upload_ids(submitted), task.instance_id, user.id)
         step.completed_guid = task.task_guid
         self._event(
             step,

@@ -25,3 +25,8 @@ def upload_refs(value: Any) -> Iterator[dict[str, Any]]:
         yield value
     for child in value.values():
         yield from upload_refs(child)
+
+
+def upload_ids(value: Any) -> list[int]:
+    """The ids of the uploads `value` references, each once."""
+    return list(dict.fromkeys(int(ref["id"]) for ref in upload_refs(value)))

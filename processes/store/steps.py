@@ -90,6 +90,9 @@ _SQL = {
         VALUES (:instance_id, :task_guid, :spec_id, :name, :process_id, :lane, :role_code, :unit_id,
         :assignee_id, :claimed_by_id, :form, :instructions, 'ready', :created_at, :due_at, :context_json,
         :round_key)""",
+    # The submitter's own uploads a submission references, not yet linked to an instance, become this one's.
+    "adopt_upload": """UPDATE attachment SET instance_id = :instance_id
+        WHERE id = :id AND instance_id IS NULL AND uploaded_by_id = :user_id""",
     "insert_event": """INSERT INTO instance_event (instance_id, at, kind, user_id, spec_id, task_name,
         detail) VALUES (:instance_id, :at, :kind, :user_id, :spec_id, :task_name, :detail)""",
     "insert_incident": """INSERT INTO incident (instance_id, task_guid, spec_id, message, traceback,
@@ -328,6 +331,12 @@ class StepStore:
             return
         stamp = self._time(at)
         self._cursor.executemany(self._sql["cancel_task"], [{"id": i, "at": stamp} for i in task_ids])
+
+    def adopt_uploads(self, ids: Iterable[int], instance_id: int, user_id: int) -> None:
+        """Link a user's own unlinked uploads to the instance their submission referenced them in."""
+        rows = [{"id": i, "instance_id": instance_id, "user_id": user_id} for i in ids]
+        if rows:
+            self._cursor.executemany(self._sql["adopt_upload"], rows)
 
     def insert_tasks(self, rows: list[dict[str, Any]]) -> None:
         """Insert new READY human tasks (dicts of the insert's columns; `context_json` as JSON text)."""

@@ -184,9 +184,11 @@ def _may_read(user: User, attachment: Attachment) -> bool:
 def _readable(user: User, attachments: list[Attachment]) -> set[int]:
     """The ids of these attachments `user` may download.
 
-    The uploader, anyone who may see the attachment's instance, and anyone who holds or completed a task
-    whose data (what the task showed, its `context_json`) references it: an expert reads the documents
-    their scoring task is about without seeing the instance, where the other experts' scores are.
+    The uploader, anyone who may see the attachment's instance, and anyone who holds or completed a task of
+    that instance whose data (what the task showed, its `context_json`) references it: an expert reads the
+    documents their scoring task is about without seeing the instance, where the other experts' scores are.
+    An upload linked to no instance is the uploader's alone: a reference written into some task's data does
+    not open another person's file (a submission links the submitter's own uploads it references).
     """
     if queries.sees_everything(user):
         return {a.id for a in attachments}
@@ -203,27 +205,21 @@ def _readable(user: User, attachments: list[Attachment]) -> set[int]:
             )
         )
         out |= {a.id for a in rest if a.instance_id in seen}
-    rest = [a for a in rest if a.id not in out]
+    rest = [a for a in rest if a.id not in out and a.instance_id is not None]
     if rest:
-        instances = {a.instance_id for a in rest}
-        out |= {a.id for a in rest} & _shown_by_own_tasks(user, None if None in instances else instances)
+        out |= {a.id for a in rest} & _shown_by_own_tasks(user, {a.instance_id for a in rest})
     return out
 
 
-def _shown_by_own_tasks(user: User, instance_ids: set[int] | None) -> set[int]:
-    """The ids of the attachments referenced by the data of the tasks `user` holds or completed.
-
-    An upload linked to an instance is only shown by that instance's tasks, so `instance_ids` (when given)
-    limits the tasks read.
-    """
+def _shown_by_own_tasks(user: User, instance_ids: set[int]) -> set[int]:
+    """The ids of the attachments referenced by `user`'s tasks (held or completed) of these instances."""
     stmt = select(HumanTask.context_json).where(
+        HumanTask.instance_id.in_(instance_ids),
         or_(
             HumanTask.assignee_id == user.id,
             HumanTask.claimed_by_id == user.id,
             HumanTask.completed_by_id == user.id,
-        )
+        ),
     )
-    if instance_ids is not None:
-        stmt = stmt.where(HumanTask.instance_id.in_(instance_ids))
     contexts = get_session().scalars(stmt)
     return {ident for context in contexts for ident, _kind in uploaded_files(context or {})}

@@ -202,3 +202,28 @@ def test_a_report_returned_within_its_period_opens_with_its_answers_and_the_next
     submit(operator, corrected["id"], {**FIRST_PERIOD, "change_requested": False})
     submit(clerk, open_task(clerk, instance_id, "审核进度")["id"], {"decision": "APPROVE", "amount": 1})
     assert form_data(operator, open_task(operator, instance_id, "报送建设进度")["id"]) == {}  # a new period
+
+
+def test_a_reference_to_someone_elses_upload_opens_nothing_ones_own_joins_the_instance(login) -> None:  # noqa: ANN001
+    from tests.api.test_access_rules import upload as api_upload
+
+    assert deploy(login("admin"), bundle(expert_panel())).status_code == 201
+    operator, stranger = login("jyj_jb"), login("wjw_jb")
+
+    def uploaded(client, name: str) -> dict:  # noqa: ANN001
+        meta = api_upload(client, {}, name).get_json()  # through the API, linked to no instance
+        return {"id": str(meta["id"]), "filename": meta["filename"], "sha256": meta["sha256"]}
+
+    theirs, mine = uploaded(stranger, "他人的实施方案.pdf"), uploaded(operator, "项目意见书.pdf")
+    instance_id = operator.post("/api/v1/instances", json={"process_id": "expert_panel"}).get_json()["id"]
+    docs = open_task(operator, instance_id, "编制项目意见书及实施方案")
+    summary = "建设全市统一的课后服务管理平台，共享学籍与收费数据，投资以软件开发为主。"
+    data = {"opinion_letter": mine, "implementation_plan": theirs, "plan_summary": summary}
+    submit(operator, docs["id"], data)
+    expert = login("expert01")
+    open_task(expert, instance_id, "专家评审打分")  # the task shows both references
+    assert expert.get(f"/api/v1/attachments/{mine['id']}").status_code == 200  # joined the instance
+    assert login("dsj_clerk").get(f"/api/v1/attachments/{mine['id']}").status_code == 200
+    for reader in (expert, operator):  # a reference written into the form does not open the file
+        assert reader.get(f"/api/v1/attachments/{theirs['id']}").status_code == 404
+    assert stranger.get(f"/api/v1/attachments/{theirs['id']}").status_code == 200
