@@ -1,9 +1,12 @@
 """Handler `issue_approval`: number, render and store a 立项批复 (or a later 变更批复) in the register."""
 
+from decimal import Decimal
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.approval_doc import CHANGE_APPROVAL, LARGE_ROUTE, SMALL_ROUTE, ApprovalText, render_approval
+from handlers.coercion import as_decimal
 from handlers.compile_annual_plan import ISSUED
 from handlers.context import HandlerContext
 from handlers.doc_numbers import AUTHORITIES, allocate_doc_no, get_authority
@@ -11,7 +14,7 @@ from handlers.doc_store import store_document
 from handlers.errors import HandlerError
 from handlers.localtime import local_date
 from handlers.models import CLOSED_STATUSES, RECORDED_KEY, AnnualPlan, Approval, Project, ProjectStatus
-from handlers.money import MoneyError, parse_yuan, yuan_str
+from handlers.money import MoneyError, parse_yuan, yuan_str, yuan_text
 from handlers.queries import load_project
 from handlers.results import choice, internal, money, text
 
@@ -41,17 +44,50 @@ def _route(project: Project, approval_route: str | None) -> str | None:
     return recorded if recorded in (SMALL_ROUTE, LARGE_ROUTE) else None
 
 
-def _plan_doc_no(session: Session, project: Project) -> str | None:
-    """Return the 文号 of the issued annual plan of the project's year that lists it, if any."""
+def _plan_item(session: Session, project: Project) -> tuple[AnnualPlan, dict] | None:
+    """Return the newest issued annual plan of the project's year that lists it, with its item."""
     plans = session.scalars(
         select(AnnualPlan)
         .where(AnnualPlan.year == project.plan_year, AnnualPlan.status == ISSUED)
         .order_by(AnnualPlan.version.desc())
     )
     for plan in plans:
-        if any(item.get("project_id") == project.project_id for item in plan.items or []):
-            return plan.doc_no
+        for item in plan.items or []:
+            if item.get("project_id") == project.project_id:
+                return plan, item
     return None
+
+
+def _project_budget_problems(
+    project: Project, budget: Decimal, listed: tuple[AnnualPlan, dict] | None
+) -> list[str]:
+    """Return why a 立项批复 may not approve `budget`: above the 总投资概算 or the issued plan's amount."""
+    problems = []
+    if budget > project.total_estimate:
+        problems.append(
+            f"批复投资{yuan_text(budget)}超过建设单位申报的总投资概算{yuan_text(project.total_estimate)}，"
+            "立项批复不能核增投资"
+        )
+    planned = as_decimal(listed[1].get("plan_amount")) if listed else None
+    if planned is not None and budget > planned:
+        problems.append(
+            f"批复投资{yuan_text(budget)}超过年度电子政务项目实施计划（{listed[0].doc_no}）"
+            f"安排的{yuan_text(planned)}"
+        )
+    return problems
+
+
+def _change_budget_problems(previous: Decimal | None, budget: Decimal, budget_delta: object) -> list[str]:
+    """Return why a 变更批复 may not approve `budget`: an investment change that leaves it unchanged."""
+    delta = as_decimal(budget_delta)
+    if previous is None or not delta or budget != previous:
+        return []
+    requested = previous + delta
+    return [
+        f"本次变更申请{'增加' if delta > 0 else '减少'}投资{yuan_text(abs(delta))}，"
+        f"同意变更时调整后批复投资不能仍为原批复投资{yuan_text(previous)}"
+        + (f"，按申请应为{yuan_text(requested)}" if requested > 0 else "")
+    ]
 
 
 def _conditions(conditions: object) -> tuple[str, ...]:
@@ -74,15 +110,20 @@ def handle(
     kind: str = PROJECT_APPROVAL,
     approval_route: str | None = None,
     approval_conditions: list[str] | str | None = None,
+    budget_delta: object = None,
 ) -> dict:
     """Issue an approval under the authority's next 文号 as a .docx and update the register.
 
-    A 立项批复 approves the project: it records the 文号 and budget and moves the project to 建设. Any
-    other kind (变更批复) adjusts the approved budget and leaves the project's status and stage alone.
+    A 立项批复 approves the project: it records the 文号 and budget and moves the project to 建设; its
+    budget may not exceed the 总投资概算 nor the amount the issued annual plan gives the project. Any
+    other kind (变更批复) adjusts the approved budget and leaves the project's status and stage alone;
+    for an investment change (`budget_delta` not 0) the budget must differ from the one in force.
     The text names the review the project had (`approval_route`, else the register's 立项路径) and lists
-    the 批复条件 (`approval_conditions`).
+    the 批复条件 (`approval_conditions`). Budget problems raise invalid_budget, for the signer to correct.
     """
     session = ctx.session
+    if kind not in DOCUMENT_KINDS:
+        raise ValueError(f"批复类型应为 {'、'.join(DOCUMENT_KINDS)} 之一：{kind!r}")
     issuer = get_authority(authority)
     project = load_project(session, project_id)
     if project.status in CLOSED_STATUSES:
@@ -93,6 +134,15 @@ def handle(
         raise HandlerError("invalid_budget", str(err)) from None
     if budget <= 0:
         raise HandlerError("invalid_budget", "批复金额必须大于零")
+    listed = _plan_item(session, project) if kind == PROJECT_APPROVAL else None
+    if kind == PROJECT_APPROVAL:
+        problems = _project_budget_problems(project, budget, listed)
+    else:
+        problems = _change_budget_problems(project.approved_budget, budget, budget_delta)
+    if problems:
+        raise HandlerError(
+            "invalid_budget", "批复投资不符合要求：" + "；".join(problems), details={"problems": problems}
+        )
     if kind == PROJECT_APPROVAL:
         earlier = session.scalar(
             select(Approval.doc_no).where(
@@ -101,9 +151,6 @@ def handle(
         )
         if earlier:
             raise HandlerError("already_approved", f"项目 {project_id} 已有立项批复（{earlier}）")
-
-    if kind not in DOCUMENT_KINDS:
-        raise ValueError(f"批复类型应为 {'、'.join(DOCUMENT_KINDS)} 之一：{kind!r}")
     route = _route(project, approval_route) if kind == PROJECT_APPROVAL else None
     conditions = _conditions(approval_conditions)
     previous_budget = project.approved_budget
@@ -122,7 +169,7 @@ def handle(
             issued_on=issued_on,
             route=route,
             plan_year=project.plan_year,
-            plan_doc_no=_plan_doc_no(session, project) if route == SMALL_ROUTE else None,
+            plan_doc_no=listed[0].doc_no if listed and route == SMALL_ROUTE else None,
             conditions=conditions,
             previous_budget=previous_budget if kind == CHANGE_APPROVAL else None,
         ),

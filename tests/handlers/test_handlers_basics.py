@@ -28,6 +28,7 @@ OPERATORS = {
     "aggregate_scores",
     "issue_approval",
     "check_contract",
+    "check_progress",
     "record_acceptance",
     "file_om",
     "record_performance",
