@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import Flask
 from flask_smorest import Api
 
+from service.api.schemas import ErrorSchema
 from service.converters import RowId, row_id_schema
 
 SPEC = {
     "info": {
         "description": "六安市电子政务项目全生命周期流程平台 API。浏览器用会话登录，程序用 "
-        "`Authorization: Bearer <令牌>`。错误统一为 `{code, status, message, errors}`。"
+        "`Authorization: Bearer <令牌>`。错误统一为 `{code, status, message, errors, detail}`："
+        "code 为英文错误类别，status 为 HTTP 状态码，message 为中文说明，"
+        "errors 为逐字段的中文消息，detail 为冲突等情形的补充信息。"
     },
     "components": {
         "securitySchemes": {
@@ -22,6 +27,40 @@ SPEC = {
 }
 
 
+class _Api(Api):
+    """flask-smorest's Api with our error shape, `{code, status, message, errors, detail}`, in the spec."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+# The answers any operation may give besides its own (service/errors.py), by flask-smorest's response names.
+PUBLIC_OPERATIONS = {("/api/v1/auth/login", "post"), ("/api/v1/auth/logout", "post")}
+WRITES = ("post", "put", "patch", "delete")
+
+
+def _declare_errors(api: Api) -> None:
+    """Declare on every operation the errors it can answer: 401, 403, 404 (ids), 409 (writes), 415, 422."""
+    for path, item in api.spec._paths.items():  # noqa: SLF001 - apispec keeps no public view of paths
+        for method, operation in item.items():
+            if method not in ("get", *WRITES):
+                continue
+            names = []
+            if (path, method) in PUBLIC_OPERATIONS:
+                operation["security"] = []
+            else:
+                names += ["UNAUTHORIZED", "FORBIDDEN"]
+            if "{" in path:
+                names.append("NOT_FOUND")
+            if method in WRITES:
+                names.append("CONFLICT")
+            if "requestBody" in operation:
+                names += ["UNSUPPORTED_MEDIA_TYPE", "UNPROCESSABLE_ENTITY"]
+            responses = operation.setdefault("responses", {})
+            for name in names:
+                code = str(HTTPStatus[name].value)
+                responses.setdefault(code, api.spec.components.get_ref("response", name))
+
+
 def init_api(app: Flask) -> Api:
     """Register every API blueprint on the app."""
     app.config.setdefault("API_TITLE", "egovflow 六安市电子政务项目全生命周期流程平台")
@@ -29,7 +68,7 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
-    api = Api(app, spec_kwargs=SPEC)
+    api = _Api(app, spec_kwargs=SPEC)
     api.register_converter(RowId, row_id_schema)
     from service.api import (
         accounts,
@@ -51,5 +90,6 @@ def init_api(app: Flask) -> Api:
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp)
+    _declare_errors(api)
     app.extensions["egovflow_api"] = api
     return api

@@ -653,6 +653,22 @@ def test_the_openapi_spec_states_numeric_bounds_as_numbers(admin: ApiClient) -> 
     assert ids["task_id"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 
 
+def test_the_openapi_spec_states_the_error_shape_and_each_operations_error_answers(admin: ApiClient) -> None:
+    spec = admin.get("/api/openapi.json").get_json()
+    error = spec["components"]["schemas"]["Error"]["properties"]
+    assert error["code"] == {"type": "string"} and error["status"] == {"type": "integer"}
+    assert "detail" in error
+    complete = spec["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]
+    assert {"401", "403", "404", "409", "415", "422"} <= complete.keys()
+    assert complete["409"]["description"] == "任务已被他人办理或已取消"  # its own words are kept
+    lanes = spec["paths"]["/api/v1/lanes"]["post"]["responses"]
+    assert lanes["409"] == {"$ref": "#/components/responses/CONFLICT"}
+    login = spec["paths"]["/api/v1/auth/login"]["post"]
+    assert login["security"] == [] and "401" not in login["responses"]
+    listing = spec["paths"]["/api/v1/tasks"]["get"]["responses"]
+    assert "401" in listing and "404" not in listing and "415" not in listing
+
+
 def test_a_nul_character_anywhere_in_the_input_is_a_field_error_and_writes_nothing(admin, login) -> None:
     """PostgreSQL stores no NUL in text: such input must be refused before any work, on both databases."""
     deploy(admin, bundle(two_lanes()))
