@@ -98,6 +98,8 @@ PARAM_TITLES: dict[str, str] = {
     "spent_to_date": "累计支付（元）",
     "contract": "合同信息",
     "trial_started_at": "试运行开始日期",
+    "prelim_date": "初验日期",
+    "sign_within_days": "合同签订期限（日）",
     "reports": "验收材料",
     "conclusion": "验收结论",
     "mlps_level": "等保级别",
