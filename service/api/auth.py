@@ -5,7 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
+from processes.errors import NotFound
+from processes.store.models import ApiToken
 from service import auth
 from service.api.schemas import NonBlank
 from service.db import get_session
@@ -38,6 +41,12 @@ class TokenSchema(ma.Schema):
     id = ma.fields.Int()
     name = ma.fields.Str()
     token = ma.fields.Str()
+
+
+class TokenInfo(ma.Schema):
+    id = ma.fields.Int()
+    name = ma.fields.Str()
+    created_at = ma.fields.DateTime()
 
 
 @blp.route("/login")
@@ -77,3 +86,29 @@ class Tokens(MethodView):
         session.add(token)
         session.commit()
         return {"id": token.id, "name": token.name, "token": secret}
+
+    @blp.response(200, TokenInfo(many=True))
+    def get(self):
+        """List the caller's API tokens in use (never their secrets), newest first."""
+        user = auth.require_user()
+        return list(
+            get_session().scalars(
+                select(ApiToken)
+                .where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+                .order_by(ApiToken.id.desc())
+            )
+        )
+
+
+@blp.route("/tokens/<int:token_id>")
+class OneToken(MethodView):
+    @blp.response(204)
+    def delete(self, token_id: int):
+        """Revoke one of the caller's API tokens: programs using it are refused from now on."""
+        user = auth.require_user()
+        session = get_session()
+        token = session.get(ApiToken, token_id)
+        if token is None or token.user_id != user.id or token.revoked:
+            raise NotFound(f"令牌 {token_id} 不存在")
+        token.revoked = True
+        session.commit()

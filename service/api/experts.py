@@ -73,9 +73,7 @@ class Pool(MethodView):
     @blp.response(200, PoolEntrySchema(many=True))
     def get(self, args: dict):
         """List the pool with how often each expert was drawn (managers and admins)."""
-        user = auth.require_user()
-        if not (user.is_admin or user.is_manager):
-            raise auth.AuthError(403, "只有管理人员可以查看专家库")
+        _require_pool_reader()
         return [_flat(entry) for entry in expert_pool.list_experts(get_session(), **args)]
 
     @blp.arguments(NewExpert())
@@ -93,8 +91,8 @@ class Pool(MethodView):
 class OneExpert(MethodView):
     @blp.response(200, ExpertSchema)
     def get(self, expert_id: int):
-        """Show one expert (admins)."""
-        auth.require_admin()
+        """Show one expert (managers and admins)."""
+        _require_pool_reader()
         return expert_pool.get_expert(get_session(), expert_id)
 
     @blp.arguments(ExpertChange())
@@ -106,3 +104,10 @@ class OneExpert(MethodView):
         expert = expert_pool.update_expert(session, expert_id, args)
         session.commit()
         return expert
+
+
+def _require_pool_reader() -> None:
+    """Managers and admins read the 专家库; only admins change it."""
+    user = auth.require_user()
+    if not (user.is_admin or user.is_manager):
+        raise auth.AuthError(403, "只有管理人员可以查看专家库")

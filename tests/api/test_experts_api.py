@@ -147,6 +147,7 @@ def test_the_draw_follows_the_pool(app, admin) -> None:  # noqa: ANN001
 
 def test_the_pool_is_for_managers_to_read_and_admins_to_change(login) -> None:  # noqa: ANN001
     assert login("manager").get("/api/v1/experts").status_code == 200
+    assert login("manager").get("/api/v1/experts/1").status_code == 200  # one expert too, as the README says
     clerk = login("dsj_clerk")
     assert clerk.get("/api/v1/experts").status_code == 403
     assert clerk.patch("/api/v1/experts/1", json={"status": "SUSPENDED"}).status_code == 403

@@ -127,3 +127,19 @@ def test_a_name_of_spaces_only_is_no_name(admin) -> None:
     assert refused.status_code == 422 and refused.get_json()["errors"] == {"name": ["此项不能为空"]}
     made = admin.post("/api/v1/auth/tokens", json={"name": " 报表 "})
     assert made.status_code == 201 and made.get_json()["name"] == "报表"
+
+
+def test_a_user_lists_and_revokes_their_own_tokens(app, admin, login) -> None:  # noqa: ANN001
+    clerk = login("dsj_clerk")
+    made = clerk.post("/api/v1/auth/tokens", json={"name": "报表程序"}).get_json()
+    other = admin.post("/api/v1/auth/tokens", json={"name": "管理员的"}).get_json()
+    listed = clerk.get("/api/v1/auth/tokens").get_json()
+    assert [t["name"] for t in listed] == ["报表程序"] and "token" not in listed[0]
+    program = app.test_client()
+    bearer = {"Authorization": f"Bearer {made['token']}"}
+    assert program.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    refused = clerk.client.delete(f"/api/v1/auth/tokens/{other['id']}", headers={"X-CSRFToken": clerk.csrf})
+    assert refused.status_code == 404  # another person's token is not theirs to see or revoke
+    gone = clerk.client.delete(f"/api/v1/auth/tokens/{made['id']}", headers={"X-CSRFToken": clerk.csrf})
+    assert gone.status_code == 204 and clerk.get("/api/v1/auth/tokens").get_json() == []
+    assert program.get("/api/v1/auth/me", headers=bearer).status_code == 401
