@@ -8,7 +8,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 8000
 export EGOVFLOW_SECRET_KEY ?= dev-only-secret-change-me
 
-.PHONY: install run test test-fast bench lint worker clean
+.PHONY: install run test bench lint worker clean
 
 install: $(STAMP) $(ASSETS)
 

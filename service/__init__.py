@@ -31,6 +31,9 @@ DEFAULTS = {
 }
 
 
+PLACEHOLDER_SECRETS = {"change-me"}  # what docker/compose.yaml falls back to so that `config` works
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     """Build an app; gunicorn runs it as `gunicorn 'service:create_app()'`."""
     app = Flask(__name__)
@@ -38,8 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("EGOVFLOW")  # EGOVFLOW_DATABASE_URL=postgresql+psycopg://...
     app.config.update(overrides or {})  # tests pass settings last, so they win
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("EGOVFLOW_SECRET_KEY is not set")  # fail at boot, not at first login
+    if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] in PLACEHOLDER_SECRETS:
+        # Fail at boot, not at first login; the compose file's placeholder is no key (docker/compose.yaml).
+        raise RuntimeError("EGOVFLOW_SECRET_KEY is not set")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]  # forms list their fields in the schema's order
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

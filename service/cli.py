@@ -66,6 +66,9 @@ def validate_command(paths: tuple[Path, ...]) -> None:
     try:
         files = _read(paths)
         result = catalog.validate(files, REGISTRY, set(DEFAULT_LANES) | {SYSTEM_LANE})
+    except click.ClickException as err:
+        click.echo(f"校验失败: {err.message}", err=True)
+        sys.exit(1)
     except Exception as err:  # noqa: BLE001 - whatever the input, print a line, never a traceback
         click.echo(f"校验失败: {err.__class__.__name__}: {err}", err=True)
         sys.exit(1)
@@ -351,13 +354,17 @@ def scenario_group() -> None:
 
 
 @scenario_group.command("run")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def scenario_run(files: tuple[Path, ...]) -> None:
-    """Run scenario files against a fresh in-memory database; exit 1 when one fails."""
+    """Run scenario files against a fresh in-memory database; exit 1 when one fails or is missing."""
     from processes.scenarios import ScenarioFailed, run_file
 
     failed = 0
     for path in files:
+        if not path.is_file():
+            click.echo(f"出错 {path}: 文件不存在")
+            failed += 1
+            continue
         try:
             result = run_file(path, bpmn_dir=ROOT / "bpmn", forms_dir=ROOT / "forms")
             click.echo(f"通过 {path}: {result.summary}")

@@ -47,3 +47,11 @@ def test_the_image_builds_assets_in_node_and_serves_with_gunicorn() -> None:
     stages = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
     assert stages[0].startswith("node:") and stages[-1].startswith("python:"), stages
     assert "gunicorn" in dockerfile
+
+
+def test_the_app_refuses_the_compose_files_placeholder_secret() -> None:
+    from service import create_app
+
+    with pytest.raises(RuntimeError, match="EGOVFLOW_SECRET_KEY"):
+        create_app({"SECRET_KEY": "change-me", "DATABASE_URL": "sqlite://"})
+    assert "${EGOVFLOW_SECRET_KEY:-change-me}" in COMPOSE.read_text()  # the value the app refuses

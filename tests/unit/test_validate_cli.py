@@ -82,7 +82,10 @@ def test_references_that_do_not_resolve_are_listed(tmp_path: Path) -> None:
 
 def test_a_missing_path_is_an_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.bpmn")])
-    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip() == f"校验失败: 文件不存在: {tmp_path / 'nope.bpmn'}"  # no class names
+    missing = CliRunner().invoke(main, ["scenario", "run", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 1 and "文件不存在" in missing.output  # exits as validate does
 
 
 def test_an_embedded_subprocess_is_checked_and_its_forms_deployed_with_it(tmp_path) -> None:  # noqa: ANN001
