@@ -14,6 +14,7 @@ from processes.store.models import HumanTask, ProcessVersion, User
 from service import auth
 from service.api.instances import may_start
 from service.db import get_session, runtime
+from service.web import api_reference
 from service.web.paging import past_last
 
 bp = Blueprint("web", __name__, template_folder="../templates")
@@ -121,4 +122,4 @@ def favicon() -> Response:
 def api_docs() -> str:
     """A readable page of the OpenAPI document, served without any external asset."""
     spec = current_app.extensions["egovflow_api"].spec.to_dict()
-    return render_template("api_docs.html", spec=spec, section="api")
+    return render_template("api_docs.html", spec=spec, topics=api_reference.reference(spec), section="api")

@@ -881,3 +881,22 @@ def test_the_unit_under_review_knows_its_experts_only_as_评审专家(admin, log
     unit_view = page(operator, f"/instances/{instance}")
     assert "· 评审专家</span>" in unit_view and name not in unit_view
     assert name in page(clerk, f"/instances/{instance}")
+
+
+def test_the_api_docs_page_states_fields_bodies_and_answers(login) -> None:  # noqa: ANN001
+    html = page(login("jyj_jb"), "/api/docs")
+    start = re.search(
+        r"<code>/api/v1/instances</code> <span class=\"muted\">Start an instance.*?</details>", html, re.S
+    )
+    assert start, "the start operation"
+    body = start.group(0)
+    assert (
+        "<td><code>process_id</code></td><td>JSON 请求体</td><td>文本（至少 1，至多 100）</td><td>是</td>"
+        in body
+    )
+    assert "<code>StartArgs</code>" in body and "<code>201</code> 已创建（Instance）" in body
+    assert "<code>415</code> 请求体格式不受支持（Error）" in body
+    complete = re.search(r"<code>/api/v1/tasks/\{task_id\}/complete</code>.*?</details>", html, re.S).group(0)
+    assert "<td><code>task_id</code></td><td>路径</td><td>整数" in complete  # the path's own parameter
+    assert "无需登录" in re.search(r"<code>/api/v1/auth/login</code>.*?</summary>", html, re.S).group(0)
+    assert 'href="#api-instances">流程实例</a>' in html
