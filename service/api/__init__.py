@@ -8,6 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from service.api.schemas import ErrorSchema
+from service.api.summaries import SUMMARIES
 from service.converters import RowId, row_id_schema
 
 SPEC = {
@@ -38,12 +39,14 @@ PUBLIC_OPERATIONS = {("/api/v1/auth/login", "post"), ("/api/v1/auth/logout", "po
 WRITES = ("post", "put", "patch", "delete")
 
 
-def _declare_errors(api: Api) -> None:
-    """Declare on every operation the errors it can answer: 401, 403, 404 (ids), 409 (writes), 415, 422."""
+def _document(api: Api) -> None:
+    """Give every operation its Chinese summary and the errors it can answer: 401, 403, 404, 409, 415, 422."""
     for path, item in api.spec._paths.items():  # noqa: SLF001 - apispec keeps no public view of paths
         for method, operation in item.items():
             if method not in ("get", *WRITES):
                 continue
+            operation["summary"] = SUMMARIES[(method, path)]  # every operation has one (tests/api: spec test)
+            operation.pop("description", None)  # the docstring's English rest
             names = []
             if (path, method) in PUBLIC_OPERATIONS:
                 operation["security"] = []
@@ -90,6 +93,6 @@ def init_api(app: Flask) -> Api:
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp)
-    _declare_errors(api)
+    _document(api)
     app.extensions["egovflow_api"] = api
     return api

@@ -886,7 +886,7 @@ def test_the_unit_under_review_knows_its_experts_only_as_评审专家(admin, log
 def test_the_api_docs_page_states_fields_bodies_and_answers(login) -> None:  # noqa: ANN001
     html = page(login("jyj_jb"), "/api/docs")
     start = re.search(
-        r"<code>/api/v1/instances</code> <span class=\"muted\">Start an instance.*?</details>", html, re.S
+        r"<code>/api/v1/instances</code> <span class=\"muted\">发起流程实例.*?</details>", html, re.S
     )
     assert start, "the start operation"
     body = start.group(0)

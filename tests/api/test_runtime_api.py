@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import timedelta
 
@@ -791,3 +792,13 @@ def test_an_amount_written_another_way_is_not_a_change(admin, login) -> None:  #
     shown = operator.get(f"/api/v1/instances/{instance['id']}").get_json()
     changes = [e for e in shown["history"] if e["kind"] == "task_completed"][-1]["detail"]["changes"]
     assert changes["amount"] == {"old": 6900000, "new": 6900000.5} and changes["decision"]["new"] == "REJECT"
+
+
+def test_every_operation_is_summarised_in_chinese(admin: ApiClient) -> None:
+    spec = admin.get("/api/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        for method in ("get", "post", "put", "patch", "delete"):
+            if method in item:
+                summary = item[method]["summary"]
+                assert re.search(r"[\u4e00-\u9fff]", summary), (method, path, summary)
+                assert "description" not in item[method], (method, path)
