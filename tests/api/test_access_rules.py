@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 
-from handlers.models import Project
+from tests.api.test_pages import JYJ, add_project
 from tests.conftest import ApiClient, deploy
 from tests.workflows import bundle, two_lanes
 
-JYJ = ("11341500MB5260181F", "六安市教育局")
 CGJ = ("11341500MB4628194Q", "六安市城市管理局")
 WJW = "11341500MB59083010"
 APPROVE = {"decision": "APPROVE", "amount": 1234567.8}
@@ -28,26 +25,9 @@ def admin(login) -> ApiClient:  # noqa: ANN001
 @pytest.fixture
 def register(app) -> None:  # noqa: ANN001
     """Two register rows: LA-2026-0001 of 市教育局, LA-2026-0002 of 市城管局."""
-    now = datetime(2026, 3, 2, tzinfo=UTC)
     with app.extensions["egovflow"].sessions() as session:
-        for project_id, (code, name) in (("LA-2026-0001", JYJ), ("LA-2026-0002", CGJ)):
-            session.add(
-                Project(
-                    project_id=project_id,
-                    plan_year=2026,
-                    seq=int(project_id[-4:]),
-                    name=f"{name}项目",
-                    unit_code=code,
-                    unit_name=name,
-                    project_type="NEW",
-                    planned=True,
-                    total_estimate=Decimal("3200000.00"),
-                    stage="申报",
-                    status="DECLARED",
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        for project_id, unit in (("LA-2026-0001", JYJ), ("LA-2026-0002", CGJ)):
+            add_project(session, project_id, *unit, 2026, "3200000.00", "申报", "DECLARED")
         session.commit()
 
 
