@@ -23,7 +23,7 @@ from handlers.models import PROJECT_STATUS_LABELS, PROJECT_TYPES, Document, Proj
 from processes import reports
 from processes.errors import NotFound
 from processes.runtime import load_instance_for_read
-from processes.store.models import Attachment, ProcessInstance, User
+from processes.store.models import Attachment, InstanceEvent, ProcessInstance, User
 from service import auth
 from service.api.attachments import uploaded_files
 from service.api.instances import visible_instance
@@ -168,16 +168,27 @@ def attachment_ids_in(value: Any) -> Iterator[int]:
 
 
 def _uploads(instance: ProcessInstance, found: dict[int, Attachment], kinds: dict[int, list[str]]) -> None:
-    """Add an instance's uploads to `found`, and to `kinds` the 材料类型 its data gives each one."""
+    """Add an instance's submitted uploads to `found`, and to `kinds` the 材料类型 its data gives each one.
+
+    An upload counts once a submission referenced it: in the instance's data now, or in what a completed task
+    submitted (last year's 运维方案 as well as this year's). A file uploaded, never submitted, is no document.
+    """
+    session = get_session()
     for ident, kind in uploaded_files(instance.data_json or {}):
         chosen = kinds.setdefault(ident, [])
         if kind and kind not in chosen:
             chosen.append(kind)
-    condition = Attachment.instance_id == instance.id
-    if kinds:
-        condition = condition | Attachment.id.in_(list(kinds))
-    for att in get_session().scalars(select(Attachment).where(condition)):
-        found.setdefault(att.id, att)
+    submitted = set(kinds)
+    for detail in session.scalars(
+        select(InstanceEvent.detail).where(
+            InstanceEvent.instance_id == instance.id, InstanceEvent.kind == "task_completed"
+        )
+    ):
+        changes = (detail or {}).get("changes") or {}
+        submitted |= {ident for change in changes.values() for ident, _kind in uploaded_files(change)}
+    if submitted:
+        for att in session.scalars(select(Attachment).where(Attachment.id.in_(sorted(submitted)))):
+            found.setdefault(att.id, att)
 
 
 def _file_rows(found: dict[int, Attachment], kinds: dict[int, list[str]]) -> list[dict[str, Any]]:
