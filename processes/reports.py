@@ -136,7 +136,10 @@ def project_totals(session: Session, user: User, f: ProjectFilter) -> tuple[int,
 
 
 def project_filter_options(session: Session, user: User) -> dict[str, list[Any]]:
-    """Return the years, units, stages and statuses present among the rows `user` may see."""
+    """Return the years, units and statuses present among the rows `user` may see, and every stage.
+
+    Stages are the lifecycle's fixed vocabulary: a dashboard link to a stage with no project shows it chosen.
+    """
     where = visible_projects(user)
     years = list(
         session.scalars(select(Project.plan_year).where(where).distinct().order_by(Project.plan_year.desc()))
@@ -152,7 +155,7 @@ def project_filter_options(session: Session, user: User) -> dict[str, list[Any]]
     ]
     stages = set(session.scalars(select(Project.stage).where(where).distinct()))
     statuses = list(session.scalars(select(Project.status).where(where).distinct().order_by(Project.status)))
-    ordered_stages = [s for s in STAGES if s in stages] + sorted(stages - set(STAGES))
+    ordered_stages = [*STAGES, *sorted(stages - set(STAGES))]
     return {"years": years, "units": units, "stages": ordered_stages, "statuses": statuses}
 
 

@@ -500,6 +500,12 @@ def test_register_filters_sorts_pages_and_totals(register, login) -> None:  # no
     assert api["items"][0]["status_name"] == "已立项"
 
 
+def test_a_stage_without_projects_is_still_offered_and_shown_chosen(register, login) -> None:  # noqa: ANN001
+    html = page(login("manager"), "/projects?stage=验收")  # the dashboard links every stage
+    assert '<option value="验收" selected>验收</option>' in html
+    assert "<strong>没有符合条件的项目</strong>" in html
+
+
 def test_register_is_scoped_to_the_units_own_projects(register, login) -> None:  # noqa: ANN001
     items = login("wjw_jb").get("/api/v1/projects").get_json()["items"]
     assert [p["project_id"] for p in items] == ["LA-2025-0003"]
