@@ -306,11 +306,12 @@ def decisions(
     entries = [e for e in history if e.kind == "task_completed"]
     if task is not None and task.assignee_id is not None and task.completed_at is None:
         entries = [e for e in entries if e.spec_id != task.spec_id or e.user_id == task.assignee_id]
-    # A person's runs of a task: corrections of one another, except a periodic report's (each its own).
-    runs: dict[tuple[str | None, int | None, int | None], list[Entry]] = {}
-    for entry in entries:
-        runs.setdefault(_run_key(entry), []).append(entry)
     tasks = completed_tasks(session, instance_id, entries)
+    # A person's runs of a task: corrections of one another, except a periodic report's, whose runs are
+    # corrections only within one period (round) of its loop.
+    runs: dict[tuple[str | None, int | None, str | None], list[Entry]] = {}
+    for entry in entries:
+        runs.setdefault(_run_key(entry, tasks.get(entry.id)), []).append(entry)
     forms: dict[str, dict[str, dict[str, Any]]] = {}
     values: dict[int, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
     for entry in entries:
@@ -322,7 +323,7 @@ def decisions(
         props = forms[done.form]
         if not props:
             continue
-        if entry is runs[_run_key(entry)][-1]:
+        if entry is runs[_run_key(entry, done)][-1]:
             values[entry.id] = (submitted_values(done, entry.submitted, props), props)
         else:
             values[entry.id] = ({k: entry.submitted[k] for k in props if k in entry.submitted}, props)
@@ -332,16 +333,19 @@ def decisions(
         if entry.id not in values:
             continue
         value, props = values[entry.id]
-        same = runs[_run_key(entry)]
+        same = runs[_run_key(entry, tasks.get(entry.id))]
         entry.complete = entry is same[-1]
         marked = set(entry.submitted) if entry.complete and len(same) > 1 else set()
         entry.fields = submission(value, props, marked, readable, admin)
     return list(reversed(entries))
 
 
-def _run_key(entry: Entry) -> tuple[str | None, int | None, int | None]:
-    """Which runs an entry's form is shown with: a person's runs of one task, or itself if periodic."""
-    return (entry.spec_id, entry.user_id, entry.id if entry.periodic else None)
+def _run_key(entry: Entry, task: HumanTask | None) -> tuple[str | None, int | None, str | None]:
+    """Which runs an entry's form is shown with: a person's runs of one task; of one round if periodic."""
+    if not entry.periodic:
+        return (entry.spec_id, entry.user_id, None)
+    round_key = task.round_key if task is not None else None
+    return (entry.spec_id, entry.user_id, round_key or f"entry:{entry.id}")
 
 
 def completed_tasks(session: Session, instance_id: int, entries: list[Entry]) -> dict[int, HumanTask]:

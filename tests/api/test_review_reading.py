@@ -201,7 +201,13 @@ def test_a_report_returned_within_its_period_opens_with_its_answers_and_the_next
     assert form_data(operator, corrected["id"]) == FIRST_PERIOD  # the same period, returned: its answers
     submit(operator, corrected["id"], {**FIRST_PERIOD, "change_requested": False})
     submit(clerk, open_task(clerk, instance_id, "审核进度")["id"], {"decision": "APPROVE", "amount": 1})
-    assert form_data(operator, open_task(operator, instance_id, "报送建设进度")["id"]) == {}  # a new period
+    following = open_task(operator, instance_id, "报送建设进度")
+    assert form_data(operator, following["id"]) == {}  # a new period
+    # The period's report reads as one report corrected once: the returned run folded as an earlier round,
+    # the correction whole, with what it changed marked.
+    panel = card(operator.get(f"/tasks/{following['id']}").get_data(as_text=True), "decisions")
+    assert panel.count('aria-label="报送建设进度提交内容"') == 1, panel
+    assert "早前一轮，该轮修改了" in panel and "本次修改" in panel
 
 
 def test_a_reference_to_someone_elses_upload_opens_nothing_ones_own_joins_the_instance(login) -> None:  # noqa: ANN001
