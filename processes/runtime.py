@@ -103,7 +103,7 @@ class _Step:
     store: StepStore
     events: list[dict[str, Any]] = field(default_factory=list)  # instance_event rows
     incidents: list[dict[str, Any]] = field(default_factory=list)  # incident rows
-    completed_guid: str | None = None
+    completed: TaskRecord | None = None  # the human task this step completed
     outbox: list[tuple[str, Any]] = field(default_factory=list)  # messages thrown to other instances
     new: bool = False  # started in this step: no rows of its own exist yet
     refresh: set[str] = field(default_factory=set)  # open tasks whose rows are remade (a migration)
@@ -201,7 +201,7 @@ class Runtime:
         step.store.complete_task(task.id, user.id, now)
         # Files the submitter uploaded apart from the task page join the instance, as a task page upload does.
         step.store.adopt_uploads(upload_ids(submitted), task.instance_id, user.id)
-        step.completed_guid = task.task_guid
+        step.completed = task
         self._event(
             step,
             "task_completed",
@@ -696,13 +696,13 @@ class Runtime:
         if fresh or remade:
             lane_roles = store.lane_roles()
             rows = [self._new_task(step, view, lane_roles, now) for view in fresh]
-            for row in rows:
+            for view, row in zip(fresh, rows, strict=True):
                 held = row["assignee_id"] is not None or row["claimed_by_id"] is not None
                 if not step.new and row["role_code"] and not held:
                     # A step reached again (returned for correction, the next round) goes back to whoever did
                     # it last, and a step of a role this instance met before to whoever did that role's last
                     # task (修改补正 to the clerk who declared), if they still may: not into the pool unseen.
-                    row["claimed_by_id"] = store.last_holder(row)
+                    row["claimed_by_id"] = self._next_holder(step, view, row)
             store.insert_tasks(rows)
             if remade:
                 # A task's deadline counts from when it arrived, not from the migration that remade its row.
@@ -713,6 +713,27 @@ class Runtime:
                         for v in remade
                     }
                 )
+
+    @staticmethod
+    def _next_holder(step: _Step, view: engine.UserTaskView, row: Mapping[str, Any]) -> int | None:
+        """Who takes a pool task of a role met before (`StepStore.last_holder`), without a query when plain.
+
+        When the step is new to the instance and the task just completed was of the same role and unit, done
+        by someone holding the role, that person did the role's latest task: the query's answer, known.
+        """
+        done = step.completed
+        elements = step.instance.element_state.get(view.process_id) or {}
+        plain = view.spec_id not in (elements.get("completed") or ())
+        if (
+            plain
+            and done is not None
+            and step.user is not None
+            and done.role_code == row["role_code"]
+            and done.caller_holds_role
+            and (row["unit_id"] is None or step.user.organisation_id == row["unit_id"])
+        ):
+            return step.user.id
+        return step.store.last_holder(row)
 
     def _new_task(
         self,

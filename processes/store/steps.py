@@ -51,13 +51,13 @@ _SQL = {
     "lane_roles": "SELECT l.lane, r.code, r.scope FROM lane_role l JOIN role r ON r.code = l.role_code",
     "user_id": "SELECT id FROM app_user WHERE username = :username",
     # Who takes a pool task again: whoever last completed this step of the instance or, for a step not done
-    # before, the last task of the same role in it (the project's own clerk), if they still may take it:
+    # before, the latest completed task of the same role in it (the project's own clerk), if they may take it:
     # active, holding the role and, for a unit role, in the task's unit. Otherwise nobody (the pool).
     "last_holder": """SELECT t.completed_by_id FROM human_task t JOIN app_user u ON u.id = t.completed_by_id
         WHERE t.id = (SELECT l.id FROM human_task l WHERE l.instance_id = :instance_id
             AND l.role_code = :role_code AND l.status = 'completed'
             ORDER BY CASE WHEN l.process_id = :process_id AND l.spec_id = :spec_id THEN 0 ELSE 1 END,
-            l.id DESC LIMIT 1)
+            l.completed_at DESC, l.id DESC LIMIT 1)
         AND u.active = :active
         AND EXISTS (SELECT 1 FROM user_role r WHERE r.user_id = u.id AND r.role_code = :role_code)
         AND (CAST(:unit_id AS INTEGER) IS NULL OR u.organisation_id = :unit_id)""",
