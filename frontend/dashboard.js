@@ -3,8 +3,10 @@
 // <div data-chart data-chart-url="/…"></div>
 //   GET → {"title", "type": "bar"|"pie"|"line", "categories": [...], "series": [{"name", "data": [...]}],
 //          "links": [url per category] | null}
-// Clicking a bar, slice or point goes to links[categoryIndex]. A visually hidden table repeats
-// the numbers for screen readers.
+// Clicking a bar, slice or point goes to links[categoryIndex].
+// data-chart-table="<id>" (optional) names the element on the page whose visible table holds the same
+// numbers: the chart's description points screen readers there. Without it a visually hidden table repeats
+// the numbers, as plain text (no links, so no invisible tab stops).
 import * as echarts from 'echarts/core';
 import { BarChart, LineChart, PieChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TitleComponent, TooltipComponent } from 'echarts/components';
@@ -88,7 +90,7 @@ function dataTable(spec) {
       'tbody',
       {},
       (spec.categories || []).map((c, i) =>
-        h('tr', {}, h('th', { scope: 'row' }, spec.links && spec.links[i] ? h('a', { href: spec.links[i] }, c) : c),
+        h('tr', {}, h('th', { scope: 'row' }, c),
           series.map((s) => h('td', {}, s.data[i] ?? ''))),
       ),
     ),
@@ -117,8 +119,13 @@ async function mountChart(el) {
     );
     return;
   }
-  const canvasEl = h('div', { class: 'chart-canvas', role: 'img', 'aria-label': spec.title || '统计图' });
-  el.replaceChildren(canvasEl, dataTable(spec));
+  const table = el.dataset.chartTable ? document.getElementById(el.dataset.chartTable) : null;
+  const heading = table && table.querySelector('h2, h3, .card-title');
+  const canvasEl = h('div', {
+    class: 'chart-canvas', role: 'img',
+    'aria-label': heading ? `${spec.title || '统计图'}（图表，数据见下方“${heading.textContent.trim()}”表格）` : spec.title || '统计图',
+  });
+  el.replaceChildren(...(table ? [canvasEl] : [canvasEl, dataTable(spec)]));
   const chart = echarts.init(canvasEl, null, { renderer: 'canvas', locale: 'ZH' });
   chart.setOption(buildOption(spec));
   el.egovChart = chart; // handle for page scripts and browser tests

@@ -104,6 +104,40 @@ function zoomBar(viewer) {
   );
 }
 
+// The diagram is one tab stop: bpmn-js's own focusable <svg>, named, with its keys explained. Besides
+// bpmn-js's Ctrl+方向键, plain arrows pan and + / - / 0 zoom, as the hint says.
+const PAN_STEP = 60;
+
+function keyboardAccess(viewer, canvasEl, hintId) {
+  const canvas = viewer.get('canvas');
+  const svg = canvasEl.querySelector('svg');
+  if (!svg) return;
+  svg.setAttribute('tabindex', '0');
+  svg.setAttribute('role', 'application');
+  svg.setAttribute('aria-roledescription', '流程图');
+  svg.setAttribute('aria-label', '流程图');
+  svg.setAttribute('aria-describedby', hintId);
+  svg.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return; // bpmn-js handles Ctrl+方向键 itself
+    const step = event.shiftKey ? PAN_STEP * 4 : PAN_STEP;
+    const moves = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+    if (moves[event.key]) {
+      canvas.scroll({ dx: moves[event.key][0], dy: moves[event.key][1] });
+    } else if (event.key === '+' || event.key === '=') {
+      canvas.zoom(Math.min(4, canvas.zoom() * 1.25));
+    } else if (event.key === '-' || event.key === '_') {
+      canvas.zoom(Math.max(0.2, canvas.zoom() * 0.8));
+    } else if (event.key === '0') {
+      canvas.zoom('fit-viewport', 'auto');
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+}
+
+let hintCount = 0;
+
 function legend() {
   const item = (cls, text) => h('span', { class: `egov-legend-item ${cls}` }, h('i'), text);
   return h(
@@ -120,7 +154,13 @@ async function mountViewer(el) {
   const stateUrl = el.dataset.stateUrl;
   el.classList.add('egov-viewer');
   el.replaceChildren();
-  const canvasEl = h('div', { class: 'egov-canvas', tabindex: '0', 'aria-label': '流程图' });
+  const canvasEl = h('div', { class: 'egov-canvas' });
+  hintCount += 1;
+  const hint = h(
+    'p',
+    { class: 'egov-keys-hint', id: `egov-keys-hint-${hintCount}` },
+    '键盘操作：选中流程图后，方向键平移（按住 Shift 移得更快），+ / - 缩放，0 适应画布。',
+  );
   const message = h('div', { class: 'egov-viewer-message', role: 'status' }, '正在加载流程图…');
   el.append(canvasEl, message);
 
@@ -155,7 +195,8 @@ async function mountViewer(el) {
     return;
   }
   viewer.get('canvas').zoom('fit-viewport', 'auto');
-  el.append(zoomBar(viewer));
+  keyboardAccess(viewer, canvasEl, hint.id);
+  el.append(zoomBar(viewer), hint);
 
   if (statePromise) {
     ensureArrowDefs();

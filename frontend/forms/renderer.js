@@ -570,6 +570,11 @@ export class JsonSchemaForm {
                   onclick: () => {
                     list().splice(index, 1);
                     renderRows();
+                    // Focus stays in the table: the next row (now at this index), else the previous, else 添加一行.
+                    const rowsLeft = list().length;
+                    const target = rowsLeft ? tbody.children[Math.min(index, rowsLeft - 1)] : null;
+                    const field = target && target.querySelector('input:not([type="hidden"]), select, textarea, button:not(:disabled)');
+                    (field || addBtn).focus(); // a row fewer: 添加一行 is enabled again
                   },
                 }, '删除'),
               ),
@@ -630,7 +635,8 @@ export class JsonSchemaForm {
     const accept = uiOption(ctx.ui, 'accept') || items['x-accept'] || schema['x-accept'] || null;
     const kind = attachmentKind(schema, items, ctx.ui, this.rootSchema);
     const listEl = h('ul', { class: 'attachment-list' });
-    const progressEl = h('div', { class: 'attachment-progress' });
+    // Upload progress and results are announced: the area is a status region, a failure an alert.
+    const progressEl = h('div', { class: 'attachment-progress', role: 'status' });
     const current = () => {
       const v = getIn(this.data, path);
       if (multiple) return Array.isArray(v) ? v : [];
@@ -654,6 +660,9 @@ export class JsonSchemaForm {
               if (multiple) setIn(this.data, path, files.filter((_, i) => i !== index));
               else setIn(this.data, path, undefined);
               renderList();
+              // Focus goes to the next file's 移除, else the previous one's, else the file picker.
+              const left = [...listEl.querySelectorAll('.attachment-remove')];
+              (left[Math.min(index, left.length - 1)] || input).focus();
             }))
           : [h('li', { class: 'attachment-empty' }, '未上传')]),
       );
@@ -665,6 +674,8 @@ export class JsonSchemaForm {
       onchange: async (e) => {
         const chosen = [...e.target.files];
         e.target.value = '';
+        // A new choice replaces the messages of the last one (a failure stays until then or until closed).
+        for (const old of progressEl.querySelectorAll('.attachment-uploading.is-error, .attachment-done')) old.remove();
         for (const file of multiple ? chosen : chosen.slice(0, 1)) {
           await this.upload(file, { path, multiple, kind, progressEl, renderList });
         }
@@ -775,9 +786,17 @@ export class JsonSchemaForm {
   }
 
   async upload(file, { path, multiple, kind, progressEl, renderList }) {
-    const bar = h('progress', { max: '100', value: '0' });
-    const text = h('span', {}, '0%');
-    const line = h('div', { class: 'attachment-uploading' }, h('span', { class: 'attachment-name' }, file.name), bar, text);
+    const bar = h('progress', { max: '100', value: '0', 'aria-label': `上传进度 ${file.name}` });
+    const text = h('span', { 'aria-hidden': 'true' }, '0%'); // the bar carries the value; no announcement per percent
+    // Heard as "正在上传 <文件名>"; the name is written once on the page (tests and users find it by its text).
+    const line = h(
+      'div',
+      { class: 'attachment-uploading' },
+      h('span', { class: 'sr-only' }, '正在上传'),
+      h('span', { class: 'attachment-name' }, file.name),
+      bar,
+      text,
+    );
     progressEl.append(line);
     this.pendingUploads += 1;
     try {
@@ -797,11 +816,25 @@ export class JsonSchemaForm {
       }
       line.remove();
       renderList();
+      for (const old of progressEl.querySelectorAll('.attachment-done')) old.remove();
+      progressEl.append(h('span', { class: 'sr-only attachment-done' }, '上传完成，文件已列在上方'));
     } catch (err) {
-      line.classList.add('is-error');
-      text.textContent = `上传失败：${err.message}`;
-      bar.remove();
-      setTimeout(() => line.remove(), 8000);
+      // The failure (a new alert element, so it is announced) stays until the user picks another file or
+      // closes it.
+      const failed = h(
+        'div',
+        { class: 'attachment-uploading is-error', role: 'alert' },
+        h('span', { class: 'attachment-name' }, file.name),
+        h('span', {}, `上传失败：${err.message}`),
+        h('button', {
+          type: 'button', class: 'btn-link attachment-dismiss', 'aria-label': `关闭“${file.name}”的上传失败提示`,
+          onclick: () => {
+            failed.remove();
+            progressEl.closest('.attachment')?.querySelector('.attachment-input')?.focus();
+          },
+        }, '关闭'),
+      );
+      line.replaceWith(failed);
     } finally {
       this.pendingUploads -= 1;
     }
