@@ -111,9 +111,9 @@ def test_only_who_sees_an_instance_or_works_on_it_attaches_files_to_it(admin, lo
     assert admin.get(f"/api/v1/instances/{instance}/documents").get_json() == []
     own = upload(operator, {"instance_id": str(instance)})
     assert own.status_code == 201
-    assert [d["filename"] for d in admin.get(f"/api/v1/instances/{instance}/documents").get_json()] == [
-        "说明.pdf"
-    ]
+    # Attached: the instance's readers open it (it becomes one of its documents once a submission names it).
+    url = f"/api/v1/attachments/{own.get_json()['id']}"
+    assert login("jyj_fzr").get(url).status_code == 200 and login("wjw_jb").get(url).status_code == 404
     # An expert given one of its tasks works on it without seeing it, and may attach to it.
     task = open_task(admin, instance)
     assert (
