@@ -113,6 +113,7 @@ PARAM_TITLES: dict[str, str] = {
     "due_month_day": "备案截止日（月-日）",
     "status": "状态",
     "next_window_start": "下一年度备案开始时间",
+    "acceptance_date": "验收日期",
     "score": "绩效评价得分",
     "evaluation_type": "评价类型",
     "project_ids": "项目编号列表",
