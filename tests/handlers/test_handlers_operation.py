@@ -18,6 +18,14 @@ REPORTS = [
 ]
 
 
+# A submitted filing is checked: the maintainer's code (check character) and a budget within the approval.
+FILING = {
+    "om_vendor": "六安大别山软件有限公司",
+    "om_vendor_code": "91341500MA2146100G",
+    "om_budget": "180000.00",
+}
+
+
 def accept(ctx, project_id, **overrides):
     params = {
         "project_id": project_id,
@@ -177,12 +185,13 @@ def test_om_filing_for_two_consecutive_years(ctx, make_project):
         "file_om",
         sept,
         project_id=project_id,
-        filing={"om_vendor": "六安大别山软件有限公司", "om_budget": "180000.00"},
+        filing=FILING,
     )
     assert first == {
         "om_filing_id": first["om_filing_id"],
         "om_year": 2026,
         "om_due_date": "2026-10-31",
+        "om_due_in": "PT4460399S",  # 51 days 14:59:59 to 2026-10-31 23:59:59
         "om_status": "SUBMITTED",
         "om_overdue": False,
         "last_perf_grade": None,
@@ -194,7 +203,7 @@ def test_om_filing_for_two_consecutive_years(ctx, make_project):
 
     call("record_performance", at(ctx, datetime(2027, 3, 1, tzinfo=BEIJING)), project_id=project_id, score=84)
     late = at(ctx, datetime(2027, 11, 2, 9, 0, tzinfo=BEIJING))
-    second = call("file_om", late, project_id=project_id, filing={"om_budget": "150000.00"})
+    second = call("file_om", late, project_id=project_id, filing={**FILING, "om_budget": "150000.00"})
     assert (second["om_year"], second["om_due_date"], second["om_overdue"]) == (2027, "2027-10-31", True)
     assert (second["last_perf_grade"], second["last_perf_grade_name"]) == ("GOOD", "良")
     assert second["next_filing_at"] == "2028-09-01T09:00:00+08:00"
@@ -205,14 +214,14 @@ def test_om_filing_for_two_consecutive_years(ctx, make_project):
 
 def test_om_filing_returned_then_corrected_then_filed(ctx, make_project):
     project_id = make_project(status="OPERATING")
-    first = call("file_om", ctx, project_id=project_id, year=2026, filing={"scope": ["SW"]})
+    first = call("file_om", ctx, project_id=project_id, year=2026, filing={**FILING, "scope": ["SW"]})
     returned = call("file_om", ctx, project_id=project_id, year=2026, status="RETURNED")
     corrected = call(
         "file_om",
         ctx,
         project_id=project_id,
         year=2026,
-        filing={"scope": ["SW", "SECURITY"]},
+        filing={**FILING, "scope": ["SW", "SECURITY"]},
         due_month_day="11-30",
         next_window_start="08-15T08:30",
     )
@@ -223,7 +232,7 @@ def test_om_filing_returned_then_corrected_then_filed(ctx, make_project):
     )
     call("file_om", ctx, project_id=project_id, year=2026, status="FILED")
     row = ctx.session.scalar(select(OmFiling))
-    assert (row.status, row.filing) == ("FILED", {"scope": ["SW", "SECURITY"]})
+    assert (row.status, row.filing) == ("FILED", {**FILING, "scope": ["SW", "SECURITY"]})
     with pytest.raises(HandlerError) as caught:
         call("file_om", ctx, project_id=project_id, year=2026)
     assert caught.value.code == "om_already_filed"
