@@ -646,5 +646,7 @@ def test_loops_that_would_fill_the_memory_are_stopped_near_the_memory_bound():
 
 def test_a_loop_building_a_moderate_structure_runs():
     context: dict[str, Any] = {}
-    execute("rows = [{'id': i, 'name': '项目' + str(i)} for i in range(20000)]\ntotal = len(rows)", context)
+    script = "rows = [{'id': i, 'name': '项目' + str(i)} for i in range(20000)]\ntotal = len(rows)"
+    # The memory guard lets it through; the generous time bound keeps a loaded machine from failing it.
+    execute(script, context, timeout=30)
     assert context["total"] == 20000
