@@ -16,7 +16,7 @@ from processes import catalog, queries
 from processes.errors import NotAllowed, NotFound
 from processes.runtime import load_instance_for_read
 from processes.runtime import may_start as runtime_may_start
-from processes.store.models import Incident, InstanceStatus, Organisation, ProcessInstance, User
+from processes.store.models import HumanTask, Incident, InstanceStatus, Organisation, ProcessInstance, User
 from service import auth
 from service.api.schemas import (
     PLAN_YEARS,
@@ -166,7 +166,18 @@ class _Concealed:
 
 
 def _conceal_reviewers(instance: ProcessInstance) -> None:
-    """Hide who reviews an instance from its unit: expert tasks' holders, their events, the draw's names."""
+    """Hide who reviews an instance from its unit: expert tasks' holders, their events, the draw's names.
+
+    Data that names a reviewer is left out too: the draw's results (marked confidential) and any key whose
+    value holds a reviewer's user name (the panel member a scoring task runs for, the collected scores).
+    """
+    reviewers = {
+        person.username
+        for t in instance.tasks
+        if t.role_code in queries.REVIEWER_ROLES
+        for person in (t.assignee, t.claimed_by, t.completed_by)
+        if person is not None
+    }
     instance.tasks = [
         _Concealed(t, ("assignee", "claimed_by", "completed_by"))
         if t.role_code in queries.REVIEWER_ROLES
@@ -184,7 +195,22 @@ def _conceal_reviewers(instance: ProcessInstance) -> None:
             _Concealed(event, ("user",) if reviewer else (), detail) if reviewer or detail else event
         )
     instance.history = history
-    instance.data = {k: v for k, v in (instance.data or {}).items() if k not in CONFIDENTIAL}
+    instance.data = {
+        key: value
+        for key, value in (instance.data or {}).items()
+        if key not in CONFIDENTIAL and not _names_any(value, reviewers)
+    }
+
+
+def _names_any(value: Any, usernames: set[str]) -> bool:
+    """Whether a data value holds one of these user names anywhere (as a whole string)."""
+    if isinstance(value, str):
+        return value in usernames
+    if isinstance(value, dict):
+        return any(_names_any(v, usernames) for v in value.values())
+    if isinstance(value, list):
+        return any(_names_any(v, usernames) for v in value)
+    return False
 
 
 def _without_traceback(incident: Incident) -> SimpleNamespace:
@@ -234,6 +260,14 @@ class Diagram(MethodView):
         for name, text in bpmn_files.items():
             xml_by_process[name] = text
         open_tasks = queries.instance_tasks(session, instance.id, open_only=True)
+        discreet = not queries.knows_reviewers(session, auth.require_user())
+
+        def holder(t: HumanTask) -> str:
+            person = t.claimed_by or t.assignee
+            if discreet and t.role_code in queries.REVIEWER_ROLES:
+                return REVIEWER.display_name
+            return person.display_name if person else (t.lane or "")
+
         return {
             "process_id": instance.process_id,
             "files": xml_by_process,
@@ -243,9 +277,7 @@ class Diagram(MethodView):
                     "spec_id": t.spec_id,
                     "process_id": t.process_id,
                     "name": t.name,
-                    "holder": (t.claimed_by or t.assignee).display_name
-                    if (t.claimed_by or t.assignee)
-                    else (t.lane or ""),
+                    "holder": holder(t),
                 }
                 for t in open_tasks
             ],

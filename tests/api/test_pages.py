@@ -853,16 +853,19 @@ def test_a_page_past_the_last_shows_the_last_page(admin, login) -> None:  # noqa
 
 
 def test_the_unit_under_review_knows_its_experts_only_as_评审专家(admin, login) -> None:  # noqa: ANN001
-    from tests.bpmn_builder import service_task
+    from tests.bpmn_builder import script_task, service_task
 
     p = Process("reviewed", "专家评审")
     p.add(start_event(), "建设单位经办人", "start")
     params = {"project_id": '"LA-2026-0009"', "unit_code": "unit_code", "specialties": '["SOFTWARE"]'}
     params.update(panel_size="1", backups="0")
     p.add(service_task("draw", "draw_experts", params, "抽取专家"), "系统", "draw")
+    # What a panel's diagram keeps in its data: who scores, and each score by user name.
+    picked = 'panelist = {"username": expert_usernames[0]}\nscores = [{"username": expert_usernames[0]}]'
+    p.add(script_task("pick", picked), "系统", "pick")
     p.add(user_task("score", "专家评审打分", owner="expert_usernames[0]"), "评审专家", "score")
     p.add(end(), "评审专家", "end")
-    p.chain("start", "draw", "score", "end")
+    p.chain("start", "draw", "pick", "score", "end")
     assert deploy(admin, bundle(p.xml(), name="reviewed.bpmn")).status_code == 201
     operator, clerk = login("jyj_jb"), login("dsj_clerk")
     instance = start(operator, process_id="reviewed")
@@ -873,6 +876,10 @@ def test_the_unit_under_review_knows_its_experts_only_as_评审专家(admin, log
     assert name not in unit_view and "抽取的评审专家" not in unit_view
     api_view = operator.get(f"/api/v1/instances/{instance}").get_data(as_text=True)
     assert name not in api_view and expert not in api_view and "评审专家" in api_view
+    assert "panelist" not in api_view and "scores" not in api_view  # data naming the reviewer
+    diagram = operator.get(f"/api/v1/instances/{instance}/diagram").get_json()
+    assert [t["holder"] for t in diagram["active_tasks"]] == ["评审专家"]
+    assert expert in login("dsj_clerk").get(f"/api/v1/instances/{instance}").get_data(as_text=True)
     state = operator.get(f"/instances/{instance}/diagram/reviewed/state.json").get_json()
     assert state["active"] == [{"id": "score", "label": "评审专家"}]
     bureau_view = page(clerk, f"/instances/{instance}")
