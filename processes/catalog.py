@@ -15,14 +15,12 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from processes import engine, instructions, scripting
 from processes.errors import BundleInvalid, NotFound, Problem
-from processes.forms import json_syntax_problem, schema_problem
+from processes.forms import read_form
 from processes.store.models import Deployment, FileBlob, ProcessVersion, Schedule, VersionFile
 from processes.store.steps import VersionRef
 
@@ -146,29 +144,15 @@ def _load_forms(files: Mapping[str, bytes]) -> tuple[dict[str, dict], list[Probl
         if not name.endswith(".json"):
             continue
         try:
-            schema = json.loads(content.decode("utf-8"))
+            text = content.decode("utf-8")
         except UnicodeDecodeError:
             problems.append(Problem(name, "", "表单不是 UTF-8 编码的文本"))
             continue
-        except json.JSONDecodeError as err:
-            problems.append(Problem(name, "", f"表单不是合法的 JSON：{json_syntax_problem(err)}"))
-            continue
-        except RecursionError:
-            problems.append(Problem(name, "", "表单嵌套层数过多"))
-            continue
-        if not isinstance(schema, dict):
-            problems.append(Problem(name, "", "表单必须是 JSON 对象"))
-            continue
-        if name.endswith(".schema.json"):
-            try:
-                Draft202012Validator.check_schema(schema)
-            except SchemaError as err:
-                problems.append(Problem(name, "", f"JSON Schema 不合法：{schema_problem(err)}"))
-                continue
-            except RecursionError:
-                problems.append(Problem(name, "", "表单嵌套层数过多"))
-                continue
-        forms[name] = schema
+        schema, problem = read_form(text, is_schema=name.endswith(".schema.json"))
+        if problem:
+            problems.append(Problem(name, "", problem))
+        else:
+            forms[name] = schema
     return forms, problems
 
 

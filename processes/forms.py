@@ -37,6 +37,23 @@ def _validator(schema: dict) -> Draft202012Validator:
     return found[1]
 
 
+def read_form(text: str, is_schema: bool = True) -> tuple[dict, str | None]:
+    """Parse a form file's text: (the form, None), or ({}, why it is no usable form) in Chinese."""
+    try:
+        schema = json.loads(text)
+        if not isinstance(schema, dict):
+            return {}, "表单必须是 JSON 对象"
+        if is_schema:
+            Draft202012Validator.check_schema(schema)
+    except json.JSONDecodeError as err:
+        return {}, f"表单不是合法的 JSON：{json_syntax_problem(err)}"
+    except SchemaError as err:
+        return {}, f"JSON Schema 不合法：{schema_problem(err)}"
+    except RecursionError:
+        return {}, "表单嵌套层数过多"
+    return schema, None
+
+
 def json_syntax_problem(err: json.JSONDecodeError) -> str:
     """A JSON syntax error in Chinese, with its line and column."""
     return f"第 {err.lineno} 行第 {err.colno} 列：{_JSON_MESSAGES.get(err.msg, err.msg)}"

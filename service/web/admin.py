@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from processes import catalog, migration
 from processes.errors import BundleInvalid, FormInvalid, NotFound
-from processes.forms import json_syntax_problem
+from processes.forms import json_syntax_problem, read_form
 from processes.store.models import (
     ENDED,
     Deployment,
@@ -369,6 +369,15 @@ def form_save(name: str) -> tuple[Response, int]:
     if not isinstance(parsed, dict):
         raise FormInvalid({"text": ["表单必须是 JSON 对象"]})
     return _deploy(bundles.bundle_with_form(get_session(), name, text), f"web:form:{name}")
+
+
+@bp.route("/forms/check", methods=["POST"])
+def form_check() -> Response:
+    """Say whether a form's text is a usable form, as saving would judge it: {ok, problem}."""
+    body = request.get_json(silent=True)
+    text = body.get("text") if isinstance(body, dict) else None
+    _schema, problem = read_form(text if isinstance(text, str) else "")
+    return jsonify({"ok": problem is None, "problem": problem})
 
 
 @bp.route("/forms/preview/submit", methods=["POST"])

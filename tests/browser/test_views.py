@@ -182,6 +182,11 @@ def test_lane_mapping_and_form_editor(server: LiveServer, visit) -> None:  # noq
     _check_no_errors(admin)
     admin.page.locator("#schema-text").fill(text.replace("单位审核意见", "单位审核意见(改)"))
     assert not result.is_visible()  # the earlier save's outcome is gone once the text changed
+    # A schema the server would refuse is said so while typing, not "合法".
+    admin.page.locator("#schema-text").fill(text.replace('"type": "string"', '"type": "strin"', 1))
+    status = admin.page.locator("#schema-status")
+    status.filter(has_text="JSON Schema 不合法").wait_for()
+    assert "不符合 JSON Schema 规范" in status.inner_text()
 
 
 def test_form_preview_fills_today_into_a_date_that_defaults_to_it(server: LiveServer, visit) -> None:  # noqa: ANN001
