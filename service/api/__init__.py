@@ -35,6 +35,16 @@ class _Api(Api):
 
 
 # The answers any operation may give besides its own (service/errors.py), by flask-smorest's response names.
+SUCCESS_WORDS = {"OK": "成功", "Created": "已创建", "No Content": "成功，无内容"}
+ERROR_WORDS = {
+    "DEFAULT_ERROR": "其他错误",
+    "UNAUTHORIZED": "未登录或令牌无效",
+    "FORBIDDEN": "没有权限（或须先修改初始密码）",
+    "NOT_FOUND": "不存在或无权查看",
+    "CONFLICT": "与当前状态冲突（已被他人办理、已认领、已挂起等），detail 说明原因",
+    "UNSUPPORTED_MEDIA_TYPE": "请求体须为 JSON（上传文件时为 multipart/form-data）",
+    "UNPROCESSABLE_ENTITY": "提交的数据有误，errors 逐字段说明",
+}
 PUBLIC_OPERATIONS = {("/api/v1/auth/login", "post"), ("/api/v1/auth/logout", "post")}
 WRITES = ("post", "put", "patch", "delete")
 
@@ -59,9 +69,16 @@ def _document(api: Api) -> None:
             if "requestBody" in operation:
                 names += ["UNSUPPORTED_MEDIA_TYPE", "UNPROCESSABLE_ENTITY"]
             responses = operation.setdefault("responses", {})
+            for answer in responses.values():
+                if answer.get("description") in SUCCESS_WORDS:
+                    answer["description"] = SUCCESS_WORDS[answer["description"]]
             for name in names:
                 code = str(HTTPStatus[name].value)
                 responses.setdefault(code, api.spec.components.get_ref("response", name))
+    # The shared answers say in Chinese what they mean (flask-smorest names them by HTTP's English phrases).
+    for name, words in ERROR_WORDS.items():
+        if name in api.spec.components.responses:
+            api.spec.components.responses[name]["description"] = words
 
 
 def init_api(app: Flask) -> Api:

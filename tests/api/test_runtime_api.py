@@ -796,6 +796,10 @@ def test_an_amount_written_another_way_is_not_a_change(admin, login) -> None:  #
 
 def test_every_operation_is_summarised_in_chinese(admin: ApiClient) -> None:
     spec = admin.get("/api/openapi.json").get_json()
+    shared = spec["components"]["responses"]
+    assert shared["CONFLICT"]["description"].startswith("与当前状态冲突") and "Conflict" not in str(shared)
+    complete = spec["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]
+    assert complete["200"]["description"] == "成功"
     for path, item in spec["paths"].items():
         for method in ("get", "post", "put", "patch", "delete"):
             if method in item:
