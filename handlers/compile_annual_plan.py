@@ -1,6 +1,7 @@
 """Handler `compile_annual_plan`: record a draft 年度电子政务项目实施计划 from reviewed projects."""
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -13,62 +14,139 @@ from handlers.errors import HandlerError
 from handlers.models import AnnualPlan, Project, ProjectStatus
 from handlers.money import parse_yuan, yuan_str
 from handlers.queries import recorded_facts
-from handlers.results import internal, listing, money, text
+from handlers.results import choice, internal, listing, money, record, text
 from handlers.sequences import insert_numbered
 
 TITLE = "登记年度电子政务项目实施计划"
+# Projects that passed expert review and joint review; IN_PLAN ones join a revised plan of the year again.
+PLANNABLE = (ProjectStatus.REVIEWED.value, ProjectStatus.IN_PLAN.value)
+BUNDLED, INDIVIDUAL = "BUNDLED", "INDIVIDUAL"
+CATEGORIES = {BUNDLED: "打捆项目", INDIVIDUAL: "单独立项"}
+# A version under review, one issued after review, and a draft a later version replaced.
+DRAFT, ISSUED, SUPERSEDED = "DRAFT", "ISSUED", "SUPERSEDED"
+PLAN_STATUSES = {DRAFT: "草稿", ISSUED: "已印发", SUPERSEDED: "已被新版本取代"}
+ROUTES = {"SMALL": BUNDLED, "LARGE": INDIVIDUAL}  # approval_route → plan category
+PLAN_ITEM = record(
+    "计划项目",
+    project_id=text("项目编号"),
+    name=text("项目名称"),
+    category=choice("类别", CATEGORIES),
+    plan_amount=money("计划安排金额"),
+)
 # What a plan holds, as `PlanDraft.summary` returns it (plan_candidates returns just these).
 SUMMARY = {
-    "plan_project_ids": listing("列入计划的项目"),
+    "plan_title": text("计划名称"),
+    "plan_project_ids": listing("新列入计划的项目"),
+    "carried_project_ids": listing("保留的已下达计划项目"),
+    "carried_items": listing("已下达计划中的项目", PLAN_ITEM),
+    "carried_doc_no": text("所调整的已下达计划文号"),
     "bundled_project_ids": listing("打捆项目"),
     "individual_project_ids": listing("单独立项项目"),
     "plan_total": money("计划总金额"),
+    "added_total": money("新列入项目金额"),
+    "carried_total": money("保留项目金额"),
     "bundled_total": money("打捆项目金额"),
     "bundle_name": text("打捆项目名称"),
 }
 RETURNS = {"annual_plan_id": internal(text("年度计划记录编号")), "plan_version": text("计划版本"), **SUMMARY}
 ERRORS = ("plan_project_ineligible", "plan_empty")
 
-# Projects that passed expert review and joint review; IN_PLAN ones join a revised plan of the year again.
-PLANNABLE = (ProjectStatus.REVIEWED.value, ProjectStatus.IN_PLAN.value)
-BUNDLED, INDIVIDUAL = "BUNDLED", "INDIVIDUAL"
-# A version under review, one issued after review, and a draft a later version replaced.
-DRAFT, ISSUED, SUPERSEDED = "DRAFT", "ISSUED", "SUPERSEDED"
-PLAN_STATUSES = {DRAFT: "草稿", ISSUED: "已印发", SUPERSEDED: "已被新版本取代"}
-ROUTES = {"SMALL": BUNDLED, "LARGE": INDIVIDUAL}  # approval_route → plan category
+
+@dataclass
+class IssuedPlan:
+    """What the year's issued plan holds: its items (each as issued) and the newest issued 文号."""
+
+    items: list[dict] = field(default_factory=list)
+    doc_no: str | None = None
+
+    @property
+    def project_ids(self) -> set[str]:
+        """The projects the issued plan lists."""
+        return {item["project_id"] for item in self.items}
 
 
 @dataclass
 class PlanDraft:
-    """The projects a plan would hold, with their items and totals (nothing recorded yet)."""
+    """The projects a plan version would hold, with their items and totals (nothing recorded yet).
 
+    `carried` are the items of the year's issued plan, kept as issued; `projects` and `added` are the
+    projects this version newly lists (the only ones it changes and, once issued, releases).
+    """
+
+    year: int
+    carried: IssuedPlan
     projects: list[Project]
-    items: list[dict]
-    total: Decimal
-    bundled_total: Decimal
+    added: list[dict]
 
-    def summary(self, year: int) -> dict:
-        """The lists and totals the diagrams read, under the names `RETURNS` gives them."""
-        bundled = [item["project_id"] for item in self.items if item["category"] == BUNDLED]
+    @property
+    def items(self) -> list[dict]:
+        """Every item of the version: the issued plan's first, then the new ones."""
+        return [*self.carried.items, *self.added]
+
+    def summary(self) -> dict:
+        """The lists and totals the diagrams read, under the names `SUMMARY` gives them."""
+        items = self.items
+        bundled = [item["project_id"] for item in items if item["category"] == BUNDLED]
+        carried = self.carried.doc_no is not None
         return {
-            "plan_project_ids": [item["project_id"] for item in self.items],
+            "plan_title": plan_title(self.year, adjusted=carried),
+            "plan_project_ids": [item["project_id"] for item in self.added],
+            "carried_project_ids": [item["project_id"] for item in self.carried.items],
+            "carried_items": [dict(item) for item in self.carried.items],
+            "carried_doc_no": self.carried.doc_no,
             "bundled_project_ids": bundled,
-            "individual_project_ids": [i["project_id"] for i in self.items if i["category"] == INDIVIDUAL],
-            "plan_total": yuan_str(self.total),
-            "bundled_total": yuan_str(self.bundled_total),
-            "bundle_name": f"{year}年度市本级电子政务打捆项目" if bundled else None,
+            "individual_project_ids": [i["project_id"] for i in items if i["category"] == INDIVIDUAL],
+            "plan_total": yuan_str(_total(items)),
+            "added_total": yuan_str(_total(self.added)),
+            "carried_total": yuan_str(_total(self.carried.items)) if carried else None,
+            "bundled_total": yuan_str(_total(i for i in items if i["category"] == BUNDLED)),
+            "bundle_name": f"{self.year}年度市本级电子政务打捆项目" if bundled else None,
         }
+
+
+def plan_title(year: int, *, adjusted: bool) -> str:
+    """The plan's name; a version that keeps an issued plan of the year is its 调整追加."""
+    return f"{year}年度电子政务项目实施计划" + ("（调整追加）" if adjusted else "")
+
+
+def _total(items: Iterable[dict]) -> Decimal:
+    """Sum the items' plan amounts (text, as stored) exactly."""
+    return sum((parse_yuan(item["plan_amount"], "计划安排金额") for item in items), start=parse_yuan(0))
+
+
+def issued_plan(session: Session, year: int) -> IssuedPlan:
+    """Return what the year's issued versions list, each project as the newest issued version has it.
+
+    A version compiled after an issue keeps every issued project, so the newest issued version normally
+    lists them all; the union also keeps the projects of a supplementary plan issued without them.
+    """
+    plans = session.scalars(
+        select(AnnualPlan)
+        .where(AnnualPlan.year == year, AnnualPlan.status == ISSUED)
+        .order_by(AnnualPlan.version.desc())
+    ).all()
+    found: dict[str, dict] = {}
+    for plan in plans:
+        for item in plan.items or []:
+            if item.get("project_id") and item["project_id"] not in found:
+                # issued_doc_no: the plan that first listed it (an item carried before keeps its own).
+                found[item["project_id"]] = {"issued_doc_no": plan.doc_no, **item}
+    items = [found[pid] for pid in sorted(found)]
+    return IssuedPlan(items, plans[0].doc_no if plans else None)
 
 
 def draft_plan(
     session: Session, year: int, project_ids: list[str] | None, bundle_threshold: object = 5000000
 ) -> PlanDraft:
-    """Choose the year's reviewed projects (all, or those named), bundle the small ones and total them.
+    """Keep the year's issued plan, add its reviewed projects (all, or those named), bundle and total them.
 
     A project is bundled when its approval routed it SMALL (update_project recorded approval_route);
-    `bundle_threshold` only decides for projects without a recorded route.
+    `bundle_threshold` only decides for projects without a recorded route. A named project the issued
+    plan already lists stays as issued: it is neither added again nor removable.
     """
     threshold = parse_yuan(bundle_threshold, "打捆金额标准")
+    carried = issued_plan(session, year)
+    kept = carried.project_ids
     eligible = {
         p.project_id: p
         for p in session.scalars(
@@ -76,11 +154,12 @@ def draft_plan(
             .where(Project.plan_year == year, Project.status.in_(PLANNABLE))
             .order_by(Project.project_id)
         )
+        if p.project_id not in kept
     }
     if project_ids is None:
         chosen = list(eligible.values())
     else:
-        wanted = list(dict.fromkeys(as_text_list(project_ids)))
+        wanted = [pid for pid in dict.fromkeys(as_text_list(project_ids)) if pid not in kept]
         refused = [pid for pid in wanted if pid not in eligible]
         if refused:
             raise HandlerError(
@@ -88,38 +167,39 @@ def draft_plan(
                 f"以下项目不是{year}年度评审通过的项目，不能列入计划：{'、'.join(refused)}",
                 details={"project_ids": refused},
             )
+        if not wanted and kept:
+            raise HandlerError(
+                "plan_project_ineligible",
+                f"所列项目均已在已下达的{year}年度计划（{carried.doc_no}）中，没有新列入的项目，"
+                "无需编制调整追加版本",
+                details={"project_ids": []},
+            )
         chosen = [eligible[pid] for pid in sorted(wanted)]
     if not chosen:
-        raise HandlerError("plan_empty", f"{year}年度没有评审通过的项目，无法编制实施计划")
+        raise HandlerError(
+            "plan_empty",
+            f"{year}年度计划（{carried.doc_no}）下达后没有新的评审通过的项目，无法编制调整追加版本"
+            if kept
+            else f"{year}年度没有评审通过的项目，无法编制实施计划",
+        )
+    return PlanDraft(year, carried, chosen, [_item(project, threshold) for project in chosen])
 
-    items = []
-    for project in chosen:
-        # The route the approval stage took (route_by_amount table of the project's own process version)
-        # decides bundling; only projects without a recorded route fall back to comparing 总投资概算
-        # with `bundle_threshold`. The experts' recommended budget, if any, is what the plan funds.
-        by_amount = BUNDLED if project.total_estimate < threshold else INDIVIDUAL
-        category = ROUTES.get(recorded_facts(project).get("approval_route"), by_amount)
-        amount = (
-            project.recommended_budget if project.recommended_budget is not None else project.total_estimate
-        )
-        items.append(
-            {
-                "project_id": project.project_id,
-                "name": project.name,
-                "unit_name": project.unit_name,
-                "total_estimate": yuan_str(project.total_estimate),
-                "plan_amount": yuan_str(amount),
-                "category": category,
-                "_amount": amount,
-            }
-        )
-    total = sum((item["_amount"] for item in items), start=parse_yuan(0))
-    bundled_total = sum(
-        (item["_amount"] for item in items if item["category"] == BUNDLED), start=parse_yuan(0)
-    )
-    for item in items:
-        del item["_amount"]
-    return PlanDraft(chosen, items, total, bundled_total)
+
+def _item(project: Project, threshold: Decimal) -> dict:
+    """Return a newly listed project's plan item: its category and the amount the plan funds."""
+    # The route the approval stage took (route_by_amount table of the project's own process version)
+    # decides bundling; only projects without a recorded route fall back to comparing 总投资概算
+    # with `threshold`. The experts' recommended budget, if any, is what the plan funds.
+    by_amount = BUNDLED if project.total_estimate < threshold else INDIVIDUAL
+    amount = project.recommended_budget if project.recommended_budget is not None else project.total_estimate
+    return {
+        "project_id": project.project_id,
+        "name": project.name,
+        "unit_name": project.unit_name,
+        "total_estimate": yuan_str(project.total_estimate),
+        "plan_amount": yuan_str(amount),
+        "category": ROUTES.get(recorded_facts(project).get("approval_route"), by_amount),
+    }
 
 
 def handle(
@@ -129,15 +209,16 @@ def handle(
     project_ids: list[str] | None = None,
     bundle_threshold: object = 5000000,
 ) -> dict:
-    """Record the year's plan (all reviewed projects, or those named) as a new draft version for 审定.
+    """Record the year's plan as a new draft version for 审定: the issued plan kept, reviewed projects added.
 
     A new version supersedes the year's earlier drafts; a project an earlier draft held and this one
-    does not goes back to 评审通过, so it may join a later plan. The 文号 comes when it is issued.
+    does not goes back to 评审通过, so it may join a later plan. Projects of the issued plan are kept as
+    issued and left as they are (they have moved on to 立项批复 and beyond). The 文号 comes when it is issued.
     """
     session = ctx.session
     year = int(year)
     draft = draft_plan(session, year, project_ids, bundle_threshold)
-    items, total, bundled_total = draft.items, draft.total, draft.bundled_total
+    summary = draft.summary()
 
     def next_version() -> int:
         return (session.scalar(select(func.max(AnnualPlan.version)).where(AnnualPlan.year == year)) or 0) + 1
@@ -146,25 +227,21 @@ def handle(
         return AnnualPlan(
             year=year,
             version=version,
-            items=items,
-            total=total,
-            bundled_total=bundled_total,
+            items=draft.items,
+            total=parse_yuan(summary["plan_total"]),
+            bundled_total=parse_yuan(summary["bundled_total"]),
             doc_no=None,  # given by issue_annual_plan
             status=DRAFT,
             created_at=ctx.now,
         )
 
     plan = insert_numbered(session, next_version, build)
-    chosen_ids = {project.project_id for project in draft.projects}
     for project in draft.projects:
         project.status, project.stage, project.updated_at = ProjectStatus.IN_PLAN.value, "立项", ctx.now
-    _supersede_drafts(session, plan, chosen_ids, ctx.now)
+    kept = {project.project_id for project in draft.projects} | draft.carried.project_ids
+    _supersede_drafts(session, plan, kept, ctx.now)
     session.flush()
-    return {
-        "annual_plan_id": plan.id,
-        "plan_version": plan.version,
-        **draft.summary(year),
-    }
+    return {"annual_plan_id": plan.id, "plan_version": plan.version, **summary}
 
 
 def _supersede_drafts(session: Session, plan: AnnualPlan, kept: set[str], now: datetime) -> None:

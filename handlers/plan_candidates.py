@@ -9,6 +9,9 @@ ERRORS = ("plan_empty",)
 
 
 def handle(ctx: HandlerContext, *, year: int, bundle_threshold: object = 5000000) -> dict:
-    """Propose every reviewed project of `year`, bundled and totalled as `compile_annual_plan` would."""
-    year = int(year)
-    return draft_plan(ctx.session, year, None, bundle_threshold).summary(year)
+    """Propose the year's issued plan kept as issued plus every reviewed project not yet in it.
+
+    The proposal is what `compile_annual_plan` would record: `plan_project_ids` the projects to add (the
+    list the 项目科 settles), `carried_items` those of the issued plan, which stay.
+    """
+    return draft_plan(ctx.session, int(year), None, bundle_threshold).summary()

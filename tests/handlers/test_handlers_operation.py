@@ -309,18 +309,25 @@ def test_an_issued_plan_is_issued_once_and_later_plans_leave_it_alone(ctx, make_
     plan = call("compile_annual_plan", ctx, year=2026)
     assert superseded.status == "SUPERSEDED" and superseded.doc_no is None  # drafts use up no 文号
     issued = call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"])
-    assert issued == {"plan_doc_no": "六数管〔2026〕1号", "plan_status": "ISSUED"}
+    assert issued == {
+        "plan_doc_no": "六数管〔2026〕1号",
+        "plan_status": "ISSUED",
+        "plan_title": "2026年度电子政务项目实施计划",
+    }
     assert ctx.session.get(AnnualPlan, plan["annual_plan_id"]).doc_no == "六数管〔2026〕1号"
     with pytest.raises(HandlerError) as caught:
         call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"])
     assert caught.value.code == "plan_not_draft" and "不是待审定的草案" in caught.value.message
-    # A supplementary plan of the same year neither supersedes the issued one nor releases its projects.
+    # A supplementary plan of the same year neither supersedes the issued one nor releases its projects:
+    # it keeps them (tests/handlers/test_annual_plan_adjustment.py) and adds the newly reviewed one.
     second = make_project(status="REVIEWED")
     extra = call("compile_annual_plan", ctx, year=2026, project_ids=[second])
+    assert (extra["carried_project_ids"], extra["plan_project_ids"]) == ([first], [second])
     assert ctx.session.get(AnnualPlan, plan["annual_plan_id"]).status == "ISSUED"
     assert ctx.session.get(AnnualPlan, extra["annual_plan_id"]).status == "DRAFT"
     second_issue = call("issue_annual_plan", ctx, annual_plan_id=extra["annual_plan_id"])
     assert second_issue["plan_doc_no"] == "六数管〔2026〕2号"
+    assert second_issue["plan_title"] == "2026年度电子政务项目实施计划（调整追加）"
     assert ctx.session.scalar(select(Project.status).where(Project.project_id == first)) == "IN_PLAN"
 
 
