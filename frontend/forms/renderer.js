@@ -583,7 +583,7 @@ export class JsonSchemaForm {
       tbody.replaceChildren(
         ...(rows.length
           ? rows
-          : [h('tr', { class: 'empty-row' }, h('td', { colspan: String(visible.length + 1) }, '暂无数据，点击“添加一行”'))]),
+          : [h('tr', { class: 'empty-row' }, h('td', { colspan: String(visible.length + 1) }, ctx.readOnly ? '暂无数据' : '暂无数据，点击“添加一行”'))]),
       );
       addBtn.disabled = schema.maxItems !== undefined && list().length >= schema.maxItems;
     };
