@@ -2,7 +2,7 @@
 // The server validates every submission with the full schema; these only save a round trip.
 // Conditional rules (`if`/`then`/`else`, also inside `allOf`) are evaluated against the values entered,
 // so "required only when …" is checked here exactly as the server checks it.
-import { choicesOf, isAttachment, isConsent, pathKey, resolve, schemaType } from './schema.js';
+import { choicesOf, isAttachment, isConsent, isMoney, pathKey, resolve, schemaType } from './schema.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -109,6 +109,12 @@ function walk(rawSchema, value, path, rootSchema, add) {
       return;
     }
     if (type === 'integer' && !Number.isInteger(value)) add(path, '请输入整数');
+    // Beyond 2^53 a browser number is no longer exact (to the cent, for money): it would be sent rounded.
+    const exactUnits = isMoney(schema) ? Math.round(Math.abs(value) * 100) : Math.abs(value);
+    if (!Number.isSafeInteger(Math.round(exactUnits))) {
+      add(path, isMoney(schema) ? '金额过大，无法精确到分' : '数值过大，无法精确表示');
+      return;
+    }
     // One message per bound: with both minimum and exclusiveMinimum, the stricter one speaks.
     const low = bound(schema.minimum, schema.exclusiveMinimum, (a, b) => a >= b);
     if (low && (low.exclusive ? value <= low.limit : value < low.limit)) {

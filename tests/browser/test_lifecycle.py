@@ -73,6 +73,9 @@ def declare(operator: Visitor, tmp_path) -> None:  # noqa: ANN001
     choose(operator, "project_type", "新建")
     fill(operator, "plan_year", "2026")
     field(operator, "planned").get_by_text("是", exact=True).click()
+    fill(operator, "total_estimate", "99999999999999999")  # past what a browser number holds to the cent
+    press_submit(operator)
+    assert field(operator, "total_estimate").locator(".field-error").inner_text() == "金额过大，无法精确到分"
     fill(operator, "total_estimate", "6800000")
     choose(operator, "funding_source", "市级财政性资金")
     fill(operator, "construction_content", CONTENT)
