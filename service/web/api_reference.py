@@ -15,19 +15,6 @@ TYPE_NAMES = {
     "array": "列表",
 }
 FORMATS = {"date": "日期", "date-time": "时间", "binary": "文件"}
-STATUS_WORDS = {
-    "200": "成功",
-    "201": "已创建",
-    "204": "成功，无内容",
-    "401": "未登录",
-    "403": "无权限",
-    "404": "不存在",
-    "409": "冲突",
-    "413": "文件过大",
-    "415": "请求体格式不受支持",
-    "422": "提交的数据有误（逐字段说明）",
-    "default": "其他错误",
-}
 
 
 @dataclass
@@ -66,12 +53,12 @@ class Topic:
 def reference(spec: dict[str, Any]) -> list[Topic]:
     """Group a spec's operations by tag, with each operation's parameters, body fields and answers."""
     topics = {t["name"]: Topic(t["name"], t.get("description") or t["name"]) for t in spec.get("tags", [])}
-    schemas = spec.get("components", {}).get("schemas", {})
+    components = spec.get("components", {})
     for path, item in spec.get("paths", {}).items():
         for method in METHODS:
             if (op := item.get(method)) is not None:
                 tag = (op.get("tags") or ["其他"])[0]
-                operation = _operation(method, path, op, item.get("parameters", []), schemas)
+                operation = _operation(method, path, op, item.get("parameters", []), components)
                 topics.setdefault(tag, Topic(tag, tag)).operations.append(operation)
     return [topic for topic in topics.values() if topic.operations]
 
@@ -80,8 +67,9 @@ PLACES = {"path": "路径", "query": "查询", "header": "请求头"}
 
 
 def _operation(
-    method: str, path: str, op: dict[str, Any], shared: list[dict[str, Any]], schemas: dict[str, Any]
+    method: str, path: str, op: dict[str, Any], shared: list[dict[str, Any]], components: dict[str, Any]
 ) -> Operation:
+    schemas = components.get("schemas", {})
     operation = Operation(method.upper(), path, op.get("summary") or "", public=op.get("security") == [])
     for p in [*shared, *op.get("parameters", [])]:
         where = PLACES.get(p.get("in"), p.get("in", ""))
@@ -89,7 +77,8 @@ def _operation(
     operation.body, body_fields = _body(op.get("requestBody"), schemas)
     operation.fields += body_fields
     responses = op.get("responses", {})
-    operation.answers = [(status, _answer(status, answer, schemas)) for status, answer in responses.items()]
+    common = components.get("responses", {})
+    operation.answers = [(status, _answer(answer, schemas, common)) for status, answer in responses.items()]
     return operation
 
 
@@ -137,12 +126,14 @@ def _body(body: dict[str, Any] | None, schemas: dict[str, Any]) -> tuple[str, li
     return name or media, fields
 
 
-def _answer(status: str, answer: dict[str, Any], schemas: dict[str, Any]) -> str:
-    words = STATUS_WORDS.get(status, answer.get("description", ""))
+def _answer(answer: dict[str, Any], schemas: dict[str, Any], common: dict[str, Any]) -> str:
+    """An answer in words: its description as the spec gives it (service/api describes them in Chinese)."""
+    if "$ref" in answer:
+        answer = common.get(answer["$ref"].rsplit("/", 1)[-1], {})
+        return f"{answer.get('description', '')}（Error）"  # a shared error answer: the error shape
+    words = answer.get("description", "")
     content = answer.get("content", {}).get("application/json", {})
     name, _schema = _resolve(content.get("schema", {}), schemas)
-    if "$ref" in answer:  # a shared error answer: the error shape
-        name = "Error"
-    elif content.get("schema", {}).get("type") == "array":
+    if content.get("schema", {}).get("type") == "array":
         name = f"{_resolve(content['schema'].get('items', {}), schemas)[0]} 的列表"
     return f"{words}（{name}）" if name else words

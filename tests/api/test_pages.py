@@ -908,7 +908,7 @@ def test_the_api_docs_page_states_fields_bodies_and_answers(login) -> None:  # n
         in body
     )
     assert "<code>StartArgs</code>" in body and "<code>201</code> 已创建（Instance）" in body
-    assert "<code>415</code> 请求体格式不受支持（Error）" in body
+    assert "<code>415</code> 请求体须为 JSON（上传文件时为 multipart/form-data）（Error）" in body
     complete = re.search(r"<code>/api/v1/tasks/\{task_id\}/complete</code>.*?</details>", html, re.S).group(0)
     assert "<td><code>task_id</code></td><td>路径</td><td>整数" in complete  # the path's own parameter
     assert "无需登录" in re.search(r"<code>/api/v1/auth/login</code>.*?</summary>", html, re.S).group(0)
