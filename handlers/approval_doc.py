@@ -11,7 +11,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from handlers.localtime import format_cn_date
-from handlers.money import format_yuan, yuan_in_words
+from handlers.money import format_yuan, wan_yuan_text, yuan_in_words
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"
@@ -42,6 +42,7 @@ class ApprovalText:
     plan_doc_no: str | None = None  # the issued annual plan that holds a bundled project
     conditions: tuple[str, ...] = ()  # 批复条件 the signing leader entered
     previous_budget: Decimal | None = None  # a 变更批复's approved budget before the change
+    bundle_threshold: Decimal | None = None  # 打捆 threshold it was routed by (route_by_amount)
 
 
 def approval_title(kind: str, project_name: str) -> str:
@@ -125,9 +126,9 @@ def _basis(text: ApprovalText) -> str:
     if text.route == SMALL_ROUTE:
         plan = f"（{text.plan_doc_no}）" if text.plan_doc_no else ""
         year = text.plan_year or text.issued_on.year
-        return (
-            f"该项目总投资在500万元以下，经审核已打捆纳入{year}年度电子政务项目实施计划{plan}，现批复如下："
-        )
+        # The threshold is the one the decision table routed the project by, never a number written here.
+        below = f"总投资在{wan_yuan_text(text.bundle_threshold)}以下，" if text.bundle_threshold else ""
+        return f"该项目{below}经审核已打捆纳入{year}年度电子政务项目实施计划{plan}，现批复如下："
     return "经审核，现批复如下："
 
 

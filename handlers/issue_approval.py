@@ -44,6 +44,15 @@ def _route(project: Project, approval_route: str | None) -> str | None:
     return recorded if recorded in (SMALL_ROUTE, LARGE_ROUTE) else None
 
 
+def _threshold(project: Project, bundle_threshold: object) -> Decimal | None:
+    """Return the 打捆 threshold the diagram passed, else the register's (None if unknown)."""
+    if bundle_threshold is None:
+        bundle_threshold = ((project.declaration or {}).get(RECORDED_KEY) or {}).get("bundle_threshold")
+    if bundle_threshold is None:
+        return None
+    return parse_yuan(bundle_threshold, "打捆阈值")
+
+
 def _plan_item(session: Session, project: Project) -> tuple[AnnualPlan, dict] | None:
     """Return the newest issued annual plan of the project's year that lists it, with its item."""
     plans = session.scalars(
@@ -111,6 +120,7 @@ def handle(
     approval_route: str | None = None,
     approval_conditions: list[str] | str | None = None,
     budget_delta: object = None,
+    bundle_threshold: object = None,
 ) -> dict:
     """Issue an approval under the authority's next 文号 as a .docx and update the register.
 
@@ -118,7 +128,8 @@ def handle(
     budget may not exceed the 总投资概算 nor the amount the issued annual plan gives the project. Any
     other kind (变更批复) adjusts the approved budget and leaves the project's status and stage alone;
     for an investment change (`budget_delta` not 0) the budget must differ from the one in force.
-    The text names the review the project had (`approval_route`, else the register's 立项路径) and lists
+    The text names the review the project had (`approval_route`, else the register's 立项路径), for a
+    bundled project with the threshold it was routed by (`bundle_threshold`, else the register's), and lists
     the 批复条件 (`approval_conditions`). Budget problems raise invalid_budget, for the signer to correct.
     """
     session = ctx.session
@@ -172,6 +183,7 @@ def handle(
             plan_doc_no=listed[0].doc_no if listed and route == SMALL_ROUTE else None,
             conditions=conditions,
             previous_budget=previous_budget if kind == CHANGE_APPROVAL else None,
+            bundle_threshold=_threshold(project, bundle_threshold) if route == SMALL_ROUTE else None,
         ),
         created=ctx.now,
     )

@@ -48,6 +48,12 @@ def format_yuan(amount: Decimal) -> str:
     return f"{amount.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
 
 
+def wan_yuan_text(amount: Decimal) -> str:
+    """Return an amount in 万元 as a rule states it, e.g. "500万元" or "312.5万元"."""
+    wan = (amount / 10000).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
+    return f"{wan:f}万元"
+
+
 def yuan_text(amount: Decimal) -> str:
     """Return an amount as a message or document writes it, e.g. "1,234,567.50元" (every handler text)."""
     return f"{format_yuan(amount)}元"

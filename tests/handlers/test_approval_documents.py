@@ -27,14 +27,15 @@ def document_of(ctx, result: dict) -> tuple[Document, str]:
     return document, text
 
 
-def recorded_route(ctx, project_id: str, route: str) -> None:
-    """Record the 立项路径 on the project as approval.bpmn does."""
-    call("update_project", ctx, project_id=project_id, fields={"approval_route": route})
+def recorded_route(ctx, project_id: str, route: str, threshold: int | None = None) -> None:
+    """Record the 立项路径 (and the threshold it was decided by) on the project as approval.bpmn does."""
+    fields = {"approval_route": route} | ({"bundle_threshold": threshold} if threshold else {})
+    call("update_project", ctx, project_id=project_id, fields=fields)
 
 
 def test_a_bundled_small_project_is_not_said_to_have_had_expert_and_joint_review(ctx, make_project):
     project_id = make_project(status="IN_PLAN")
-    recorded_route(ctx, project_id, "SMALL")
+    recorded_route(ctx, project_id, "SMALL", 5000000)
     ctx.session.add(
         AnnualPlan(
             year=2026,
@@ -52,6 +53,20 @@ def test_a_bundled_small_project_is_not_said_to_have_had_expert_and_joint_review
     assert REVIEWED not in text
     plan = "2026年度电子政务项目实施计划（六数管〔2026〕9号）"
     assert f"该项目总投资在500万元以下，经审核已打捆纳入{plan}，现批复如下：" in text
+
+
+def test_the_threshold_stated_is_the_one_the_decision_table_routed_by(ctx, make_project):
+    """A policy that moves the 打捆 threshold (route_by_amount.dmn) moves the 批复's words with it."""
+    recorded = make_project(status="IN_PLAN")
+    recorded_route(ctx, recorded, "SMALL", 3000000)
+    _document, text = document_of(ctx, issue(ctx, recorded))
+    assert "该项目总投资在300万元以下，经审核已打捆纳入2026年度" in text and "500万" not in text
+    passed = make_project(status="IN_PLAN")
+    recorded_route(ctx, passed, "SMALL", 5000000)  # the diagram's value wins over the register's
+    _document, text = document_of(
+        ctx, issue(ctx, passed, approval_route="SMALL", bundle_threshold=2500000, approved_budget="2000000")
+    )
+    assert "该项目总投资在250万元以下，经审核已打捆纳入" in text
 
 
 def test_the_route_the_diagram_passes_decides_the_wording(ctx, make_project):
