@@ -172,4 +172,6 @@ def _message(err: ValidationError) -> str:
         return "不能有重复项"
     if v == "additionalProperties":
         return "包含表单中没有的字段"
+    if v == "not" and isinstance(value, dict) and "const" in value:
+        return f"不能为 {value['const']}"
     return f"不符合要求({v})"

@@ -124,6 +124,7 @@ function walk(rawSchema, value, path, rootSchema, add) {
     if (high && (high.exclusive ? value >= high.limit : value > high.limit)) {
       add(path, `${high.exclusive ? '必须小于' : '不能大于'} ${high.limit}`);
     }
+    if (schema.not && 'const' in schema.not && value === schema.not.const) add(path, `不能为 ${schema.not.const}`);
     if (schema.multipleOf && !isMultiple(value, schema.multipleOf)) {
       add(path, schema.multipleOf === 0.01 ? '金额最多保留两位小数' : `必须是 ${schema.multipleOf} 的整数倍`);
     }

@@ -80,11 +80,22 @@ CASES = [
         {
             **PROGRESS,
             "change_requested": True,
-            "change_type": "BUDGET",
+            "change_type": "SCOPE",
             "budget_delta": 0,
             "change_reason": "调整部署方式",
         },
         [],
+    ),
+    (  # a change of the 投资概算 that changes no money is no such change
+        "progress.schema.json",
+        {
+            **PROGRESS,
+            "change_requested": True,
+            "change_type": "BUDGET",
+            "budget_delta": 0,
+            "change_reason": "调整投资结构",
+        },
+        ["budget_delta"],
     ),
     ("approval_sign.schema.json", {**SIGN, "sign_decision": "REJECT"}, []),
     ("approval_sign.schema.json", {**SIGN, "sign_decision": "APPROVE"}, ["approved_budget"]),
@@ -213,3 +224,9 @@ def test_a_field_left_out_without_a_default_is_cleared_but_the_processs_facts_ar
     }
     # A second round's approval without an opinion: the first round's 退回 opinion does not stay behind.
     assert declared_fields(schema, {"decision": "APPROVE"}) == {"decision": "APPROVE", "opinion": None}
+
+
+def test_a_budget_change_of_nothing_is_refused_in_words() -> None:
+    data = {**PROGRESS, "change_requested": True, "change_type": "BUDGET", "budget_delta": 0}
+    data["change_reason"] = "调整投资结构"
+    assert field_errors(form("progress.schema.json"), data) == {"budget_delta": ["不能为 0"]}
