@@ -16,8 +16,10 @@ from handlers import REGISTRY
 from processes import catalog
 from processes.errors import BundleInvalid
 from processes.seed import DEFAULT_LANES, DEMO_PASSWORD, STAFF, SYSTEM_LANE, UNIT_ACCOUNT_PREFIX
+from service.cli_words import install as install_chinese_words
 
 ROOT = Path(__file__).resolve().parent.parent
+install_chinese_words()
 
 
 def _app() -> Flask:
@@ -27,17 +29,17 @@ def _app() -> Flask:
     return create_app(overrides)
 
 
-@click.group()
+@click.group(help="六安市电子政务项目全生命周期流程平台命令行。")
 def main() -> None:
     """六安市电子政务项目全生命周期流程平台 — command line."""
 
 
-@main.group("db")
+@main.group("db", help="数据库结构。")
 def db_group() -> None:
     """Database schema."""
 
 
-@db_group.command("upgrade")
+@db_group.command("upgrade", help="创建数据库结构或升级到最新版本。")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest migration."""
     from processes.seed import seed_roles
@@ -59,7 +61,7 @@ def _redacted(url: str) -> str:
     return url
 
 
-@main.command("validate")
+@main.command("validate", help="校验 BPMN/DMN 文件及其引用的表单，不部署；有问题时逐条列出并以状态 1 退出。")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate_command(paths: tuple[Path, ...]) -> None:
     """Check BPMN/DMN files (and the forms they name) without deploying; exit 1 on any problem."""
@@ -90,7 +92,7 @@ def _read(paths: tuple[Path, ...]) -> dict[str, bytes]:
     return catalog.collect_files(paths, ROOT / "forms")
 
 
-@main.command("deploy")
+@main.command("deploy", help="部署 BPMN/DMN 文件及其引用的表单；内容未变的流程不生成新版本。")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def deploy_command(paths: tuple[Path, ...]) -> None:
     """Deploy BPMN/DMN files plus their forms; unchanged processes keep their version."""
@@ -119,13 +121,15 @@ def deploy_command(paths: tuple[Path, ...]) -> None:
         click.echo(f"{v.process_id} v{v.version} {'新版本' if v.created else '无变化'}  {v.name}")
 
 
-@main.command("migrate")
+@main.command("migrate", help="把流程未结束的实例迁移到指定版本；有实例不能迁移时以状态 1 退出。")
 @click.argument("process_id")
-@click.option("--to", "to_version", type=click.IntRange(min=1), help="Target version (default: the newest).")
-@click.option("--from", "from_version", type=click.IntRange(min=1), help="Only instances on this version.")
-@click.option("--instance", "instance_ids", type=click.IntRange(min=1), multiple=True, help="Only these.")
-@click.option("--at", "at_task", help="Only instances with an open task at this element id.")
-@click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+@click.option("--to", "to_version", type=click.IntRange(min=1), help="目标版本（默认最新版本）。")
+@click.option("--from", "from_version", type=click.IntRange(min=1), help="只迁移该版本上的实例。")
+@click.option(
+    "--instance", "instance_ids", type=click.IntRange(min=1), multiple=True, help="只迁移这些实例（可重复）。"
+)
+@click.option("--at", "at_task", help="只迁移在该元素 ID 处有待办的实例。")
+@click.option("--dry-run", is_flag=True, help="只报告将发生的变化，不做任何修改。")
 def migrate_command(
     process_id: str,
     to_version: int | None,
@@ -168,8 +172,8 @@ def migrate_command(
         sys.exit(1)
 
 
-@main.command("seed")
-@click.option("--no-projects", is_flag=True, help="Only organisations, accounts and experts.")
+@main.command("seed", help="创建演示单位、账号、专家库和各阶段的演示项目（可重复运行）。")
+@click.option("--no-projects", is_flag=True, help="只创建单位、账号和专家。")
 def seed_command(no_projects: bool) -> None:
     """Create demo organisations, accounts, the expert pool and projects at every stage (idempotent)."""
     from sqlalchemy import func, select
@@ -199,19 +203,19 @@ def seed_command(no_projects: bool) -> None:
     click.echo(f"演示项目已就绪: {result.summary}")
 
 
-@main.group("user")
+@main.group("user", help="账号：创建账号（新安装的第一个管理员）或重置密码。")
 def user_group() -> None:
     """Accounts: create one (the first admin of a new installation) or reset a password."""
 
 
-@user_group.command("add")
+@user_group.command("add", help="创建账号，密码即此处输入的密码（首次登录无须修改）。")
 @click.argument("username")
-@click.option("--name", "display_name", required=True, help="Display name (姓名).")
-@click.option("--unit", "unit_code", help="Organisation code (统一社会信用代码) the account belongs to.")
-@click.option("--role", "roles", multiple=True, help="Role code; repeat for several (e.g. DSJ_CLERK).")
-@click.option("--admin", "is_admin", is_flag=True, help="Process admin (diagrams, deploys, accounts).")
-@click.option("--manager", "is_manager", is_flag=True, help="Sees the dashboard and every project.")
-@click.password_option(prompt="密码", confirmation_prompt="再次输入密码", help="Asked for when not given.")
+@click.option("--name", "display_name", required=True, help="姓名。")
+@click.option("--unit", "unit_code", help="账号所属单位的统一社会信用代码。")
+@click.option("--role", "roles", multiple=True, help="角色代码，可重复（如 DSJ_CLERK）。")
+@click.option("--admin", "is_admin", is_flag=True, help="流程管理员（流程图、部署、账号）。")
+@click.option("--manager", "is_manager", is_flag=True, help="管理人员：可看看板和全部项目。")
+@click.password_option(prompt="密码", confirmation_prompt="再次输入密码", help="不在命令行给出时提示输入。")
 def user_add(
     username: str,
     display_name: str,
@@ -245,9 +249,9 @@ def user_add(
     click.echo(f"已创建用户 {username}（{display_name}）")
 
 
-@user_group.command("password")
+@user_group.command("password", help="为账号设置新密码，持有人下次登录时须修改。")
 @click.argument("username")
-@click.password_option(prompt="密码", confirmation_prompt="再次输入密码", help="Asked for when not given.")
+@click.password_option(prompt="密码", confirmation_prompt="再次输入密码", help="不在命令行给出时提示输入。")
 def user_password(username: str, password: str) -> None:
     """Give an account a new password, which its holder must change at next log-in."""
     from processes import accounts
@@ -261,17 +265,21 @@ def user_password(username: str, password: str) -> None:
     click.echo(f"已重置用户 {username} 的密码；该用户下次登录时须修改密码")
 
 
-@main.group("org")
+@main.group("org", help="单位（项目建设单位和市直部门）。")
 def org_group() -> None:
     """Organisations (项目建设单位 and 市直部门)."""
 
 
-@org_group.command("add")
+@org_group.command("add", help="按统一社会信用代码添加单位。")
 @click.argument("code")
 @click.argument("name")
-@click.option("--short", "short_name", help="Short name (简称); defaults to the full name.")
+@click.option("--short", "short_name", help="简称，默认与全称相同。")
 @click.option(
-    "--kind", type=click.Choice(["unit", "bureau", "government"]), default="unit", show_default=True
+    "--kind",
+    type=click.Choice(["unit", "bureau", "government"]),
+    default="unit",
+    show_default=True,
+    help="单位类别：unit 项目建设单位，bureau 市直部门，government 市政府。",
 )
 def org_add(code: str, name: str, short_name: str | None, kind: str) -> None:
     """Add an organisation with its code (统一社会信用代码)."""
@@ -311,8 +319,8 @@ def _form_errors() -> Iterator[None]:
         raise click.ClickException(err.message) from err
 
 
-@main.command("logins")
-@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Where the server listens.")
+@main.command("logins", help="显示演示账号的登录方式。")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="服务地址。")
 def logins_command(url: str) -> None:
     """Print how to log in to the demo."""
     click.echo("")
@@ -329,9 +337,9 @@ def logins_command(url: str) -> None:
     click.echo("=" * 72)
 
 
-@main.command("worker")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between ticks.")
-@click.option("--once", is_flag=True, help="Run one tick and exit.")
+@main.command("worker", help="推进定时器已到期的实例（PostgreSQL 上可同时运行多个）。")
+@click.option("--interval", default=5.0, show_default=True, help="两次检查之间的秒数。")
+@click.option("--once", is_flag=True, help="只检查一次后退出。")
 def worker_command(interval: float, once: bool) -> None:
     """Advance instances whose timers are due (safe to run several on PostgreSQL)."""
     from processes.scheduler import Worker, tick
@@ -348,12 +356,12 @@ def worker_command(interval: float, once: bool) -> None:
         click.echo("后台任务已停止")
 
 
-@main.group("scenario")
+@main.group("scenario", help="以 YAML 编写的场景测试。")
 def scenario_group() -> None:
     """Scenario tests written in YAML."""
 
 
-@scenario_group.command("run")
+@scenario_group.command("run", help="在新建的内存数据库上运行场景文件；有失败或文件不存在时以状态 1 退出。")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def scenario_run(files: tuple[Path, ...]) -> None:
     """Run scenario files against a fresh in-memory database; exit 1 when one fails or is missing."""

@@ -154,3 +154,19 @@ def test_a_due_period_is_a_bare_or_quoted_iso_duration(tmp_path: Path, due: str,
     p.chain("start", "t", "end")
     code, output = run(tmp_path, {"a.bpmn": p.xml()})
     assert (code, refused in output) == ((1, True) if refused else (0, True)), output
+
+
+def test_the_command_speaks_chinese_in_its_help_and_its_errors() -> None:
+    """Click's own words (usage, headings, errors) are Chinese too, not just our messages."""
+    runner = CliRunner()
+    helped = runner.invoke(main, ["migrate", "--help"])
+    assert helped.exit_code == 0
+    assert "用法:" in helped.output and "选项:" in helped.output and "只迁移该版本上的实例" in helped.output
+    assert "显示此帮助并退出" in helped.output
+    refused = runner.invoke(main, ["migrate", "lifecycle", "--to", "0"])
+    assert refused.exit_code == 2
+    assert "错误：'--to' 的取值无效" in refused.output and "查看帮助" in refused.output
+    for english in ("Usage", "Options", "Show this message", "Error", "Invalid value", "Try '"):
+        assert english not in helped.output + refused.output
+    missing = runner.invoke(main, ["deploy"])
+    assert missing.exit_code == 2 and "缺少参数" in missing.output
