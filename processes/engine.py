@@ -489,9 +489,12 @@ def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) 
         for attr, label in (("prescript", "前置脚本"), ("postscript", "后置脚本")):
             if getattr(ts, attr, None):
                 info.expressions.append((label, getattr(ts, attr), "exec"))
-        for _target, condition in getattr(ts, "cond_task_specs", None) or []:
-            if condition:
-                info.expressions.append(("条件", condition, "eval"))
+        # SpiffWorkflow keeps a gateway's outgoing flows as (condition, target name); a BPMN condition is an
+        # operator holding the expression text, None on the default flow.
+        for condition, _target in getattr(ts, "cond_task_specs", None) or []:
+            expression = condition_text(condition)
+            if expression:
+                info.expressions.append(("条件", expression, "eval"))
         if hasattr(ts, "decision_table") or ts.__class__.__name__ == "BusinessRuleTask":
             info.kind = "businessRuleTask"
             info.decision_id = (getattr(ts, "extensions", None) or {}).get("calledDecisionId")
@@ -507,6 +510,14 @@ def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) 
         if isinstance(loop_condition, str) and loop_condition:
             info.expressions.append(("循环条件", loop_condition, "eval"))
         yield info
+
+
+def condition_text(condition: Any) -> str | None:
+    """Return the expression text of a gateway flow's condition (a string or a BPMN condition operator)."""
+    if isinstance(condition, str):
+        return condition
+    args = getattr(condition, "args", None)
+    return args[0] if args and isinstance(args[0], str) else None
 
 
 def check_timer_value(value: Any) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from tests.workflows import FORM, linear, two_lanes
+from tests.workflows import FORM, linear, routed, two_lanes
 
 XXE = """<?xml version="1.0"?>
 <!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>
@@ -170,3 +170,26 @@ def test_the_command_speaks_chinese_in_its_help_and_its_errors() -> None:
         assert english not in helped.output + refused.output
     missing = runner.invoke(main, ["deploy"])
     assert missing.exit_code == 2 and "缺少参数" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ('decision = "PASS"', "语法错误"),  # an assignment, not a comparison: the admin meant ==
+        ("__import__('os').system('id')", "_"),
+    ],
+)
+def test_a_gateway_condition_that_cannot_run_is_refused_at_its_gateway(
+    tmp_path: Path, condition: str, message: str
+) -> None:
+    xml = routed().replace("amount &gt;= 5000000", condition.replace('"', "&quot;").replace("'", "&apos;"))
+    code, output = run(tmp_path, {"t.bpmn": xml, "approval.schema.json": FORM})
+    assert code == 1
+    lines = [line for line in output.splitlines() if ":route:" in line]
+    assert lines and "条件" in lines[0] and message in lines[0], output
+    assert "Traceback" not in output
+
+
+def test_valid_gateway_conditions_pass(tmp_path: Path) -> None:
+    code, output = run(tmp_path, {"t.bpmn": routed(), "approval.schema.json": FORM})
+    assert code == 0, output
