@@ -40,6 +40,7 @@ MAX_ITEMS = 5  # items of a list shown before "…"
 NEW_EACH_ROUND = "x-new-each-round"
 # Steps the engine takes on its own (handlers, timers, incidents, the end): shown as done by 系统, not by
 # the person whose action happened to run them.
+INCIDENT_NOTICE = "流程出现故障，已通知流程管理员处理，处理后将继续办理"
 SYSTEM_KINDS = frozenset({"service_task", "timer_fired", "incident", "completed"})
 
 
@@ -269,7 +270,8 @@ def _entry(
         if isinstance(result, dict):
             entry.changes = changes({k: (None, v) for k, v in result.items()}, {}, admin, discreet)
     elif event.kind == "incident":
-        entry.note = str(detail.get("message", ""))
+        # The engine's own words (expressions, element ids) help the admin who fixes it, nobody else.
+        entry.note = str(detail.get("message", "")) if admin else INCIDENT_NOTICE
     elif event.kind == "started":
         entry.note = f"版本 {detail.get('version', '')}"
     elif event.kind == "terminated":

@@ -398,7 +398,9 @@ def test_instance_page_shows_incidents_and_history_with_titles(app, admin, login
     broken = start(operator, "flaky")
     html = page(admin, f"/instances/{broken}")
     assert "下游系统不可用" in html and "重试故障步骤" in html and "技术细节" in html
-    assert "技术细节" not in page(operator, f"/instances/{broken}")
+    seen_by_unit = page(operator, f"/instances/{broken}")
+    assert "技术细节" not in seen_by_unit and "下游系统不可用" not in seen_by_unit
+    assert "流程出现故障，已通知流程管理员处理" in seen_by_unit
     done = start(operator)
     task = open_task(operator, done)
     submit(operator, task["id"], APPROVE)
