@@ -278,6 +278,7 @@ class ParsedBundle:
                 _lift_start_timers(sub)
             for one in (spec, *subs.values()):
                 _connect_loop_merges(one)
+                _quote_bare_timer_durations(one)
             if expression is not None:
                 self.timer_starts[process_id] = expression
             self._specs[process_id] = (spec, subs)
@@ -755,6 +756,14 @@ def _view_of(ts: Any, guid: str, process_id: str) -> UserTaskView:
 
 
 _BARE_DURATION = re.compile(r"\s*P[0-9YMWDTHS.,]+\s*", re.IGNORECASE)
+
+
+def _quote_bare_timer_durations(spec: Any) -> None:
+    """Read a timer written as a bare ISO 8601 duration (P5D, as 办理期限 accepts it) as that literal text."""
+    for ts in spec.task_specs.values():
+        definition = getattr(ts, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and isinstance(definition.expression, str):
+            definition.expression = due_expression(definition.expression)
 
 
 def due_expression(raw: str | None) -> str | None:

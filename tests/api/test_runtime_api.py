@@ -323,6 +323,22 @@ def test_timers_fire_when_the_clock_moves_and_not_before(app, admin, login, cloc
     assert [t["name"] for t in my_tasks(operator)] == ["提交验收申请"]
 
 
+def test_a_timer_written_as_a_bare_duration_fires_as_that_duration(app, admin, login, clock) -> None:
+    """P5D unquoted (as 办理期限 takes it) is the period, not a name that fails when the timer is reached."""
+    xml = timed("bare_timer").replace("&quot;P5D&quot;", "P5D").replace('"P5D"', "P5D")
+    assert "P5D" in xml and '"P5D"' not in xml and "&quot;P5D&quot;" not in xml
+    assert deploy(admin, bundle(xml)).status_code == 201
+    operator = login("jyj_jb")
+    state = app.extensions["egovflow"]
+    waiting = start(operator, "bare_timer")
+    assert waiting["next_wakeup_at"] is not None
+    clock.advance(timedelta(days=4, hours=23))
+    assert tick(state.sessions, state.runtime) == 0
+    clock.advance(timedelta(hours=2))
+    assert tick(state.sessions, state.runtime) == 1
+    assert operator.get(f"/api/v1/instances/{waiting['id']}").get_json()["status"] == "complete"
+
+
 def test_suspend_resume_terminate(admin, login) -> None:
     deploy(admin, bundle(two_lanes()))
     operator = login("jyj_jb")
