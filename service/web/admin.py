@@ -165,6 +165,7 @@ def modeler(process_id: str, version: int) -> str:
         "admin/modeler.html",
         section="processes",
         pv=pv,
+        newest=catalog.get_version(session, process_id),
         file_name=name,
         bpmn_files=[f.name for f in pv.files if f.name.endswith(".bpmn")],
         xml_url=url_for("web_admin.version_file", process_id=process_id, version=version, name=name),

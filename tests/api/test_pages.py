@@ -567,6 +567,10 @@ def test_modeler_deploys_one_edited_file_completed_with_the_deployed_forms(admin
     )
     assert broken.status_code == 422
     assert any(p["element_id"] == "review" and "未映射" in p["message"] for p in broken.get_json()["errors"])
+    # Opening the older version now warns that deploying from it drops what version 2 changed.
+    older = page(admin, "/admin/processes/two_lanes/versions/1/modeler")
+    assert "当前最新为第 2 版" in older and "/admin/processes/two_lanes/versions/2/modeler" in older
+    assert "当前最新为" not in page(admin, "/admin/processes/two_lanes/versions/2/modeler")
 
 
 def test_modeler_takes_forms_only_in_the_forms_folder(admin) -> None:  # noqa: ANN001
