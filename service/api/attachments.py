@@ -12,11 +12,10 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from gmssl import func as sm_func
-from gmssl import sm3
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from handlers.doc_store import sm3_hex
 from processes import queries
 from processes.errors import FormInvalid, NotFound
 from processes.runtime import can_work_on
@@ -60,17 +59,15 @@ class AttachmentSchema(ma.Schema):
     uploaded_at = ma.fields.DateTime()
 
 
-def sm3_hex(content: bytes) -> str:
-    """Return the SM3 digest of bytes (GB/T 32905)."""
-    return sm3.sm3_hash(sm_func.bytes_to_list(content))
-
-
 @blp.route("")
 class Upload(MethodView):
     @blp.response(201, AttachmentSchema)
     def post(self):
         """Upload one file (multipart field `file`, optional `kind`, `instance_id`, `task_guid`)."""
         user = auth.require_user()
+        # Reading and hashing the body can take a while: no transaction (on SQLite, the write lock) is held
+        # meanwhile. The user stays loaded (the session does not expire objects on commit).
+        get_session().commit()
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise FormInvalid({"file": ["请选择要上传的文件"]})
