@@ -132,6 +132,13 @@ def test_the_initial_review_loop_corrects_with_its_answers_and_reviews_afresh(li
     # The correction form lists the documents and amount already declared.
     correction = open_task(operator, instance_id, "修改补正")
     assert form_data(operator, correction["id"]) == {"total_estimate": 1200000.0, "documents": ALL_DOCUMENTS}
+    # Leaving the amount out would clear it (a submission is the whole form): refused, nothing lost.
+    cleared = operator.post(
+        f"/api/v1/tasks/{correction['id']}/complete",
+        json={"data": {"correction_note": "已补充收费标准依据。", "documents": ALL_DOCUMENTS}},
+    )
+    assert cleared.status_code == 422 and "total_estimate" in cleared.get_json()["errors"]
+    assert operator.get(f"/api/v1/instances/{instance_id}").get_json()["status"] == "running"
     submit(
         operator,
         correction["id"],
