@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from processes import engine
@@ -17,16 +18,17 @@ from processes.store.models import ProcessInstance, Schedule
 log = logging.getLogger(__name__)
 
 
-def claim_due(session: Session, now: datetime) -> int | None:
-    """Lock and return one due instance id; on PostgreSQL rows other workers hold are skipped."""
+def claim_due(session: Session, now: datetime, skip: Collection[int] = ()) -> int | None:
+    """Lock and return a due instance id not in `skip`; on PostgreSQL, rows other workers hold are skipped."""
     stmt = (
         select(ProcessInstance.id)
         .where(ProcessInstance.status.in_(ACTIVE), ProcessInstance.next_wakeup_at < now)
+        .where(ProcessInstance.id.not_in(skip) if skip else true())
         .order_by(ProcessInstance.next_wakeup_at)
         .limit(1)
     )
     if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE, as a step locks it
     return session.scalar(stmt)
 
 
@@ -69,16 +71,18 @@ def tick(sessions: sessionmaker[Session], runtime: Runtime, limit: int = 100) ->
     seen: set[int] = set()  # one wake per instance and tick: every due timer fires in that one wake
     for _ in range(limit):
         with sessions() as session, session.begin():
-            instance_id = claim_due(session, runtime.clock.now())
-            if instance_id is None or instance_id in seen:
+            instance_id = claim_due(session, runtime.clock.now(), seen)
+            if instance_id is None:
                 return fired
             seen.add(instance_id)
             try:
-                if runtime.wake(session, instance_id):
-                    fired += 1
+                with session.begin_nested():
+                    if runtime.wake(session, instance_id):
+                        fired += 1
             except Exception:
+                # One instance that cannot be woken (a lock conflict, a database error) must not hold up the
+                # others due in this tick: it is tried again at the next one.
                 log.exception("instance %s: waking failed", instance_id)
-                raise
     return fired
 
 

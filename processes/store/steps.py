@@ -199,10 +199,13 @@ class StepStore:
         self.postgres = connection.dialect.name == "postgresql"
         self._sql = _PYFORMAT if self.postgres else _SQL
         self._cursor = connection.connection.driver_connection.cursor()
-        self._for_update = " FOR UPDATE OF i" if self.postgres else ""
+        # NO KEY UPDATE: steps still exclude each other on the instance row, but a claim or draft that adds
+        # an event row (its foreign key takes KEY SHARE on the instance) is not blocked by it, so the two
+        # opposite lock orders (instance then task here, task then instance there) cannot deadlock.
+        self._for_update = " FOR NO KEY UPDATE OF i" if self.postgres else ""
         # Both rows: a waiting lock then re-reads both, so the task's status is the one left by whoever
         # held the lock (SQLite's BEGIN IMMEDIATE already lets only one writer in).
-        self._for_update_task = " FOR UPDATE OF i, t" if self.postgres else ""
+        self._for_update_task = " FOR NO KEY UPDATE OF i FOR UPDATE OF t" if self.postgres else ""
 
     # ------------------------------------------------------------------------- reads
 
