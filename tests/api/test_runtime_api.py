@@ -230,6 +230,36 @@ def test_double_completion_from_two_threads_gives_one_winner_and_a_409(app, admi
     assert "办理完成" in loser["message"] and loser["detail"]["completed_by"] == "jyj_jb"
 
 
+def test_a_claim_racing_a_completion_is_a_409_never_a_500(app, admin, login) -> None:
+    """On PostgreSQL the two took the instance and task locks in opposite orders and deadlocked (500)."""
+    deploy(admin, bundle(routed()))
+    operator = login("jyj_jb")
+    claimer, completer = login("fin"), login("fin")
+    for _ in range(8):
+        start(operator, "routed")
+        complete(operator, my_tasks(operator)[0]["id"], {"decision": "APPROVE", "amount": 9000000})
+        task = task_named(claimer, "财政意见")
+        barrier = threading.Barrier(2)
+        results: list = [None, None]
+        calls = (
+            lambda task_id=task["id"]: claimer.post(f"/api/v1/tasks/{task_id}/claim"),
+            lambda task_id=task["id"]: complete(completer, task_id),
+        )
+
+        def run(i: int, barrier: threading.Barrier = barrier, results: list = results, calls=calls) -> None:  # noqa: ANN001
+            barrier.wait()
+            results[i] = calls[i]()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = [r.status_code for r in results]
+        assert all(code in (200, 409) for code in codes), [r.get_json() for r in results]
+        complete(login("ndrc"), task_named(login("ndrc"), "发改意见")["id"])
+
+
 def test_gateways_route_by_data(admin, login) -> None:
     deploy(admin, bundle(routed()))
     operator = login("jyj_jb")
