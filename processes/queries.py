@@ -96,10 +96,12 @@ def can_see_instance(session: Session, user: User, instance: ProcessInstance) ->
 
 def searched(stmt: Select, q: str | None, *columns: Any) -> Select:
     """Keep the rows where any of `columns` contains `q` (case-insensitive); all rows when `q` is empty."""
+    q = (q or "").strip()
     if not q:
         return stmt
-    like = f"%{q}%"
-    return stmt.where(or_(*(column.ilike(like) for column in columns)))
+    # What is typed is text: % and _ match themselves, not any characters.
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return stmt.where(or_(*(column.ilike(like, escape="\\") for column in columns)))
 
 
 def within(stmt: Select, column: Any, low: Any, high: Any) -> Select:

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from handlers.models import PROJECT_STATUS_LABELS
+from handlers.record_performance import GRADE_NAMES
 from processes import reports
 from service import auth
 from service.api.projects import ProjectArgs, project_documents, project_filter, visible_project
@@ -76,4 +77,5 @@ def show(project_id: str) -> str:
         project=project,
         instances=instances,
         documents=project_documents(project),
+        grade_names=GRADE_NAMES,
     )

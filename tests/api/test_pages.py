@@ -502,6 +502,27 @@ def test_register_filters_sorts_pages_and_totals(register, login) -> None:  # no
     assert api["items"][0]["status_name"] == "已立项"
 
 
+def test_register_search_takes_what_is_typed_literally(register, login) -> None:  # noqa: ANN001
+    manager = login("manager")
+
+    def found(q: str) -> list[str]:
+        items = manager.get("/api/v1/projects", query_string={"q": q}).get_json()["items"]
+        return [p["project_id"] for p in items]
+
+    assert found("  LA-2026-0002  ") == ["LA-2026-0002"]  # pasted with spaces around it
+    assert found("%") == [] and found("_") == []  # not wildcards matching every project
+    assert found("la-2025") == ["LA-2025-0003"]
+
+
+def test_the_performance_grade_reads_in_chinese(app, register, login) -> None:  # noqa: ANN001
+    with app.extensions["egovflow"].sessions() as session:
+        rated = update(Project).where(Project.project_id == "LA-2025-0003")
+        session.execute(rated.values(last_perf_score=Decimal("93.00"), last_perf_grade="EXCELLENT"))
+        session.commit()
+    html = page(login("manager"), "/projects/LA-2025-0003")
+    assert "93.00 分（优）" in html and "EXCELLENT" not in html
+
+
 def test_a_stage_without_projects_is_still_offered_and_shown_chosen(register, login) -> None:  # noqa: ANN001
     html = page(login("manager"), "/projects?stage=验收")  # the dashboard links every stage
     assert '<option value="验收" selected>验收</option>' in html
