@@ -7,6 +7,7 @@ import hashlib
 import inspect
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -122,6 +123,8 @@ def validate(
             problems.append(Problem(file, _shown(pid), f"流程名称过长(最多 {MAX_NAME} 个字符)"))
     for info in engine.iter_elements(bundle):
         problems += _check_element(info, forms, handlers, lanes)
+    for file, entry_id, text in engine.decision_conditions(files):
+        problems += [Problem(file, _shown(entry_id), m) for m in condition_problems(text)]
     for pid, expression in bundle.timer_starts.items():
         try:
             engine.next_occurrence(expression, datetime.now(UTC))
@@ -130,6 +133,36 @@ def validate(
                 Problem(bundle.process_files[pid], pid, f"定时启动表达式无效: {expression} ({err})")
             )
     return Validation(None if problems else bundle, problems, forms)
+
+
+# A condition cell is compared with its column's value: a leading comparison, or a value meaning "equals".
+_COMPARISON = re.compile(r"\s*(<=|>=|==|!=|<|>|not\s+in\b|in\b)")
+_OUTSIDE_QUOTES_MARK = re.compile(r"\?(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
+
+
+def condition_problems(text: str) -> list[str]:
+    """Return what is wrong with one DMN condition cell as SpiffWorkflow's DMN engine would read it.
+
+    `-` or nothing matches anything; `?` stands for the column's value (`? != "SCOPE"`); a leading
+    comparison (`< 5000000`, `>= "2023"`, `in ["A", "B"]`) compares the value; anything else is a single
+    value the column must equal. A cell such as `>> 5`, `=> 5` or `5,000,000` would be run as some other
+    Python and is refused.
+    """
+    entry = text.strip()
+    if entry in ("", "-"):
+        return []
+    if _OUTSIDE_QUOTES_MARK.search(entry):
+        problems = scripting.check(_OUTSIDE_QUOTES_MARK.sub("value", entry), "eval")
+        return [f"条件「{entry}」有误：{m}" for m in problems]
+    compared = _COMPARISON.match(entry)
+    operand = entry[compared.end() :] if compared else entry
+    try:
+        tree = ast.parse(operand.strip(), mode="eval")
+    except SyntaxError:
+        return [f"条件「{entry}」无法识别：应为比较（如 < 5000000、>= \"2023\"）、取值（如 \"SMALL\"）或 -"]
+    if isinstance(tree.body, ast.Tuple) and not compared:
+        return [f"条件「{entry}」有误：只能写一个取值（多个取值写成 in [\"A\", \"B\"]，金额不加千位分隔符）"]
+    return [f"条件「{entry}」有误：{m}" for m in scripting.check(operand.strip(), "eval")]
 
 
 def _shown(text: str, width: int = 60) -> str:

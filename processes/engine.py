@@ -13,7 +13,7 @@ import logging
 import re
 import sys
 import traceback as tb
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -361,6 +361,20 @@ def next_occurrence(expression: str, now: datetime, previous: datetime | None = 
     if text.startswith("P"):
         return after(now, text)
     return TimerEventDefinition.get_datetime(text)
+
+
+def decision_conditions(files: Mapping[str, bytes]) -> Iterator[tuple[str, str, str]]:
+    """Yield (file, input entry id, text) for every condition cell of every DMN decision table."""
+    for name, content in sorted(files.items()):
+        if not name.endswith(".dmn"):
+            continue
+        try:
+            root = _safe_xml(content)
+        except (etree.XMLSyntaxError, ValueError, UnicodeDecodeError):
+            continue  # parse_bundle reports it
+        for entry in root.iter("{*}inputEntry"):
+            text = entry.find("{*}text")
+            yield name, entry.get("id") or "", (text.text or "") if text is not None else ""
 
 
 def parse_bundle(files: dict[str, bytes]) -> tuple[ParsedBundle | None, list[Problem]]:

@@ -193,3 +193,35 @@ def test_a_gateway_condition_that_cannot_run_is_refused_at_its_gateway(
 def test_valid_gateway_conditions_pass(tmp_path: Path) -> None:
     code, output = run(tmp_path, {"t.bpmn": routed(), "approval.schema.json": FORM})
     assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [(">> 5000000", "无法识别"), ("5,000,000", "只能写一个取值"), ("＜ 5000000", "无法识别")],
+)
+def test_a_decision_table_condition_the_engine_would_misread_is_refused(
+    tmp_path: Path, cell: str, message: str
+) -> None:
+    """`>> 5` would run as a bit shift, `5,000,000` as a tuple: refused at the cell, not deployed."""
+    root = Path(__file__).resolve().parents[2] / "bpmn"
+    files: dict[str, str | bytes] = {
+        p.name: p.read_bytes() for p in root.iterdir() if p.suffix in (".bpmn", ".dmn")
+    }
+    table = (root / "route_by_amount.dmn").read_text(encoding="utf-8")
+    files["route_by_amount.dmn"] = table.replace(
+        "&lt; 5000000", cell.replace("<", "&lt;").replace(">", "&gt;")
+    )
+    code, output = run(tmp_path, files)
+    assert code == 1
+    assert (
+        f"route_by_amount.dmn:route_by_amount_rule_1_in_1: 条件「{cell}」" in output and message in output
+    ), output
+
+
+def test_the_repository_decision_tables_pass(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2] / "bpmn"
+    files: dict[str, str | bytes] = {
+        p.name: p.read_bytes() for p in root.iterdir() if p.suffix in (".bpmn", ".dmn")
+    }
+    code, output = run(tmp_path, files)
+    assert code == 0, output
