@@ -159,9 +159,9 @@ def condition_problems(text: str) -> list[str]:
     try:
         tree = ast.parse(operand.strip(), mode="eval")
     except SyntaxError:
-        return [f"条件「{entry}」无法识别：应为比较（如 < 5000000、>= \"2023\"）、取值（如 \"SMALL\"）或 -"]
+        return [f'条件「{entry}」无法识别：应为比较（如 < 5000000、>= "2023"）、取值（如 "SMALL"）或 -']
     if isinstance(tree.body, ast.Tuple) and not compared:
-        return [f"条件「{entry}」有误：只能写一个取值（多个取值写成 in [\"A\", \"B\"]，金额不加千位分隔符）"]
+        return [f'条件「{entry}」有误：只能写一个取值（多个取值写成 in ["A", "B"]，金额不加千位分隔符）']
     return [f"条件「{entry}」有误：{m}" for m in scripting.check(operand.strip(), "eval")]
 
 
