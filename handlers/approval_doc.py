@@ -18,9 +18,10 @@ BODY_FONT = "仿宋_GB2312"
 TITLE_SIZE = Pt(22)  # 二号
 BODY_SIZE = Pt(16)  # 三号
 CHANGE_APPROVAL = "变更批复"  # the kind a change approval is issued under (see bpmn/progress_report.bpmn)
-# 立项路径 (route_by_amount.dmn): below the threshold a project is bundled into the annual plan without an
-# expert or joint review; at or above it both reviews run.
+# 立项路径 (route_by_amount.dmn): below the threshold a project is bundled into the annual plan's 项目建议书;
+# at or above it the unit writes its own 项目意见书 and 实施方案. Projects of both routes are reviewed.
 SMALL_ROUTE, LARGE_ROUTE = "SMALL", "LARGE"
+REVIEWED = "经专家集中审查论证和部门联审"  # every project of either route had both (办法, 第二部分)
 _NUMERALS = "一二三四五六七八九"
 _CLOSING = "。；！？."
 
@@ -37,7 +38,7 @@ class ApprovalText:
     approved_budget: Decimal
     authority_name: str
     issued_on: date
-    route: str | None = None  # SMALL (打捆纳入年度计划) or LARGE (专家评审和部门联审); None: not known
+    route: str | None = None  # SMALL (打捆纳入年度计划的项目建议书) or LARGE (单独编制); None: not known
     plan_year: int | None = None  # the year of the annual plan a bundled project is in
     plan_doc_no: str | None = None  # the issued annual plan that holds a bundled project
     conditions: tuple[str, ...] = ()  # 批复条件 the signing leader entered
@@ -122,13 +123,13 @@ def _amount(amount: Decimal) -> str:
 def _basis(text: ApprovalText) -> str:
     """The sentence saying how the project was reviewed, following the route it took."""
     if text.route == LARGE_ROUTE:
-        return "经专家集中审查论证和部门联审，现批复如下："
+        return f"{REVIEWED}，现批复如下："
     if text.route == SMALL_ROUTE:
         plan = f"（{text.plan_doc_no}）" if text.plan_doc_no else ""
         year = text.plan_year or text.issued_on.year
         # The threshold is the one the decision table routed the project by, never a number written here.
         below = f"总投资在{wan_yuan_text(text.bundle_threshold)}以下，" if text.bundle_threshold else ""
-        return f"该项目{below}经审核已打捆纳入{year}年度电子政务项目实施计划{plan}，现批复如下："
+        return f"{REVIEWED}，该项目{below}已打捆纳入{year}年度电子政务项目实施计划{plan}，现批复如下："
     return "经审核，现批复如下："
 
 

@@ -27,7 +27,7 @@ RETURNS = {
     "approved_budget": money("批复金额"),
     "approval_kind": text("批复类型"),
 }
-ERRORS = ("invalid_budget", "project_closed", "already_approved")
+ERRORS = ("invalid_budget", "conditions_dropped", "project_closed", "already_approved")
 
 PROJECT_APPROVAL = "立项批复"
 # The document kind (handlers/documents.py) each approval is stored under.
@@ -121,6 +121,8 @@ def handle(
     approval_conditions: list[str] | str | None = None,
     budget_delta: object = None,
     bundle_threshold: object = None,
+    required_conditions: list[str] | None = None,
+    conditions_note: str | None = None,
 ) -> dict:
     """Issue an approval under the authority's next 文号 as a .docx and update the register.
 
@@ -131,6 +133,8 @@ def handle(
     The text names the review the project had (`approval_route`, else the register's 立项路径), for a
     bundled project with the threshold it was routed by (`bundle_threshold`, else the register's), and lists
     the 批复条件 (`approval_conditions`). Budget problems raise invalid_budget, for the signer to correct.
+    A 立项批复 keeps every condition the 部门联审 set (`required_conditions`): one left out without a
+    `conditions_note` saying why raises conditions_dropped, and nothing is issued.
     """
     session = ctx.session
     if kind not in DOCUMENT_KINDS:
@@ -164,6 +168,15 @@ def handle(
             raise HandlerError("already_approved", f"项目 {project_id} 已有立项批复（{earlier}）")
     route = _route(project, approval_route) if kind == PROJECT_APPROVAL else None
     conditions = _conditions(approval_conditions)
+    dropped = [c for c in _conditions(required_conditions) if c.strip() and c.strip() not in conditions]
+    if kind == PROJECT_APPROVAL and dropped and not str(conditions_note or "").strip():
+        raise HandlerError(
+            "conditions_dropped",
+            "批复条件删去了部门联审附加条件「"
+            + "」「".join(dropped)
+            + "」：请保留，或在“批复条件调整说明”中说明理由",
+            details={"dropped": dropped},
+        )
     previous_budget = project.approved_budget
 
     issued_on = local_date(ctx.now)

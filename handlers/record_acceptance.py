@@ -39,7 +39,8 @@ ERRORS = (
 CONCLUSIONS = {"PASS": "通过", "RECTIFY": "限期整改", "FAIL": "不通过"}
 PRELIM, MEETING, WITNESS, FINAL = "PRELIM", "MEETING", "WITNESS", "FINAL"
 STAGES = (PRELIM, MEETING, WITNESS, FINAL)
-WITNESS_ORGS = frozenset({"GGJ", "市公管局", "六安市公共资源交易监督管理局", "市公共资源交易监督管理局"})
+# 公管局 however the witness writes it: 市公管局, 六安市公管局, (六安)市公共资源交易监督管理局.
+WITNESS_ORG_NAMES = ("公管局", "公共资源交易监督管理局")
 
 
 def required_reports(mlps_level: int | None, crypto_required: bool, mlps_from_level: int) -> list[str]:
@@ -56,7 +57,8 @@ def witness_signed(witness: object) -> bool:
     """Return True if a named person of 市公管局 has signed, with a readable signing time."""
     if not isinstance(witness, dict):
         return False
-    org_ok = witness.get("org") in WITNESS_ORGS or witness.get("org_code") == "GGJ"
+    org = "".join(str(witness.get("org") or "").split())
+    org_ok = witness.get("org_code") == "GGJ" or any(name in org for name in WITNESS_ORG_NAMES)
     return (
         org_ok
         and bool(str(witness.get("name") or "").strip())

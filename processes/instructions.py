@@ -47,6 +47,15 @@ def money(value: Any) -> str:
         return "" if value is None else str(value)
 
 
+def wan(value: Any) -> str:
+    """Format an amount of 元 in 万元 as a rule states it (5000000 → 500万); other values unchanged."""
+    try:
+        amount = Decimal(str(value)) / 10000
+    except (InvalidOperation, ValueError, TypeError):
+        return "" if value is None else str(value)
+    return f"{amount.quantize(Decimal('0.0001')).normalize():f}万"
+
+
 def readable(value: Any) -> Any:
     """What `{{ value }}` shows: 无 for nothing, 是/否, lists joined with 、, a record by its name."""
     if value is None or isinstance(value, ChainableUndefined):
@@ -119,6 +128,7 @@ def _with_end(value: str, end: str) -> str:
 
 _TEMPLATES = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, finalize=_placeholder)
 _TEMPLATES.filters["money"] = money
+_TEMPLATES.filters["wan"] = wan
 _TEMPLATES.globals["label"] = label
 
 

@@ -3,10 +3,12 @@
 import io
 
 import docx
+import pytest
 from sqlalchemy import select
 
 from handlers import HANDLER_DOCS
 from handlers.documents import kind_label
+from handlers.errors import HandlerError
 from handlers.models import AnnualPlan, Document
 from tests.handlers.handler_support import NOW, call
 
@@ -33,7 +35,7 @@ def recorded_route(ctx, project_id: str, route: str, threshold: int | None = Non
     call("update_project", ctx, project_id=project_id, fields=fields)
 
 
-def test_a_bundled_small_project_is_not_said_to_have_had_expert_and_joint_review(ctx, make_project):
+def test_a_bundled_small_project_is_said_to_be_reviewed_and_bundled_into_the_plan(ctx, make_project):
     project_id = make_project(status="IN_PLAN")
     recorded_route(ctx, project_id, "SMALL", 5000000)
     ctx.session.add(
@@ -50,9 +52,8 @@ def test_a_bundled_small_project_is_not_said_to_have_had_expert_and_joint_review
     )
     ctx.session.flush()
     _document, text = document_of(ctx, issue(ctx, project_id))
-    assert REVIEWED not in text
     plan = "2026年度电子政务项目实施计划（六数管〔2026〕9号）"
-    assert f"该项目总投资在500万元以下，经审核已打捆纳入{plan}，现批复如下：" in text
+    assert f"{REVIEWED}，该项目总投资在500万元以下，已打捆纳入{plan}，现批复如下：" in text
 
 
 def test_the_threshold_stated_is_the_one_the_decision_table_routed_by(ctx, make_project):
@@ -60,13 +61,13 @@ def test_the_threshold_stated_is_the_one_the_decision_table_routed_by(ctx, make_
     recorded = make_project(status="IN_PLAN")
     recorded_route(ctx, recorded, "SMALL", 3000000)
     _document, text = document_of(ctx, issue(ctx, recorded))
-    assert "该项目总投资在300万元以下，经审核已打捆纳入2026年度" in text and "500万" not in text
+    assert "该项目总投资在300万元以下，已打捆纳入2026年度" in text and "500万" not in text
     passed = make_project(status="IN_PLAN")
     recorded_route(ctx, passed, "SMALL", 5000000)  # the diagram's value wins over the register's
     _document, text = document_of(
         ctx, issue(ctx, passed, approval_route="SMALL", bundle_threshold=2500000, approved_budget="2000000")
     )
-    assert "该项目总投资在250万元以下，经审核已打捆纳入" in text
+    assert "该项目总投资在250万元以下，已打捆纳入" in text
 
 
 def test_the_route_the_diagram_passes_decides_the_wording(ctx, make_project):
@@ -76,7 +77,7 @@ def test_the_route_the_diagram_passes_decides_the_wording(ctx, make_project):
     assert f"相关材料收悉。{REVIEWED}，现批复如下：" in text
     small = make_project(status="IN_PLAN")
     _document, text = document_of(ctx, issue(ctx, small, approval_route="SMALL"))
-    assert REVIEWED not in text and "打捆纳入2026年度电子政务项目实施计划，现批复如下：" in text
+    assert f"{REVIEWED}，该项目已打捆纳入2026年度电子政务项目实施计划，现批复如下：" in text
     unknown = make_project(status="IN_PLAN")
     _document, text = document_of(ctx, issue(ctx, unknown))
     assert REVIEWED not in text and "相关材料收悉。经审核，现批复如下：" in text
@@ -94,6 +95,28 @@ def test_the_leaders_conditions_are_in_the_approval(ctx, make_project):
     _document, text = document_of(ctx, issue(ctx, other, approval_conditions=conditions))
     listed = f"三、项目须落实以下批复条件：\n（一）{CONDITION}。\n（二）数据资源目录于上线前完成编目。\n四、"
     assert listed in text
+
+
+def test_a_joint_review_condition_is_not_dropped_without_a_reason(ctx, make_project):
+    """A condition 市密码管理局 set cannot silently vanish from the 批复: left out, nothing is issued."""
+    crypto = "竣工验收前须完成商用密码应用安全性评估"
+    project_id = make_project(status="IN_PLAN")
+    with pytest.raises(HandlerError) as refused:
+        issue(ctx, project_id, approval_conditions=[CONDITION], required_conditions=[crypto, CONDITION])
+    assert refused.value.code == "conditions_dropped" and refused.value.details == {"dropped": [crypto]}
+    assert f"「{crypto}」" in refused.value.message and "批复条件调整说明" in refused.value.message
+    assert ctx.session.scalars(select(Document).where(Document.project_id == project_id)).all() == []
+    kept = issue(ctx, project_id, approval_conditions=[crypto, CONDITION], required_conditions=[crypto])
+    assert kept["approval_doc_no"]
+    other = make_project(status="IN_PLAN")
+    explained = issue(
+        ctx,
+        other,
+        approval_conditions=[],
+        required_conditions=[crypto],
+        conditions_note="已纳入合同条款，不再单列",
+    )
+    assert explained["approval_doc_no"]
 
 
 def test_every_amount_has_thousands_separators_and_two_decimals(ctx, make_project):

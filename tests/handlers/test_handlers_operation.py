@@ -95,6 +95,12 @@ def test_acceptance_without_the_witness_signature_is_refused(ctx, make_project, 
     assert "市公管局" in error.message
 
 
+@pytest.mark.parametrize("org", ["六安市公管局", "市公共资源交易监督管理局", "六安市 公共资源交易监督管理局"])
+def test_the_witness_unit_may_be_written_in_any_of_its_names(ctx, make_project, org):
+    witness = {**WITNESS, "org": org}
+    assert accept(ctx, make_project(status="TRIAL"), witness=witness)["acceptance_passed"]
+
+
 def test_witness_may_be_named_by_org_code(ctx, make_project):
     witness = {
         "name": "周卫东",
