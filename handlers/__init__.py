@@ -17,6 +17,7 @@ from handlers import (
     check_duplication,
     check_integration,
     check_progress,
+    close_project,
     compile_annual_plan,
     draw_experts,
     file_om,
@@ -35,6 +36,7 @@ from handlers.models import DomainBase
 __all__ = [
     "HANDLER_DOCS",
     "PARAM_TITLES",
+    "ON_TERMINATE",
     "REGISTRY",
     "RESULT_FIELDS",
     "DomainBase",
@@ -58,8 +60,12 @@ REGISTRY: dict[str, Callable[..., dict]] = {
     "plan_candidates": plan_candidates.handle,
     "compile_annual_plan": compile_annual_plan.handle,
     "issue_annual_plan": issue_annual_plan.handle,
+    "close_project": close_project.handle,
     "update_project": update_project.handle,
 }
+
+# The operator the runtime calls when an admin terminates an instance (`Runtime.on_terminate`).
+ON_TERMINATE = "close_project"
 
 # Chinese labels of parameter names, shown by the modeler's handler picker.
 PARAM_TITLES: dict[str, str] = {
@@ -67,6 +73,7 @@ PARAM_TITLES: dict[str, str] = {
     "documents": "已上传材料",
     "required_documents": "应提交材料类型",
     "project_id": "项目编号",
+    "reason": "原因",
     "name": "项目名称",
     "unit_code": "建设单位统一社会信用代码",
     "keywords": "关键词",
@@ -92,6 +99,8 @@ PARAM_TITLES: dict[str, str] = {
     "kind": "批复类型",
     "approval_route": "立项路径",
     "approval_conditions": "批复条件",
+    "required_conditions": "须保留的部门联审附加条件",
+    "conditions_note": "批复条件调整说明",
     "budget_delta": "投资变动金额（元）",
     "report_period": "报告期",
     "pct_complete": "总体完成进度（%）",

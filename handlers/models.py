@@ -66,6 +66,7 @@ class ProjectStatus(enum.StrEnum):
     RETIRED = "RETIRED"
     REJECTED = "REJECTED"
     WITHDRAWN = "WITHDRAWN"
+    TERMINATED = "TERMINATED"
 
 
 PROJECT_STATUS_LABELS: dict[str, str] = {
@@ -89,10 +90,13 @@ PROJECT_STATUS_LABELS: dict[str, str] = {
     "RETIRED": "已停用",
     "REJECTED": "不予立项",
     "WITHDRAWN": "已撤回",
+    "TERMINATED": "已终止",
 }
 
 # Projects in these statuses no longer count for duplication checks or plans.
-CLOSED_STATUSES = frozenset({ProjectStatus.REJECTED, ProjectStatus.WITHDRAWN, ProjectStatus.RETIRED})
+CLOSED_STATUSES = frozenset(
+    {ProjectStatus.REJECTED, ProjectStatus.WITHDRAWN, ProjectStatus.RETIRED, ProjectStatus.TERMINATED}
+)
 
 STAGES: tuple[str, ...] = ("申报", "初审", "立项", "建设", "验收", "运维", "已办结", "已退回")
 

@@ -118,8 +118,10 @@ class Runtime:
         clock: Clock | None = None,
         specs: catalog.SpecCache | None = None,
         script_timeout: float = 1.0,
+        on_terminate: str | None = None,
     ) -> None:
         self.handlers = handlers
+        self.on_terminate = on_terminate  # the handler told when an admin terminates an instance
         self.clock = clock or SystemClock()
         self.specs = specs or catalog.SpecCache()
         self.script_timeout = script_timeout
@@ -370,6 +372,20 @@ class Runtime:
         engine.cancel(step.workflow)
         step.instance.status = InstanceStatus.TERMINATED
         self._event(step, "terminated", detail={"reason": reason})
+        if self.on_terminate and step.instance.project_id:
+            # The domain records the end too (the register's project reads 已终止); it cannot stop it.
+            try:
+                self._run_handler(
+                    session,
+                    step,
+                    self.on_terminate,
+                    step.instance.process_id,
+                    "",
+                    step.instance.project_id,
+                    {"reason": reason},
+                )
+            except (HandlerError, engine.HandlerFailed) as err:
+                log.warning("instance %s: %s on termination failed: %s", instance_id, self.on_terminate, err)
         self._save(session, step)
         return step.instance
 
@@ -495,37 +511,53 @@ class Runtime:
         instance = step.instance
 
         def call(operator: str, process_id: str, task_guid: str, params: dict[str, Any]) -> dict[str, Any]:
-            handler = self.handlers.get(operator)
-            if handler is None:
+            if operator not in self.handlers:
                 raise engine.HandlerFailed(f"未注册的服务处理器: {operator}")
             if instance.id is None:
                 self._write_instance(step)  # the handler records the instance id
-            data = engine.task_data(step.workflow, task_guid)
-            ctx = HandlerContext(
-                session=session,
-                now=self.clock.now(),
-                instance_id=instance.id,
-                process_id=process_id,
-                task_id=task_guid,
-                project_id=data.get("project_id") or instance.project_id,
-                unit_code=instance.unit_code,
-                initiator=instance.initiator_username,
-            )
-            savepoint = session.begin_nested()
-            try:
-                result = handler(ctx, **params)
-                json.dumps(result)
-            except HandlerError:
-                savepoint.rollback()
-                raise
-            except Exception as err:
-                savepoint.rollback()
-                raise engine.HandlerFailed(f"服务处理器 {operator} 失败: {err}") from err
-            savepoint.commit()
-            self._event(step, "service_task", task_name=operator, detail={"result": _jsonable(result)})
-            return result
+            project_id = engine.task_data(step.workflow, task_guid).get("project_id") or instance.project_id
+            return self._run_handler(session, step, operator, process_id, task_guid, project_id, params)
 
         return engine.StepEngine(call, self.script_timeout)
+
+    def _run_handler(
+        self,
+        session: Session,
+        step: _Step,
+        operator: str,
+        process_id: str,
+        task_guid: str,
+        project_id: str | None,
+        params: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Call a handler in a savepoint and record its result in the history; its failure rolls it back."""
+        handler = self.handlers.get(operator)
+        if handler is None:
+            raise engine.HandlerFailed(f"未注册的服务处理器: {operator}")
+        instance = step.instance
+        ctx = HandlerContext(
+            session=session,
+            now=self.clock.now(),
+            instance_id=instance.id,
+            process_id=process_id,
+            task_id=task_guid,
+            project_id=project_id,
+            unit_code=instance.unit_code,
+            initiator=instance.initiator_username,
+        )
+        savepoint = session.begin_nested()
+        try:
+            result = handler(ctx, **params)
+            json.dumps(result)
+        except HandlerError:
+            savepoint.rollback()
+            raise
+        except Exception as err:
+            savepoint.rollback()
+            raise engine.HandlerFailed(f"服务处理器 {operator} 失败: {err}") from err
+        savepoint.commit()
+        self._event(step, "service_task", task_name=operator, detail={"result": _jsonable(result)})
+        return result
 
     def _lock(self, session: Session, instance_id: int, user: User | None) -> _Step:
         """Lock an instance row and get its live workflow."""
@@ -628,9 +660,12 @@ class Runtime:
                 e["kind"] == "completed" for e in step.events
             ):
                 self._event(step, "completed")
-        instance.data_text = data_text
+        if instance.status != InstanceStatus.TERMINATED:
+            # After a cancel only the top level's data is left (a call activity's data never came back), so a
+            # terminated instance keeps the data and stage it showed, instead of stepping back.
+            instance.data_text = data_text
+            self._project(instance, data)
         instance.updated_at = now
-        self._project(instance, data)
         previous_waits, instance.waiting_messages = instance.waiting_messages, sorted(waiting_for)
         step.store.write_instance(instance, state_json, engine.STATE_FORMAT)
         self._sync_waits(session, instance, previous_waits)

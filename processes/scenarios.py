@@ -20,6 +20,7 @@ A scenario file::
       - redeploy: {replace: {route_by_amount.dmn: {"5000000": "3000000"}}}
       - migrate: {instance: p, added: [...], problems: [...]}  # onto the newest version, as admin; a
                                                               # `problems` list expects a refusal
+      - terminate: {reason: 单位撤回}   # end the instance for good, as admin
       - restart: {}                     # as after a server restart: specs parsed anew, no live workflow
       - start/complete/... with `instance: p` to address another instance than the last started
 
@@ -86,7 +87,7 @@ def run_file(path: Path, *, bpmn_dir: Path, forms_dir: Path, database_url: str |
     """Run one scenario file on a fresh database (SQLite in a temporary folder unless `database_url`)."""
     import tempfile
 
-    from handlers import REGISTRY
+    from handlers import ON_TERMINATE, REGISTRY
 
     spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,7 +95,7 @@ def run_file(path: Path, *, bpmn_dir: Path, forms_dir: Path, database_url: str |
         db = prepare_database(url)
         try:
             clock = ManualClock(_parse_time(spec.get("clock")) if spec.get("clock") else None)
-            runtime = Runtime(REGISTRY, clock=clock)
+            runtime = Runtime(REGISTRY, clock=clock, on_terminate=ON_TERMINATE)
             run = _Run(
                 sessions=db[1],
                 engine=db[0],
@@ -113,14 +114,14 @@ def run_demo(
     path: Path, sessions: sessionmaker[Session], db_engine: Engine, *, bpmn_dir: Path, forms_dir: Path
 ) -> Result:
     """Run a scenario file on an existing, seeded database (the demo projects of `egovflow seed`)."""
-    from handlers import REGISTRY
+    from handlers import ON_TERMINATE, REGISTRY
 
     spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     clock = ManualClock(_parse_time(spec["clock"]))
     run = _Run(
         sessions=sessions,
         engine=db_engine,
-        runtime=Runtime(REGISTRY, clock=clock),
+        runtime=Runtime(REGISTRY, clock=clock, on_terminate=ON_TERMINATE),
         clock=clock,
         root=bpmn_dir.parent,
         forms_dir=forms_dir,
@@ -419,16 +420,23 @@ def _no_task(run: _Run, args: Mapping[str, Any]) -> None:
         raise ScenarioFailed(f"不应有待办「{args['task']}」")
 
 
+def _texts(value: Any) -> list[str]:
+    """The texts of a `contains`/`lacks`: one text or a list of them (never a text's characters)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(part) for part in value]
+
+
 def _instructions(run: _Run, args: Mapping[str, Any]) -> None:
     """Check the rendered instructions of an open task: the texts they contain and those they lack."""
     instance_id = _instance_id(run, args)
     with run.sessions() as session:
         text = _open_task(session, instance_id, args["task"]).instructions or ""
-    for part in args.get("contains") or []:
-        if str(part) not in text:
+    for part in _texts(args.get("contains")):
+        if part not in text:
             raise ScenarioFailed(f"「{args['task']}」的办理说明应含“{part}”，实际：{text}")
-    for part in args.get("lacks") or []:
-        if str(part) in text:
+    for part in _texts(args.get("lacks")):
+        if part in text:
             raise ScenarioFailed(f"「{args['task']}」的办理说明不应含“{part}”，实际：{text}")
 
 
@@ -505,6 +513,15 @@ def _migrate(run: _Run, args: Mapping[str, Any]) -> None:
             raise ScenarioFailed(f"迁移报告 {key} 应为 {args[key]}，实际 {getattr(report, key)}")
 
 
+def _terminate(run: _Run, args: Mapping[str, Any]) -> None:
+    """End an instance for good as an admin, with a reason."""
+    instance_id = _instance_id(run, args)
+    with run.sessions() as session:
+        admin = _user(session, args.get("as", "admin"))
+        run.runtime.terminate(session, instance_id, admin, args.get("reason", ""))
+        session.commit()
+
+
 def _restart(run: _Run, _args: Any) -> None:
     """As a server restart or another worker process: specs are parsed anew and no live workflow is kept."""
     run.runtime.specs = catalog.SpecCache()
@@ -550,6 +567,7 @@ _ACTIONS: dict[str, Callable[[_Run, Any], None]] = {
     "record": _record,
     "redeploy": _redeploy,
     "migrate": _migrate,
+    "terminate": _terminate,
     "restart": _restart,
     "use": _use,
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from handlers import REGISTRY
+from handlers import ON_TERMINATE, REGISTRY
 from processes.clock import ManualClock, SystemClock
 from processes.runtime import Runtime
 from processes.store.db import make_engine, make_sessionmaker
@@ -54,7 +54,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["egovflow"] = db.State(
         engine=engine,
         sessions=make_sessionmaker(engine),
-        runtime=Runtime(REGISTRY, clock=clock, script_timeout=float(app.config["SCRIPT_TIMEOUT"])),
+        runtime=Runtime(
+            REGISTRY,
+            clock=clock,
+            script_timeout=float(app.config["SCRIPT_TIMEOUT"]),
+            on_terminate=ON_TERMINATE,
+        ),
     )
     db.init_app(app)
 

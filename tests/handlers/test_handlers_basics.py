@@ -21,6 +21,7 @@ from handlers.uscc import is_valid_uscc
 
 OPERATORS = {
     "register_project",
+    "close_project",
     "check_completeness",
     "check_duplication",
     "check_integration",
