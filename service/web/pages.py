@@ -74,6 +74,9 @@ def home() -> str | Response:
     """The home page: my tasks and my roles' tasks, with counts, search, paging and start buttons."""
     user = auth.require_user()
     session = get_session()
+    if user.is_manager and not user.role_codes and not request.args:
+        # A manager with no role of their own has no tasks: their morning starts at the dashboard.
+        return redirect(url_for("web_dashboard.index"))
     now = runtime().clock.now()
     q = request.args.get("q", "").strip() or None
     sort = request.args.get("sort", "due")

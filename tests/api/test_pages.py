@@ -141,7 +141,9 @@ def test_logout_needs_the_csrf_token(login) -> None:  # noqa: ANN001
 def test_every_role_gets_its_pages(admin, login, username: str) -> None:  # noqa: ANN001
     start(login("jyj_jb"))
     user = login(username)
-    home = page(user, "/")
+    if username == "manager":  # no role of its own, so no tasks: the day starts at the dashboard
+        assert user.get("/").headers["Location"] == "/dashboard"
+    home = page(user, "/?sort=due")
     assert "我的待办" in home and "我所在角色的待办" in home
     page(user, "/instances")
     page(user, "/projects")
@@ -500,6 +502,14 @@ def test_register_filters_sorts_pages_and_totals(register, login) -> None:  # no
     api = manager.get("/api/v1/projects?page_size=2&sort=amount").get_json()
     assert api["total"] == 3 and len(api["items"]) == 2 and api["total_estimate"] == "12450000.50"
     assert api["items"][0]["status_name"] == "已立项"
+
+
+def test_a_manager_without_a_role_starts_at_the_dashboard(login) -> None:  # noqa: ANN001
+    manager = login("manager")
+    home = manager.get("/")
+    assert home.status_code == 302 and home.headers["Location"] == "/dashboard"
+    assert manager.get("/?q=x").status_code == 200  # a search of the task list still answers there
+    assert login("jyj_jb").get("/").status_code == 200
 
 
 def test_register_search_takes_what_is_typed_literally(register, login) -> None:  # noqa: ANN001
