@@ -10,6 +10,7 @@
 //   dist/forms.js                [data-jsonschema-form]  JSON Schema form renderer (styled by app.css)
 //   dist/dashboard.js            [data-chart]           ECharts bar / pie / line
 //   dist/migrate.js              [data-migration]       preview and run instance migrations
+//   dist/dmn-editor.js           [data-dmn-editor]      DMN decision tables as editable grids, validate, deploy
 //   dist/fonts/bpmn-*.{woff2,…}  bpmn-font icons referenced by modeler.css (nothing loads from the internet)
 //   dist/*.LEGAL.txt             licence comments found in the bundled code (when there are any)
 //   dist/THIRD-PARTY-LICENSES.txt  licence and notice files of every bundled npm package
@@ -32,6 +33,7 @@ const entryPoints = {
   forms: 'frontend/forms.js',
   dashboard: 'frontend/dashboard.js',
   migrate: 'frontend/migrate.js',
+  'dmn-editor': 'frontend/dmn-editor.js',
   app: 'frontend/app.css',
 };
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from processes import engine, instructions, scripting
 from processes.errors import BundleInvalid, NotFound, Problem
 from processes.forms import read_form
-from processes.store.models import Deployment, FileBlob, ProcessVersion, Schedule, VersionFile
+from processes.store.models import Deployment, FileBlob, FormDraft, ProcessVersion, Schedule, VersionFile
 from processes.store.steps import VersionRef
 
 log = logging.getLogger(__name__)
@@ -58,16 +58,31 @@ def collect_files(paths: Iterable[Path], forms_dir: Path | None) -> dict[str, by
     return add_named_forms(files, search_dirs)
 
 
-def add_named_forms(files: dict[str, bytes], folders: Iterable[Path]) -> dict[str, bytes]:
-    """Add each form the bundle's diagrams name and the bundle lacks, from the first folder holding it."""
+def add_named_forms(
+    files: dict[str, bytes], folders: Iterable[Path], drafts: Mapping[str, str] | None = None
+) -> dict[str, bytes]:
+    """Add each form the bundle's diagrams name and the bundle lacks: its draft, else the first folder's file.
+
+    `drafts` (form_drafts' texts by name) come before `folders`: a form made in the browser is found by the
+    diagram that first names it, and the deploy that stores it removes the draft (see `deploy`).
+    """
     folders = list(folders)
+    drafts = drafts or {}
     for form in sorted(_named_forms(files) - files.keys()):
+        if form in drafts:
+            files[form] = drafts[form].encode("utf-8")
+            continue
         for folder in folders:
             candidate = folder / form
             if candidate.is_file():
                 files[form] = candidate.read_bytes()
                 break
     return files
+
+
+def form_drafts(session: Session) -> dict[str, str]:
+    """Return the texts of the form drafts (forms made in the browser that no version holds yet), by name."""
+    return {name: text for name, text in session.execute(select(FormDraft.name, FormDraft.text))}
 
 
 def _named_forms(files: Mapping[str, bytes]) -> set[str]:
@@ -292,9 +307,11 @@ def deploy(
     hashes = {name: sha256(content) for name, content in files.items()}
     deployment: Deployment | None = None
     results = []
+    held: set[str] = set()  # the forms the bundle's processes now hold, new versions or unchanged ones
     called = bundle.called_processes()
     for pid in sorted(bundle.process_files):
         needed = _files_of(bundle, pid, checked.forms)
+        held |= {name for name in needed if _kind(name) == "form"}
         content_hash = sha256("\n".join(f"{n}:{hashes[n]}" for n in sorted(needed)).encode())
         latest = latest_version(session, pid)
         if latest is not None and latest.content_hash == content_hash:
@@ -330,8 +347,18 @@ def deploy(
         results.append(DeployedVersion(pid, version.name, number, created=True))
         log.info("deployed %s v%s (%s)", pid, number, content_hash[:12])
     _sync_schedules(session, bundle, called, now)
+    _retire_drafts(session, held)
     session.flush()
     return results
+
+
+def _retire_drafts(session: Session, held: set[str]) -> None:
+    """Remove the drafts of the forms a version now holds: from now on the form lives there."""
+    if not held:
+        return
+    for draft in session.scalars(select(FormDraft).where(FormDraft.name.in_(sorted(held)))):
+        session.delete(draft)
+        log.info("form draft %s deployed: draft removed", draft.name)
 
 
 def _sync_schedules(session: Session, bundle: engine.ParsedBundle, called: set[str], now: datetime) -> None:

@@ -51,7 +51,56 @@ def read_form(text: str, is_schema: bool = True) -> tuple[dict, str | None]:
         return {}, f"JSON Schema 不合法：{schema_problem(err)}"
     except RecursionError:
         return {}, "表单嵌套层数过多"
+    undeclared = _undeclared_required(schema, "") if is_schema else []
+    if undeclared:
+        return {}, "；".join(undeclared)
     return schema, None
+
+
+def _undeclared_required(schema: dict, field: str, depth: int = 0) -> list[str]:
+    """Name each `required` entry its object does not declare in `properties`: no submission could pass it.
+
+    The object's conditions (if/then/else, allOf, anyOf, oneOf) require among the object's own fields, so
+    they are checked against its `properties`, as submissions are (`field_errors`); nested objects and the
+    rows of a table against theirs. An object open to other keys (patternProperties, additionalProperties)
+    is left alone.
+    """
+    properties = schema.get("properties")
+    props = properties if isinstance(properties, dict) else {}
+    open_ended = "patternProperties" in schema or schema.get("additionalProperties") not in (None, False)
+    out: list[str] = []
+    if not open_ended and (props or not field):
+        where = f"字段 {field} 的" if field else ""
+        for part in _with_conditions(schema, depth):
+            for name in part.get("required") or []:
+                message = f"{where}必填字段 {name} 未在 properties 中定义"
+                if name not in props and message not in out:
+                    out.append(message)
+    if depth < _MAX_DEPTH:
+        for name, sub in props.items():
+            path = f"{field}.{name}" if field else str(name)
+            for nested in (sub, sub.get("items") if isinstance(sub, dict) else None):
+                if isinstance(nested, dict):
+                    out += _undeclared_required(nested, path, depth + 1)
+    return out
+
+
+_MAX_DEPTH = 32  # a form nests a few levels; jsonschema's own check bounds the rest
+
+
+def _with_conditions(schema: dict, depth: int) -> list[dict]:
+    """Return a schema and its condition branches (if/then/else, allOf/anyOf/oneOf), nested ones too."""
+    found = [schema]
+    if depth >= _MAX_DEPTH:
+        return found
+    branches = [schema.get(key) for key in ("if", "then", "else")]
+    for key in ("allOf", "anyOf", "oneOf"):
+        members = schema.get(key)
+        branches += members if isinstance(members, list) else []
+    for branch in branches:
+        if isinstance(branch, dict):
+            found += _with_conditions(branch, depth + 1)
+    return found
 
 
 def json_syntax_problem(err: json.JSONDecodeError) -> str:

@@ -58,6 +58,13 @@ function eventDefinition(bo, type) {
   return (bo.eventDefinitions || []).find((d) => is(d, type));
 }
 
+// A form's choice in the 表单 list: its title and file name; a draft (made in the browser, not deployed yet)
+// says so, since choosing it and deploying is what makes it live.
+function formLabel({ name, title, draft }) {
+  if (!title) return draft ? `${name}（草稿）` : name;
+  return draft ? `${title}（${name}，草稿）` : `${title}（${name}）`;
+}
+
 export class PropertiesPanel {
   /**
    * @param modeler   the bpmn-js Modeler
@@ -305,7 +312,7 @@ export class PropertiesPanel {
       ? this.select(
           `${bo.id}:form`,
           formValue,
-          forms.map((f) => [f.name, f.title ? `${f.title}（${f.name}）` : f.name]),
+          forms.map((f) => [f.name, formLabel(f)]),
           setProp('formJsonSchemaFilename'),
           '（无表单）',
         )

@@ -163,6 +163,19 @@ class VersionFile(Base):
     sha256: Mapped[str] = mapped_column(ForeignKey("file_blob.sha256"))
 
 
+class FormDraft(Base):
+    """A form made in the browser that no version holds yet; the deploy that first takes it removes it."""
+
+    __tablename__ = "form_draft"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # the file name diagrams give it
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 # ----------------------------------------------------------------------------- runtime
 
 

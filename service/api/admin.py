@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
@@ -9,8 +12,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from handlers import HANDLER_DOCS
+from processes import catalog
 from processes.errors import Conflict, FormInvalid, NotFound
-from processes.store.models import LaneRole, Role
+from processes.store.models import FileBlob, FormDraft, LaneRole, Role
 from service import auth
 from service.api.schemas import NonBlank
 from service.db import get_session
@@ -35,18 +39,39 @@ def handler_catalog() -> list[dict]:
 
 
 def form_catalog() -> list[dict]:
-    """Return the form files in forms/ with their titles."""
-    import json
-    from pathlib import Path
-
-    out = []
+    """Return the forms a user task may name, by file name: those in forms/, those the newest versions
+    hold (with their deployed title) and the drafts not deployed yet (`draft`: true)."""
+    session = get_session()
+    titles: dict[str, str] = {}
     for path in sorted(Path(current_app.config["FORMS_DIR"]).glob("*.schema.json")):
         try:
-            title = json.loads(path.read_text(encoding="utf-8")).get("title", path.name)
-        except (OSError, ValueError):
-            title = path.name
-        out.append({"name": path.name, "title": title})
-    return out
+            titles[path.name] = _form_title(path.read_text(encoding="utf-8"), path.name)
+        except OSError:
+            titles[path.name] = path.name
+    held = {
+        f.name: f.sha256
+        for v in sorted(catalog.list_processes(session), key=lambda v: v.id)
+        for f in v.files
+        if f.kind == "form" and f.name.endswith(".schema.json")
+    }
+    blobs = select(FileBlob.sha256, FileBlob.content).where(FileBlob.sha256.in_(set(held.values())))
+    texts = {sha: content for sha, content in session.execute(blobs)}
+    for name, sha in held.items():
+        titles[name] = _form_title(texts.get(sha, ""), name)
+    drafts = {d.name: d.title for d in session.scalars(select(FormDraft)) if d.name not in titles}
+    return [
+        {"name": name, "title": drafts.get(name) or titles.get(name, name), "draft": name in drafts}
+        for name in sorted(titles.keys() | drafts.keys())
+    ]
+
+
+def _form_title(text: str, name: str) -> str:
+    """A form's own title, else its file name."""
+    try:
+        title = json.loads(text).get("title")
+    except (ValueError, AttributeError):
+        return name
+    return title if isinstance(title, str) and title.strip() else name
 
 
 @blp.route("/roles")

@@ -72,14 +72,15 @@ class DeployResult(ma.Schema):
 
 
 def _bundle(args: dict) -> dict[str, bytes]:
-    """The posted files by base name, plus the forms their diagrams name that only the server's forms/ has."""
+    """The posted files by base name, plus the forms their diagrams name from the drafts, else forms/."""
     files: dict[str, bytes] = {}
     for name, text in args["files"].items():
         base = name.rsplit("/", 1)[-1]
         if base in files:  # forms and called processes are found by base name: one file of each name
             raise BundleInvalid([Problem(name, "", f"与另一个文件同名（{base}），部署包中文件名不能重复")])
         files[base] = text.encode("utf-8")
-    return catalog.add_named_forms(files, [Path(current_app.config["FORMS_DIR"])])
+    forms_dir = Path(current_app.config["FORMS_DIR"])
+    return catalog.add_named_forms(files, [forms_dir], catalog.form_drafts(get_session()))
 
 
 def known_lanes_in(session: Session) -> set[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from processes import catalog, migration
 from processes.errors import BundleInvalid, FormInvalid, NotFound
@@ -172,6 +173,29 @@ def modeler(process_id: str, version: int) -> str:
     )
 
 
+@bp.route("/processes/<process_id>/versions/<int:version>/dmn/<name>")
+def dmn_editor(process_id: str, version: int, name: str) -> str:
+    """The decision-table editor on a DMN file of a version; it validates and deploys as the modeler does."""
+    session = get_session()
+    pv = catalog.get_version(session, process_id, version)
+    own = next((f for f in pv.files if f.name == name), None)
+    if own is None or not name.endswith(".dmn"):
+        raise NotFound(f"版本中没有决策表 {name}")
+    users = bundles.versions_using(session, name)
+    # A deploy replaces the newest table (bundles.complete_bundle); say so when this version's table is older.
+    newest = max(users, key=lambda v: v.id, default=None)
+    newest_sha = next((f.sha256 for f in newest.files if f.name == name), None) if newest else None
+    return render_template(
+        "admin/dmn_editor.html",
+        section="processes",
+        pv=pv,
+        file_name=name,
+        users=users,
+        newer=newest if newest_sha not in (None, own.sha256) else None,
+        xml_url=url_for("web_admin.version_file", process_id=process_id, version=version, name=name),
+    )
+
+
 @bp.route("/modeler/new")
 def modeler_new() -> str:
     """The modeler on a blank diagram."""
@@ -330,15 +354,45 @@ def diff_state(process_id: str, side: str) -> Response:
 
 @bp.route("/forms")
 def forms() -> str:
-    """List the forms: those in forms/ and those deployed with the newest versions, with who uses them."""
+    """List the forms: in forms/, deployed with the newest versions, and drafts, with who uses them."""
     session = get_session()
-    names = {f["name"]: f["title"] for f in form_catalog()}
-    for pv in catalog.list_processes(session):
-        for f in pv.files:
-            if f.kind == "form" and f.name.endswith(".schema.json"):
-                names.setdefault(f.name, f.name)
-    rows = [(name, title, bundles.versions_using(session, name)) for name, title in sorted(names.items())]
-    return render_template("admin/forms.html", section="forms", rows=rows)
+    rows = [
+        (f["name"], f["title"], bundles.versions_using(session, f["name"]), f["draft"])
+        for f in form_catalog()
+    ]
+    deleted = request.args.get("deleted")
+    return render_template("admin/forms.html", section="forms", rows=rows, deleted=deleted)
+
+
+@bp.route("/forms/new")
+def form_new() -> str:
+    """Ask the file name and title of a new form; creating it opens the form editor on its draft."""
+    return render_template(
+        "admin/form_new.html", section="forms", suffix=bundles.FORM_SUFFIX, max_name=bundles.MAX_FORM_NAME
+    )
+
+
+@bp.route("/forms", methods=["POST"])
+def form_create() -> tuple[Response, int]:
+    """Create the draft of a new form ({name, title}) from a starter schema; answer its editor's address."""
+    user = auth.require_user()
+    body = request.get_json(silent=True)
+    name, title = (_text_field(body, key) for key in ("name", "title"))
+    session, now = get_session(), runtime().clock.now()
+    try:
+        draft = bundles.create_draft(session, name, title, _forms_dir(), user_id=user.id, now=now)
+        session.commit()
+    except IntegrityError as err:  # the same name, created a moment ago in another request
+        session.rollback()
+        raise FormInvalid({"name": ["已有同名的表单草稿，请换一个文件名"]}) from err
+    url = url_for("web_admin.form_editor", name=draft.name)
+    return jsonify({"name": draft.name, "title": draft.title, "url": url}), 201
+
+
+def _text_field(body: object, key: str) -> str:
+    """A JSON body's text field, trimmed; "" when it is missing or no text (the checks then ask for it)."""
+    value = body.get(key) if isinstance(body, dict) else None
+    return value.strip() if isinstance(value, str) else ""
 
 
 @bp.route("/forms/<name>", methods=["GET"])
@@ -346,19 +400,22 @@ def form_editor(name: str) -> str:
     """Edit a form's JSON Schema with a live preview rendered by the form island."""
     session = get_session()
     text, source = bundles.form_source(session, name, _forms_dir())
+    users = bundles.versions_using(session, name)
     return render_template(
         "admin/form_editor.html",
         section="forms",
         name=name,
         text=text,
         source=source,
-        users=bundles.versions_using(session, name),
+        users=users,
+        draft=None if users else bundles.find_draft(session, name),
+        created=request.args.get("created") == "1",
     )
 
 
 @bp.route("/forms/<name>", methods=["POST"])
 def form_save(name: str) -> tuple[Response, int]:
-    """Save a form by deploying it with the processes that use it (each gets a new version)."""
+    """Save a form: deploy it with the processes that use it, or store its draft while no process does."""
     body = request.get_json(silent=True)
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str):
@@ -369,7 +426,25 @@ def form_save(name: str) -> tuple[Response, int]:
         raise FormInvalid({"text": [f"不是合法的 JSON：{json_syntax_problem(err)}"]}) from err
     if not isinstance(parsed, dict):
         raise FormInvalid({"text": ["表单必须是 JSON 对象"]})
-    return _deploy(bundles.bundle_with_form(get_session(), name, text), f"web:form:{name}")
+    session = get_session()
+    draft = bundles.find_draft(session, name)
+    if draft is not None and not bundles.versions_using(session, name):
+        bundles.save_draft(draft, text, runtime().clock.now())
+        session.commit()
+        return jsonify({"name": name, "draft": True, "message": bundles.DRAFT_SAVED}), 200
+    return _deploy(bundles.bundle_with_form(session, name, text), f"web:form:{name}")
+
+
+@bp.route("/forms/<name>", methods=["DELETE"])
+def form_delete(name: str) -> tuple[str, int]:
+    """Delete a form's draft; a deployed form lives in its versions and is not deleted here."""
+    session = get_session()
+    draft = bundles.find_draft(session, name)
+    if draft is None:
+        raise NotFound(f"没有表单草稿 {name}")
+    session.delete(draft)
+    session.commit()
+    return "", 204
 
 
 @bp.route("/forms/check", methods=["POST"])

@@ -27,4 +27,4 @@ def test_upgrade_twice_is_harmless(db_url: str) -> None:
     with engine.connect() as conn:
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     engine.dispose()
-    assert version == "0004"
+    assert version == "0005"
