@@ -44,6 +44,7 @@ class ApprovalText:
     conditions: tuple[str, ...] = ()  # 批复条件 the signing leader entered
     previous_budget: Decimal | None = None  # a 变更批复's approved budget before the change
     bundle_threshold: Decimal | None = None  # 打捆 threshold it was routed by (route_by_amount)
+    crypto_required: bool = False  # the project uses 商用密码: 三同步一评估 is a condition of the approval
 
 
 def approval_title(kind: str, project_name: str) -> str:
@@ -186,6 +187,16 @@ def _body(text: ApprovalText) -> list[str]:
             "项目须部署在电子政务外网，充分利用市政务云平台和江淮大数据中心六安市子平台等基础资源，"
             "按规定共享数据；签订合同时须明确数据“三清单”（需求清单、责任清单、负面清单）。"
         ],
+        *(
+            [
+                [
+                    "项目涉及商用密码应用，须同步规划、同步建设、同步运行密码保障系统，"
+                    "竣工验收前完成商用密码应用安全性评估。"
+                ]
+            ]
+            if text.crypto_required
+            else []
+        ),
         ["项目建成后须开展不少于1个月的试运行，由你单位联合市数据资源管理局组织竣工验收，市公管局见证。"],
         ["项目运行维护情况按年度报市数据资源管理局备案。"],
     ]

@@ -197,6 +197,7 @@ def handle(
             conditions=conditions,
             previous_budget=previous_budget if kind == CHANGE_APPROVAL else None,
             bundle_threshold=_threshold(project, bundle_threshold) if route == SMALL_ROUTE else None,
+            crypto_required=bool(project.crypto_required),
         ),
         created=ctx.now,
     )

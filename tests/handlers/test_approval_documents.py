@@ -84,7 +84,7 @@ def test_the_route_the_diagram_passes_decides_the_wording(ctx, make_project):
 
 
 def test_the_leaders_conditions_are_in_the_approval(ctx, make_project):
-    project_id = make_project(status="IN_PLAN")
+    project_id = make_project(status="IN_PLAN", crypto_required=False)
     result = issue(ctx, project_id, approval_route="LARGE", approval_conditions=[CONDITION])
     _document, text = document_of(ctx, result)
     assert f"三、批复条件：{CONDITION}。" in text
@@ -117,6 +117,15 @@ def test_a_joint_review_condition_is_not_dropped_without_a_reason(ctx, make_proj
         conditions_note="已纳入合同条款，不再单列",
     )
     assert explained["approval_doc_no"]
+
+
+def test_a_project_using_commercial_cryptography_is_approved_with_its_assessment(ctx, make_project):
+    plain = make_project(status="IN_PLAN", crypto_required=False)
+    _document, text = document_of(ctx, issue(ctx, plain))
+    assert "商用密码" not in text
+    crypto = make_project(status="IN_PLAN", crypto_required=True)
+    _document, text = document_of(ctx, issue(ctx, crypto))
+    assert "同步规划、同步建设、同步运行密码保障系统，竣工验收前完成商用密码应用安全性评估。" in text
 
 
 def test_every_amount_has_thousands_separators_and_two_decimals(ctx, make_project):
