@@ -24,8 +24,10 @@ RETURNS = {
             matched_keywords=listing("相同关键词"),
         ),
     ),
+    "similar_total": text("相似项目总数"),
 }
 ERRORS: tuple[str, ...] = ()
+MAX_LISTED = 20  # similar projects listed (the closest); `similar_total` counts them all
 
 _NOISE = re.compile(r"[\s\W_]+")
 
@@ -44,29 +46,42 @@ def handle(
     keywords: list[str] | None = None,
     threshold: float = 0.8,
 ) -> dict:
-    """Return the open projects of the same unit with a similar name, or sharing a keyword."""
+    """Return the open projects of the same unit with a similar name, or sharing a keyword (closest 20)."""
     wanted = {word for word in as_text_list(keywords) if len(word) >= 2}
-    stmt = select(Project).where(Project.status.not_in([str(status) for status in CLOSED_STATUSES]))
+    # Only the columns compared: the register's JSON columns (declarations, earlier checks) stay unread.
+    stmt = select(
+        Project.project_id, Project.name, Project.unit_name, Project.unit_code, Project.keywords
+    ).where(Project.status.not_in([str(status) for status in CLOSED_STATUSES]))
     if project_id:
         stmt = stmt.where(Project.project_id != project_id)
     similar = []
-    for other in ctx.session.scalars(stmt.order_by(Project.project_id)):
-        ratio = similarity(name, other.name)
-        shared = sorted(wanted & set(other.keywords or []) | {word for word in wanted if word in other.name})
-        if (other.unit_code == unit_code and ratio >= threshold) or shared:
+    for other_id, other_name, other_unit_name, other_unit, other_keywords in ctx.session.execute(stmt):
+        shared = sorted(wanted & set(other_keywords or []) | {word for word in wanted if word in other_name})
+        if not shared and other_unit != unit_code:
+            continue  # only a shared keyword or the same unit makes a project worth comparing by name
+        ratio = similarity(name, other_name)
+        if (other_unit == unit_code and ratio >= threshold) or shared:
             similar.append(
                 {
-                    "project_id": other.project_id,
-                    "name": other.name,
-                    "unit_name": other.unit_name,
+                    "project_id": other_id,
+                    "name": other_name,
+                    "unit_name": other_unit_name,
                     "similarity": round(ratio, 2),
                     "matched_keywords": shared,
                 }
             )
-    similar.sort(key=lambda item: (-item["similarity"], item["project_id"]))
+    # The closest first: most alike by name, then most keywords in common; a register of thousands would
+    # otherwise list every project sharing a common word, so the list keeps the closest MAX_LISTED.
+    similar.sort(key=lambda item: (-item["similarity"], -len(item["matched_keywords"]), item["project_id"]))
+    total = len(similar)
+    similar = similar[:MAX_LISTED]
     if project_id:
         own = ctx.session.scalar(select(Project).where(Project.project_id == project_id))
         if own is not None:
-            own.duplicate_check = {"checked_at": ctx.now.isoformat(), "similar_projects": similar}
+            own.duplicate_check = {
+                "checked_at": ctx.now.isoformat(),
+                "similar_projects": similar,
+                "similar_total": total,
+            }
             ctx.session.flush()
-    return {"duplicate_found": bool(similar), "similar_projects": similar}
+    return {"duplicate_found": bool(similar), "similar_projects": similar, "similar_total": total}

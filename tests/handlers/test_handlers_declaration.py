@@ -169,7 +169,34 @@ def test_duplication(ctx, make_project):
     clean = call(
         "check_duplication", ctx, project_id=mine, name="六安市不动产登记数据共享系统", unit_code=EDU["code"]
     )
-    assert clean == {"duplicate_found": False, "similar_projects": []}
+    assert clean == {"duplicate_found": False, "similar_projects": [], "similar_total": 0}
+
+
+def test_duplication_lists_the_closest_twenty_of_a_large_register(ctx, make_project, monkeypatch):
+    """A common keyword shared by many projects lists the closest ones, and says how many there are."""
+    from handlers import check_duplication
+
+    monkeypatch.setattr(check_duplication, "MAX_LISTED", 3)
+    mine = make_project(name="六安市政务云资源管理平台")
+    names = [
+        "六安市政务云资源监测平台",
+        "政务云备份系统",
+        "政务云安全审计系统",
+        "政务云计费系统",
+        "政务云门户",
+    ]
+    for name in names:
+        make_project(name=name, unit_code=DEMO_UNITS[2]["code"], unit_name=DEMO_UNITS[2]["name"])
+    result = call(
+        "check_duplication",
+        ctx,
+        project_id=mine,
+        name="六安市政务云资源管理平台",
+        unit_code=EDU["code"],
+        keywords=["政务云"],
+    )
+    assert result["similar_total"] == 5 and len(result["similar_projects"]) == 3
+    assert result["similar_projects"][0]["name"] == "六安市政务云资源监测平台"  # the most alike first
 
 
 def test_update_project(ctx, make_project):
