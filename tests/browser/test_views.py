@@ -225,3 +225,33 @@ def test_a_field_that_defaults_to_me_opens_with_the_users_name(server: LiveServe
 
 def _check_no_errors(tab: Visitor) -> None:
     assert not tab.page.locator(".alert-error:visible").count()
+
+
+def test_an_instance_prints_its_whole_record_without_the_page_chrome(server: LiveServer, visit) -> None:  # noqa: ANN001
+    manager = visit("manager")
+    manager.goto("/instances")
+    manager.page.locator('a[href^="/instances/"]').first.click()
+    manager.page.wait_for_url(re.compile(r"/instances/\d+$"))
+    manager.islands_ready()
+    assert manager.page.get_by_role("button", name="打印").is_visible()
+    manager.page.emulate_media(media="print")
+    style = manager.page.evaluate(
+        """() => {
+          const history = getComputedStyle(document.querySelector('.history-scroll'));
+          return {
+            nav: getComputedStyle(document.querySelector('.nav')).display,
+            topbar: getComputedStyle(document.querySelector('.topbar')).display,
+            print: getComputedStyle(document.querySelector('.print-button')).display,
+            height: history.maxHeight,
+            overflow: history.overflowY,
+          };
+        }"""
+    )
+    assert style == {
+        "nav": "none",
+        "topbar": "none",
+        "print": "none",
+        "height": "none",
+        "overflow": "visible",
+    }
+    manager.shot("打印-流程实例")
