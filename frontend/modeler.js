@@ -137,13 +137,14 @@ async function mountModeler(el) {
   });
   el.egovModeler = modeler; // handle for page scripts and browser tests
 
-  const [forms, handlers, roles] = await Promise.all([
+  const [forms, handlers, roles, lanes] = await Promise.all([
     loadCatalog(d.formsUrl),
     loadCatalog(d.handlersUrl),
     loadCatalog(d.rolesUrl),
+    loadCatalog(d.lanesUrl),
   ]);
   // The panel subscribes to import.done, so it must exist before importXML.
-  new PropertiesPanel(modeler, panelEl, { forms, handlers, roles });
+  new PropertiesPanel(modeler, panelEl, { forms, handlers, roles, lanes });
 
   try {
     const { warnings } = await modeler.importXML(xml);

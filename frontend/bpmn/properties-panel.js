@@ -69,7 +69,7 @@ export class PropertiesPanel {
   /**
    * @param modeler   the bpmn-js Modeler
    * @param container element to render into
-   * @param catalogs  {forms, handlers, roles}: arrays, or null when their list failed to load
+   * @param catalogs  {forms, handlers, roles, lanes}: arrays, or null when their list failed to load
    */
   constructor(modeler, container, catalogs) {
     this.modeler = modeler;
@@ -288,11 +288,16 @@ export class PropertiesPanel {
 
   laneRole(element, bo) {
     const roles = this.catalogs.roles;
+    // Lane names mapped to a role on 泳道与角色 (e.g. 市数管局规划科 → 市数管局项目科) are lanes too.
+    const roleNames = new Map((roles || []).map((r) => [r.code, r.name]));
+    const mapped = (this.catalogs.lanes || [])
+      .filter((l) => !(roles || []).some((r) => r.name === l.lane))
+      .map((l) => [l.lane, `${l.lane}（→ ${roleNames.get(l.role_code) || l.role_code}）`]);
     const control = roles
       ? this.select(
           `${bo.id}:role`,
           bo.name || '',
-          roles.map((r) => [r.name, r.code ? `${r.name}（${r.code}）` : r.name]),
+          [...roles.map((r) => [r.name, r.code ? `${r.name}（${r.code}）` : r.name]), ...mapped],
           (v) => this.modeling.updateLabel(element, v),
           '（未指定角色）',
         )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from processes.store.models import HumanTask, ProcessInstance, TaskStatus
 from tests.browser.conftest import LiveServer, Visitor
 from tests.browser.flows import declare, deploy_lifecycle, start_lifecycle
+from tests.conftest import ApiClient
 
 pytestmark = pytest.mark.browser
 
@@ -105,3 +106,19 @@ def test_lane_changed_in_the_modeler_applies_to_new_instances_only(server: LiveS
     assert "修改" in row.inner_text() and "市数管局领导" in row.inner_text()
     assert admin.page.locator(f'#viewer-new [data-element-id="{LANE}"].egov-active').count() == 1
     admin.shot("版本比较")
+
+
+def test_a_lane_mapped_on_the_lanes_page_is_offered_in_the_modeler(server: LiveServer, visit) -> None:  # noqa: ANN001
+    mapped = ApiClient(server.app, "admin").post(
+        "/api/v1/lanes", json={"lane": "市数管局规划科", "role_code": "DSJ_CLERK"}
+    )
+    assert mapped.status_code in (201, 409), mapped.get_json()
+    admin = visit("admin")
+    admin.goto("/admin/processes/initial_review/versions/1/modeler")
+    admin.islands_ready(timeout=30_000)
+    change_lane_in_modeler(admin, LANE, "市数管局规划科")
+    select = admin.page.locator(f'select[data-key="{LANE}:role"]')
+    chosen = select.locator("option:checked").inner_text()
+    assert chosen == "市数管局规划科（→ 市数管局项目科）" and "未登记" not in chosen
+    admin.page.get_by_role("button", name="校验").click()
+    admin.page.get_by_text("校验通过").first.wait_for()  # the mapped lane validates
