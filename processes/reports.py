@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, defer
@@ -130,13 +130,25 @@ def projects_for_export(
     return list(session.scalars(stmt.limit(MAX_EXPORT_ROWS)))
 
 
-def project_totals(session: Session, user: User, f: ProjectFilter) -> tuple[int, Decimal]:
-    """Return how many rows match and the sum of their 总投资概算."""
+class RegisterTotals(NamedTuple):
+    """How many register rows match, and the sums of their 总投资概算 and 批复金额."""
+
+    count: int
+    total_estimate: Decimal
+    approved_budget: Decimal
+
+
+def project_totals(session: Session, user: User, f: ProjectFilter) -> RegisterTotals:
+    """Return how many rows match and the sums of their 总投资概算 and 批复金额."""
     sub = _project_query(user, f, "project_id").order_by(None).subquery()
-    count, total = session.execute(
-        select(func.count(), func.coalesce(func.sum(sub.c.total_estimate), 0))
+    count, total, approved = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(sub.c.total_estimate), 0),
+            func.coalesce(func.sum(sub.c.approved_budget), 0),
+        )
     ).one()
-    return int(count), Decimal(str(total))
+    return RegisterTotals(int(count), Decimal(str(total)), Decimal(str(approved)))
 
 
 def project_filter_options(session: Session, user: User) -> dict[str, list[Any]]:

@@ -87,6 +87,7 @@ class ProjectSchema(ma.Schema):
 class ProjectPage(PageSchema):
     items = ma.fields.List(ma.fields.Nested(ProjectSchema))
     total_estimate = ma.fields.Decimal(as_string=True)
+    approved_budget = ma.fields.Decimal(as_string=True, metadata={"description": "批复金额合计（元）"})
 
 
 class DocumentSchema(ma.Schema):
@@ -329,13 +330,14 @@ class Projects(MethodView):
         page = reports.projects(
             session, user, f, args["sort"], args["page"], args["page_size"], order=args.get("order")
         )
-        _count, total = reports.project_totals(session, user, f)
+        totals = reports.project_totals(session, user, f)
         return {
             "items": page.items,
             "total": page.total,
             "page": page.page,
             "page_size": page.page_size,
-            "total_estimate": total,
+            "total_estimate": totals.total_estimate,
+            "approved_budget": totals.approved_budget,
         }
 
 

@@ -38,7 +38,7 @@ def register() -> str | Response:
     )
     if (last := past_last(page)) is not None:
         return last
-    count, total = reports.project_totals(session, user, f)
+    totals = reports.project_totals(session, user, f)
     # An earlier spelling such as sort=-amount shows in the form as its key with its direction chosen.
     key, direction = reports.project_sort(sort, order)
     # The export gets the filters and sorting the list applied: the valid ones, not those it ignored.
@@ -51,7 +51,8 @@ def register() -> str | Response:
         page=page,
         errors=errors,
         args=request.args,
-        total=total,
+        total=totals.total_estimate,
+        approved_total=totals.approved_budget,
         options=reports.project_filter_options(session, user),
         statuses=PROJECT_STATUS_LABELS,
         sorts=SORTS,

@@ -486,7 +486,7 @@ def register(app, admin, login) -> dict:  # noqa: ANN001
         return {"instance": instance, "document": doc.id}
 
 
-def test_register_filters_sorts_pages_and_totals(register, login) -> None:  # noqa: ANN001
+def test_register_filters_sorts_pages_and_totals(app, register, login) -> None:  # noqa: ANN001
     manager = login("manager")
     html = page(manager, "/projects")
     assert "共 <strong>3</strong> 个项目" in html and "12,450,000.50 元" in html
@@ -501,6 +501,13 @@ def test_register_filters_sorts_pages_and_totals(register, login) -> None:  # no
     assert "查询条件有误" in page(manager, "/projects?amount_min=很多")
     api = manager.get("/api/v1/projects?page_size=2&sort=amount").get_json()
     assert api["total"] == 3 and len(api["items"]) == 2 and api["total_estimate"] == "12450000.50"
+    assert api["approved_budget"] == "0.00"  # none of them approved yet
+    with app.extensions["egovflow"].sessions() as session:
+        approved = update(Project).where(Project.project_id == "LA-2026-0002")
+        session.execute(approved.values(approved_budget=Decimal("8000000.00")))
+        session.commit()
+    assert manager.get("/api/v1/projects").get_json()["approved_budget"] == "8000000.00"
+    assert 'id="sum-approved">8,000,000.00 元' in page(manager, "/projects")
     assert api["items"][0]["status_name"] == "已立项"
 
 
