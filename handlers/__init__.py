@@ -130,6 +130,7 @@ PARAM_TITLES: dict[str, str] = {
     "evaluation_type": "评价类型",
     "project_ids": "项目编号列表",
     "bundle_threshold": "打捆金额标准（元）",
+    "bundle_proposal": "打捆项目建议书",
     "stage": "阶段",
     "fields": "需更正的字段",
 }

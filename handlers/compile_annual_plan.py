@@ -208,8 +208,12 @@ def handle(
     year: int,
     project_ids: list[str] | None = None,
     bundle_threshold: object = 5000000,
+    bundle_proposal: dict | None = None,
 ) -> dict:
     """Record the year's plan as a new draft version for 审定: the issued plan kept, reviewed projects added.
+
+    Newly listed projects below the threshold are bundled into one 项目建议书 that 市数管局 writes with
+    the units: without it (`bundle_proposal`, the uploaded file) the list goes back to the clerk.
 
     A new version supersedes the year's earlier drafts; a project an earlier draft held and this one
     does not goes back to 评审通过, so it may join a later plan. Projects of the issued plan are kept as
@@ -218,6 +222,14 @@ def handle(
     session = ctx.session
     year = int(year)
     draft = draft_plan(session, year, project_ids, bundle_threshold)
+    bundled = [item["project_id"] for item in draft.added if item["category"] == BUNDLED]
+    if bundled and not (isinstance(bundle_proposal, dict) and bundle_proposal.get("id")):
+        # Reported like a list that does not qualify: the same boundary event returns it to the clerk.
+        raise HandlerError(
+            "plan_project_ineligible",
+            f"本版新列入打捆项目 {'、'.join(bundled)}，请上传打捆项目建议书",
+            details={"project_ids": bundled},
+        )
     summary = draft.summary()
 
     def next_version() -> int:

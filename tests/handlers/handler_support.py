@@ -44,3 +44,7 @@ def declaration(**overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+# The 打捆项目建议书 a plan with bundled projects is compiled with (compile_annual_plan's bundle_proposal).
+PROPOSAL = {"id": "9801", "filename": "打捆项目建议书.pdf", "kind": "PROPOSAL"}

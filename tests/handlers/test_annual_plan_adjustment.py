@@ -8,7 +8,7 @@ from sqlalchemy import select
 from handlers.errors import HandlerError
 from handlers.localtime import BEIJING
 from handlers.models import AnnualPlan, DocNumber, Project
-from tests.handlers.handler_support import at, call
+from tests.handlers.handler_support import PROPOSAL, at, call
 
 LATER = datetime(2026, 12, 10, 9, 0, tzinfo=BEIJING)
 
@@ -27,7 +27,7 @@ def issue_first_plan(ctx, make_project) -> tuple[str, str]:
     approved = make_project(status="REVIEWED", total_estimate="6,000,000")
     waiting = make_project(status="REVIEWED", total_estimate="800,000")
     call("update_project", ctx, project_id=approved, fields={"recommended_budget": "5,500,000"})
-    plan = call("compile_annual_plan", ctx, year=2026)
+    plan = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     assert plan["plan_title"] == "2026年度电子政务项目实施计划" and plan["carried_doc_no"] is None
     assert plan["carried_project_ids"] == [] and plan["carried_total"] is None
     call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"])
@@ -59,7 +59,7 @@ def test_a_later_version_keeps_the_issued_projects_as_issued_and_adds_the_new(ct
     assert ctx.session.scalars(select(AnnualPlan).where(AnnualPlan.version == 2)).all() == []
 
     later = at(ctx, LATER)
-    draft = call("compile_annual_plan", later, year=2026, project_ids=[new])
+    draft = call("compile_annual_plan", later, bundle_proposal=PROPOSAL, year=2026, project_ids=[new])
     assert draft["plan_version"] == 2
     assert {k: draft[k] for k in proposed} == proposed
     plan = ctx.session.get(AnnualPlan, draft["annual_plan_id"])
@@ -73,12 +73,14 @@ def test_a_later_version_keeps_the_issued_projects_as_issued_and_adds_the_new(ct
     assert project(ctx, new).status == "IN_PLAN"
 
     # Naming an issued project again changes nothing; superseding the draft releases none of them.
-    again = call("compile_annual_plan", later, year=2026, project_ids=[waiting, new])
+    again = call(
+        "compile_annual_plan", later, bundle_proposal=PROPOSAL, year=2026, project_ids=[waiting, new]
+    )
     assert (again["plan_project_ids"], again["carried_project_ids"]) == ([new], [approved, waiting])
     assert plan.status == "SUPERSEDED"
     assert register_state(ctx, before) == before
     with pytest.raises(HandlerError) as caught:
-        call("compile_annual_plan", later, year=2026, project_ids=[approved])
+        call("compile_annual_plan", later, bundle_proposal=PROPOSAL, year=2026, project_ids=[approved])
     assert caught.value.code == "plan_project_ineligible" and "没有新列入的项目" in caught.value.message
 
     # Issued, the adjusted version takes the next 文号 as the year's 调整追加; the first stays issued.
@@ -119,7 +121,7 @@ def test_the_issued_plan_is_every_issued_version_of_the_year(ctx, make_project):
         )
     for pid in (first, second):
         call("update_project", ctx, project_id=pid, status="APPROVED")
-    result = call("compile_annual_plan", ctx, year=2026)
+    result = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     assert (result["carried_project_ids"], result["plan_project_ids"]) == ([first, second], [third])
     assert result["carried_doc_no"] == "六数管〔2026〕2号"
     items = ctx.session.get(AnnualPlan, result["annual_plan_id"]).items
@@ -128,9 +130,23 @@ def test_the_issued_plan_is_every_issued_version_of_the_year(ctx, make_project):
 
 def test_another_years_issued_plan_is_not_carried(ctx, make_project):
     old = make_project(status="REVIEWED", plan_year=2025)
-    earlier = call("compile_annual_plan", ctx, year=2025)
+    earlier = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2025)
     call("issue_annual_plan", ctx, annual_plan_id=earlier["annual_plan_id"])
     new = make_project(status="REVIEWED")
-    result = call("compile_annual_plan", ctx, year=2026)
+    result = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     assert (result["carried_project_ids"], result["plan_project_ids"]) == ([], [new])
     assert result["plan_title"] == "2026年度电子政务项目实施计划" and old not in result["bundled_project_ids"]
+
+
+def test_bundled_projects_need_the_bundled_proposal(ctx, make_project):
+    """The 打捆项目建议书 is what 市数管局 writes for the bundled projects: no file, no plan."""
+    small = make_project(status="REVIEWED", total_estimate="1200000")
+    with pytest.raises(HandlerError) as refused:
+        call("compile_annual_plan", ctx, year=2026, project_ids=[small])
+    assert refused.value.code == "plan_project_ineligible" and refused.value.details == {
+        "project_ids": [small]
+    }
+    assert "请上传打捆项目建议书" in refused.value.message
+    assert call("compile_annual_plan", ctx, year=2026, project_ids=[small], bundle_proposal=PROPOSAL)[
+        "plan_version"
+    ]

@@ -9,7 +9,7 @@ from handlers.errors import HandlerError
 from handlers.localtime import BEIJING
 from handlers.models import Acceptance, AnnualPlan, OmFiling, PerformanceEval, Project
 from handlers.queries import ProjectNotFound
-from tests.handlers.handler_support import at, call
+from tests.handlers.handler_support import PROPOSAL, at, call
 
 WITNESS = {"name": "周卫东", "org": "市公管局", "signed": True, "signed_at": "2026-11-25T09:30:00+08:00"}
 REPORTS = [
@@ -268,7 +268,7 @@ def test_annual_plan_bundles_small_projects(ctx, make_project):
     make_project(status="REVIEWED", plan_year=2027)  # another year
     call("update_project", ctx, project_id=small_a, fields={"recommended_budget": "700,000"})
 
-    result = call("compile_annual_plan", ctx, year=2026)
+    result = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     assert result["plan_version"] == 1 and "plan_doc_no" not in result  # a draft has no 文号 yet
     assert result["plan_project_ids"] == [small_a, large, small_b]
     assert result["bundled_project_ids"] == [small_a, small_b] and result["individual_project_ids"] == [large]
@@ -283,7 +283,14 @@ def test_annual_plan_bundles_small_projects(ctx, make_project):
 
     # A revised plan takes the same projects again, a subset if asked, as a new version; the earlier draft
     # is superseded and the projects only it held are released for a later plan.
-    revised = call("compile_annual_plan", ctx, year=2026, project_ids=[large], bundle_threshold="1,000,000")
+    revised = call(
+        "compile_annual_plan",
+        ctx,
+        bundle_proposal=PROPOSAL,
+        year=2026,
+        project_ids=[large],
+        bundle_threshold="1,000,000",
+    )
     assert revised["plan_version"] == 2
     assert revised["plan_project_ids"] == [large] and revised["bundled_project_ids"] == []
     assert revised["bundle_name"] is None
@@ -304,15 +311,15 @@ def test_plan_candidates_propose_what_a_plan_would_hold_and_record_nothing(ctx, 
     assert proposed["plan_total"] == "6800000.00" and proposed["bundled_total"] == "800000.00"
     assert ctx.session.scalars(select(AnnualPlan)).all() == []
     assert set(ctx.session.scalars(select(Project.status))) == {"REVIEWED"}
-    recorded = call("compile_annual_plan", ctx, year=2026)
+    recorded = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     assert {k: recorded[k] for k in proposed} == proposed
 
 
 def test_an_issued_plan_is_issued_once_and_later_plans_leave_it_alone(ctx, make_project):
     first = make_project(status="REVIEWED")
-    draft = call("compile_annual_plan", ctx, year=2026)
+    draft = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     superseded = ctx.session.get(AnnualPlan, draft["annual_plan_id"])
-    plan = call("compile_annual_plan", ctx, year=2026)
+    plan = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     assert superseded.status == "SUPERSEDED" and superseded.doc_no is None  # drafts use up no 文号
     issued = call("issue_annual_plan", ctx, annual_plan_id=plan["annual_plan_id"])
     assert issued == {
@@ -327,7 +334,7 @@ def test_an_issued_plan_is_issued_once_and_later_plans_leave_it_alone(ctx, make_
     # A supplementary plan of the same year neither supersedes the issued one nor releases its projects:
     # it keeps them (tests/handlers/test_annual_plan_adjustment.py) and adds the newly reviewed one.
     second = make_project(status="REVIEWED")
-    extra = call("compile_annual_plan", ctx, year=2026, project_ids=[second])
+    extra = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026, project_ids=[second])
     assert (extra["carried_project_ids"], extra["plan_project_ids"]) == ([first], [second])
     assert ctx.session.get(AnnualPlan, plan["annual_plan_id"]).status == "ISSUED"
     assert ctx.session.get(AnnualPlan, extra["annual_plan_id"]).status == "DRAFT"
@@ -346,7 +353,7 @@ def test_annual_plan_bundles_by_the_route_the_approval_recorded(ctx, make_projec
     for project_id, route, threshold in ((large, "LARGE", 4000000), (small, "SMALL", 6000000)):
         fields = {"approval_route": route, "bundle_threshold": threshold}
         call("update_project", ctx, project_id=project_id, fields=fields)
-    result = call("compile_annual_plan", ctx, year=2026)
+    result = call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     assert result["bundled_project_ids"] == [small, legacy]
     assert result["individual_project_ids"] == [large]
 
@@ -354,11 +361,17 @@ def test_annual_plan_bundles_by_the_route_the_approval_recorded(ctx, make_projec
 def test_annual_plan_refusals(ctx, make_project):
     declared = make_project(status="DECLARED")
     with pytest.raises(HandlerError) as caught:
-        call("compile_annual_plan", ctx, year=2026)
+        call("compile_annual_plan", ctx, bundle_proposal=PROPOSAL, year=2026)
     assert caught.value.code == "plan_empty"
     make_project(status="REVIEWED")
     with pytest.raises(HandlerError) as caught:
-        call("compile_annual_plan", ctx, year=2026, project_ids=[declared, "LA-2026-0999"])
+        call(
+            "compile_annual_plan",
+            ctx,
+            bundle_proposal=PROPOSAL,
+            year=2026,
+            project_ids=[declared, "LA-2026-0999"],
+        )
     assert caught.value.code == "plan_project_ineligible"
     assert caught.value.details["project_ids"] == [declared, "LA-2026-0999"]
     assert ctx.session.scalars(select(AnnualPlan)).all() == []
