@@ -229,6 +229,8 @@ def _check_element(
             problem(f"找不到表单文件 {info.form}")
         if info.ui_form and info.ui_form not in forms:
             problem(f"找不到界面描述文件 {info.ui_form}")
+    if info.completed_by is not None and not info.completed_by.isidentifier():
+        problem(f"办理人变量（completedBy）应为变量名：{info.completed_by}")
     if info.lane and lanes is not None and info.lane not in lanes:
         problem(f"泳道「{info.lane}」未映射到任何角色")
     if info.kind == "serviceTask":

@@ -254,6 +254,7 @@ class ElementInfo:
     ui_form: str | None = None
     decision_id: str | None = None
     called: str | None = None
+    completed_by: str | None = None  # a user task's `completedBy`: the variable that gets who completed it
 
 
 @dataclass
@@ -492,6 +493,7 @@ def _spec_elements(bundle: ParsedBundle, spec: Any, seen: set[tuple[str, str]]) 
                 info.expressions.append(("owner", props["owner"], "eval"))
             if props.get("dueIn"):
                 info.expressions.append(("dueIn", due_expression(props["dueIn"]), "eval"))
+            info.completed_by = props.get("completedBy")
         if isinstance(ts, HandlerServiceTask):
             info.kind = "serviceTask"
             info.operator = ts.operation_name
@@ -785,6 +787,15 @@ def due_expression(raw: str | None) -> str | None:
     if raw and _BARE_DURATION.fullmatch(raw):
         return repr(raw.strip().upper())
     return raw
+
+
+def completed_by_variable(workflow: BpmnWorkflow, guid: str) -> str | None:
+    """Return the variable a user task records its completer's user name in (`completedBy`), if it has one."""
+    task = find_ready_task(workflow, guid)
+    if task is None:
+        return None
+    props = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+    return props.get("completedBy") or None
 
 
 def find_ready_task(workflow: BpmnWorkflow, guid: str):  # noqa: ANN201

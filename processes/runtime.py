@@ -199,6 +199,10 @@ class Runtime:
             raise
         workflow = step.workflow
         before = {k: v for k, v in engine.task_data(workflow, task.task_guid).items() if k in submitted}
+        diff = _diff(before, submitted)
+        if variable := engine.completed_by_variable(workflow, task.task_guid):
+            # Who did it, as the diagram asks (a score belongs to whoever scored, a substitute too).
+            submitted = {**submitted, variable: user.username}
         now = self.clock.now()
         step.store.complete_task(task.id, user.id, now)
         # Files the submitter uploaded apart from the task page join the instance, as a task page upload does.
@@ -209,7 +213,7 @@ class Runtime:
             "task_completed",
             spec_id=task.spec_id,
             task_name=task.name,
-            detail={"changes": _diff(before, submitted)},
+            detail={"changes": diff},
         )
         self._advance(
             session,

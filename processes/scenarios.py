@@ -21,6 +21,7 @@ A scenario file::
       - migrate: {instance: p, added: [...], problems: [...]}  # onto the newest version, as admin; a
                                                               # `problems` list expects a refusal
       - terminate: {reason: 单位撤回}   # end the instance for good, as admin
+      - reassign: {task: 专家评审打分, holder: $expert_usernames.0, to: $expert_backups.0.username}  # 转办, as admin
       - restart: {}                     # as after a server restart: specs parsed anew, no live workflow
       - start/complete/... with `instance: p` to address another instance than the last started
 
@@ -207,6 +208,9 @@ def _resolve(value: Any, data: Mapping[str, Any]) -> Any:
     if isinstance(value, str) and value.startswith("$"):
         current: Any = data
         for part in value[1:].split("."):
+            if isinstance(current, list) and part.isdigit():  # $expert_backups.0: an item of a list
+                current = current[int(part)] if int(part) < len(current) else None
+                continue
             current = current.get(part) if isinstance(current, Mapping) else None
         return current
     if isinstance(value, Mapping):
@@ -513,6 +517,26 @@ def _migrate(run: _Run, args: Mapping[str, Any]) -> None:
             raise ScenarioFailed(f"迁移报告 {key} 应为 {args[key]}，实际 {getattr(report, key)}")
 
 
+def _reassign(run: _Run, args: Mapping[str, Any]) -> None:
+    """Give the open task of that name held by `holder` to `to`, as an admin (转办)."""
+    instance_id = _instance_id(run, args)
+    data = _data(run, instance_id)
+    holder, to = _resolve(args["holder"], data), _resolve(args["to"], data)
+    with run.sessions() as session:
+        task = session.scalar(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance_id,
+                HumanTask.status == TaskStatus.READY,
+                HumanTask.name == args["task"],
+                HumanTask.assignee_id == _user(session, holder).id,
+            )
+        )
+        if task is None:
+            raise ScenarioFailed(f"{holder} 没有待办「{args['task']}」")
+        run.runtime.reassign(session, task.id, _user(session, args.get("as", "admin")), _user(session, to))
+        session.commit()
+
+
 def _terminate(run: _Run, args: Mapping[str, Any]) -> None:
     """End an instance for good as an admin, with a reason."""
     instance_id = _instance_id(run, args)
@@ -568,6 +592,7 @@ _ACTIONS: dict[str, Callable[[_Run, Any], None]] = {
     "redeploy": _redeploy,
     "migrate": _migrate,
     "terminate": _terminate,
+    "reassign": _reassign,
     "restart": _restart,
     "use": _use,
 }
