@@ -19,7 +19,7 @@ from handlers.models import OmFiling, Project, ProjectStatus
 from handlers.money import MoneyError, parse_yuan, yuan_text
 from handlers.queries import latest_performance, load_project
 from handlers.record_performance import GRADE_NAMES
-from handlers.results import choice, flag, internal, text, when
+from handlers.results import choice, flag, internal, listing, text, when
 from handlers.uscc import is_valid_uscc
 
 TITLE = "年度运维备案"
@@ -33,6 +33,7 @@ RETURNS = {
     "om_due_date": text("备案截止日"),
     "om_due_in": internal(text("备案办理期限（距截止时间）")),
     "om_status": choice("备案状态", STATUSES),
+    "om_warnings": listing("请审核人注意"),
     "om_overdue": flag("逾期备案"),
     "last_perf_grade": choice("上次绩效等级", GRADE_NAMES),
     "last_perf_grade_name": text("上次绩效等级"),
@@ -102,6 +103,29 @@ def filing_problems(filing: dict, project: Project) -> list[str]:
             "超出部分须另行申报运维项目"
         )
     return problems
+
+
+def filing_warnings(filing: dict, project: Project) -> list[str]:
+    """Return what the reviewer should look at in a filing that passed its checks (a warning, not a refusal).
+
+    A system graded for 等级保护 that is not 备案, a project declared with 商用密码 that reports no 密评, data
+    the unit committed to share that is not shared, and an annual budget above a tenth of the investment.
+    """
+    warnings: list[str] = []
+    if (project.mlps_level or 0) >= 2 and filing.get("mlps_status") == "NOT_FILED":
+        warnings.append(f"系统定级为等保{project.mlps_level}级，报送为等级保护“未备案”")
+    if project.crypto_required and filing.get("crypto_status") == "NOT_REQUIRED":
+        warnings.append("项目申报时涉及商用密码应用，报送为密评“不涉及”")
+    if project.data_sharing_committed and filing.get("data_share_status") == "NOT_SHARED":
+        warnings.append("项目申报时承诺共享数据，报送为“未共享”")
+    ceiling: Decimal | None = project.approved_budget or project.total_estimate
+    try:
+        budget = parse_yuan(filing.get("om_budget"), "年度运维经费")
+    except MoneyError:
+        return warnings
+    if ceiling and budget > ceiling / 10:
+        warnings.append(f"年度运维经费{yuan_text(budget)}超过项目投资{yuan_text(ceiling)}的10%")
+    return warnings
 
 
 def handle(
@@ -187,6 +211,7 @@ def handle(
         "om_due_date": due.isoformat(),
         "om_due_in": due_in(ctx.now, due),
         "om_status": status,
+        "om_warnings": filing_warnings(record.filing or {}, project) if status == "SUBMITTED" else [],
         "om_overdue": local_date(record.submitted_at) > due,
         "last_perf_grade": last_grade,
         "last_perf_grade_name": GRADE_NAMES.get(last_grade) if last_grade else None,

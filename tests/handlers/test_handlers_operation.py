@@ -184,6 +184,29 @@ def test_invalid_performance_score(ctx, make_project, score):
     assert caught.value.code == "invalid_score"
 
 
+def test_an_om_filing_that_passes_its_checks_still_warns_the_reviewer(ctx, make_project):
+    """Not refused (the unit reports what is), but the 项目科 reviewer is told what does not add up."""
+    project_id = make_project(
+        status="ACCEPTED", mlps_level=3, crypto_required=True, data_sharing_committed=True
+    )
+    filing = {
+        **FILING,
+        "om_budget": "900000.00",
+        "mlps_status": "NOT_FILED",
+        "crypto_status": "NOT_REQUIRED",
+        "data_share_status": "NOT_SHARED",
+    }
+    result = call(
+        "file_om", at(ctx, datetime(2026, 9, 10, 9, 0, tzinfo=BEIJING)), project_id=project_id, filing=filing
+    )
+    assert result["om_status"] == "SUBMITTED" and result["om_warnings"] == [
+        "系统定级为等保3级，报送为等级保护“未备案”",
+        "项目申报时涉及商用密码应用，报送为密评“不涉及”",
+        "项目申报时承诺共享数据，报送为“未共享”",
+        "年度运维经费900,000.00元超过项目投资3,200,000.00元的10%",
+    ]
+
+
 def test_om_filing_for_two_consecutive_years(ctx, make_project):
     project_id = make_project(status="ACCEPTED")
     sept = at(ctx, datetime(2026, 9, 10, 9, 0, tzinfo=BEIJING))
@@ -199,6 +222,7 @@ def test_om_filing_for_two_consecutive_years(ctx, make_project):
         "om_due_date": "2026-10-31",
         "om_due_in": "PT4460399S",  # 51 days 14:59:59 to 2026-10-31 23:59:59
         "om_status": "SUBMITTED",
+        "om_warnings": [],
         "om_overdue": False,
         "last_perf_grade": None,
         "last_perf_grade_name": None,
