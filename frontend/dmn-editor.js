@@ -15,8 +15,8 @@
 // only what the admin changed. Each element is located in the text by scanning its tags in document order.
 import { getText, postJSON } from './lib/http.js';
 import { h, mountAll } from './lib/dom.js';
+import { DEPLOY_QUESTION, deployedVersions, errorsToProblems } from './lib/deploy.js';
 
-const DEPLOY_QUESTION = '部署后，新发起的流程使用新版本；正在办理的实例仍按原版本办理（可在版本页迁移）。确定部署吗？';
 const ENTRY_HINT = '条件写法如 < 5000000、>= "2023"、"SMALL"、? in ("A", "B")，- 表示任意';
 const HIT_POLICIES = {
   UNIQUE: 'UNIQUE（唯一）：各规则的条件互不重叠，取成立的那一条',
@@ -673,21 +673,7 @@ function checkDecisions(decisions, fileName) {
 
 // ----------------------------------------------------------------------------- the page
 
-function versionState(created) {
-  if (created === false) return '（无变化）';
-  return created ? '（新版本）' : '';
-}
 
-/** Turn a deploy error's `errors` (list of problems, or {field: [messages]}) into problems. */
-function errorsToProblems(errors) {
-  if (Array.isArray(errors)) return errors.map((e) => (typeof e === 'string' ? { message: e } : e));
-  if (errors && typeof errors === 'object') {
-    return Object.entries(errors).flatMap(([key, value]) =>
-      [].concat(value).map((m) => (typeof m === 'string' ? { message: `${key}：${m}` } : m)),
-    );
-  }
-  return [];
-}
 
 function columnName(column, k, kind) {
   return column.label.value.trim() || (kind === 'in' ? column.expr.value.trim() : column.name.value.trim()) || `第 ${k + 1} 列`;
@@ -1031,29 +1017,8 @@ async function mountEditor(el) {
       const { body: result } = await postJSON(d.deployUrl, { files: { [fileName]: text } });
       clearProblems();
       saved = text;
-      const versions = (result && result.versions) || [];
-      const unchanged = versions.length > 0 && versions.every((v) => v.created === false);
-      results.replaceChildren(
-        h(
-          'div',
-          { class: 'alert-info' },
-          h('strong', {}, unchanged ? '内容与当前版本相同，未生成新版本。' : '部署成功。'),
-          h(
-            'ul',
-            {},
-            versions.map((v) =>
-              h(
-                'li',
-                {},
-                `流程 ${v.process_id} 第 ${v.version} 版${versionState(v.created)}`,
-                v.name ? ` ${v.name} ` : ' ',
-                v.url && v.created !== false ? h('a', { href: v.url }, '查看此版本并迁移未结束的实例') : '',
-              ),
-            ),
-          ),
-          unchanged ? null : h('p', { class: 'muted' }, '本页内容即刚部署的决策表，可继续修改后再次部署。'),
-        ),
-      );
+      const { node, unchanged } = deployedVersions(result, '本页内容即刚部署的决策表，可继续修改后再次部署。');
+      results.replaceChildren(node);
       setStatus(unchanged ? '无变化' : '部署成功', 'is-ok');
     } catch (err) {
       showProblems(`部署失败：${err.message}`, errorsToProblems(err.body && err.body.errors));

@@ -22,6 +22,7 @@ import { blankDiagram } from './bpmn/blank.js';
 import { PropertiesPanel } from './bpmn/properties-panel.js';
 import { getJSON, getText, postJSON } from './lib/http.js';
 import { h, mountAll } from './lib/dom.js';
+import { DEPLOY_QUESTION, deployedVersions, errorsToProblems } from './lib/deploy.js';
 
 const INVALID = 'egov-invalid';
 
@@ -61,27 +62,7 @@ function fileNameOf(el) {
 }
 
 /** "（新版本）" or "（无变化）" for a deploy result's `created` (a boolean, or the time a new version was made). */
-function versionState(created) {
-  if (created === false) return '（无变化）';
-  return created ? '（新版本）' : '';
-}
 
-/** Turn a deploy error's `errors` (list of problems, or {field: [messages]}) into problems. */
-function errorsToProblems(errors) {
-  if (Array.isArray(errors)) {
-    return errors.map((e) => (typeof e === 'string' ? { message: e } : e));
-  }
-  if (errors && typeof errors === 'object') {
-    const out = [];
-    for (const [key, value] of Object.entries(errors)) {
-      for (const message of [].concat(value)) {
-        out.push(typeof message === 'string' ? { message: `${key}：${message}` } : message);
-      }
-    }
-    return out;
-  }
-  return [];
-}
 
 async function mountModeler(el) {
   const d = el.dataset;
@@ -257,37 +238,15 @@ async function mountModeler(el) {
   });
 
   deployBtn.addEventListener('click', async () => {
-    const question = '部署后，新发起的流程使用新版本；正在办理的实例仍按原版本办理（可在版本页迁移）。确定部署吗？';
-    if (!window.confirm(question)) return;
+    if (!window.confirm(DEPLOY_QUESTION)) return;
     busy(true);
     deployBtn.textContent = '部署中…';
     setStatus('部署中…');
     try {
       const { body: result } = await postJSON(d.deployUrl, await body());
       clearMarks();
-      const versions = (result && result.versions) || [];
-      const unchanged = versions.length > 0 && versions.every((v) => v.created === false);
-      results.replaceChildren(
-        h(
-          'div',
-          { class: 'alert-info' },
-          h('strong', {}, unchanged ? '内容与当前版本相同，未生成新版本。' : '部署成功。'),
-          h(
-            'ul',
-            {},
-            versions.map((v) =>
-              h(
-                'li',
-                {},
-                `流程 ${v.process_id} 第 ${v.version} 版${versionState(v.created)}`,
-                v.name ? ` ${v.name} ` : ' ',
-                v.url && v.created !== false ? h('a', { href: v.url }, '查看此版本并迁移未结束的实例') : '',
-              ),
-            ),
-          ),
-          unchanged ? null : h('p', { class: 'muted' }, '本页仍以原版本为底；如需在新版本上继续修改，请从新版本打开建模器。'),
-        ),
-      );
+      const { node, unchanged } = deployedVersions(result, '本页仍以原版本为底；如需在新版本上继续修改，请从新版本打开建模器。');
+      results.replaceChildren(node);
       setStatus(unchanged ? '无变化' : '部署成功', 'is-ok');
       dirty = false;
     } catch (err) {
