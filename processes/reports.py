@@ -5,12 +5,12 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, contains_eager, defer, selectinload
 
 from handlers.models import STAGES, Document, Project
 from processes.queries import (
@@ -29,6 +29,7 @@ from processes.queries import (
 from processes.store.models import (
     HumanTask,
     Incident,
+    Organisation,
     ProcessInstance,
     ProcessVersion,
     Role,
@@ -292,29 +293,124 @@ def overdue_by_role(session: Session, now: datetime) -> list[tuple[str, str, int
     return [(code or "", name or ("指定办理人" if code is None else code), int(n)) for code, name, n in rows]
 
 
-def overdue_tasks(
-    session: Session,
-    now: datetime,
-    role_code: str | None = None,
-    page: int = 1,
-    page_size: int = 20,
-    overdue: bool = True,
-) -> Page[HumanTask]:
-    """Return open tasks (overdue ones only, by default), the nearest deadline first and those without last.
+# ----------------------------------------------------------------------------- managers' task lists
 
-    `role_code` "" means tasks assigned to a person.
-    """
+# The role filter's value for tasks given to a person rather than a role (role codes are upper case).
+NO_ROLE = "none"
+NO_ROLE_NAME = "指定办理人"
+# The task lists' sort keys and their default directions: 到期时间 and 项目编号 ascending,
+# 超期天数 largest first.
+TASK_LIST_SORTS = {"due": ASC, "overdue": DESC, "project_id": ASC}
+
+
+@dataclass
+class TaskListFilter:
+    """Filters of the managers' lists of open tasks (待办任务, or 超期任务 with `overdue`)."""
+
+    overdue: bool = False
+    unit: str | None = None  # the instance's 建设单位, by 统一社会信用代码
+    role: str | None = None  # a role code, or NO_ROLE
+    q: str | None = None  # project name or 项目编号
+    days_min: int | None = None  # overdue by at least this many whole days
+
+
+def task_list_sort(sort: str | None, order: str | None = None) -> tuple[str, str]:
+    """Return the task list's sort key and direction: `order` if given, else the key's default."""
+    key = sort if sort in TASK_LIST_SORTS else "due"
+    return key, order if order in SORT_ORDERS else TASK_LIST_SORTS[key]
+
+
+def _task_list_order(key: str, direction: str) -> tuple[Any, ...]:
+    """ORDER BY terms of a task list; tasks without a deadline (or project number) come last either way."""
+    if key == "overdue":  # more days overdue is an earlier deadline
+        return ordering(HumanTask.due_at, DESC if direction == ASC else ASC, HumanTask.id)
+    if key == "project_id":
+        # Within one project its nearest deadline first.
+        project = ordering(ProcessInstance.project_id, direction, ProcessInstance.project_id)
+        return (*project, *ordering(HumanTask.due_at, ASC, HumanTask.id))
+    return ordering(HumanTask.due_at, direction, HumanTask.id)
+
+
+def _task_list_where(now: datetime, f: TaskListFilter) -> list[ColumnElement[bool]]:
+    where = _open_task_filter(now) if f.overdue else _waiting_filter()
+    if f.unit:
+        where.append(ProcessInstance.unit_id.in_(select(Organisation.id).where(Organisation.code == f.unit)))
+    if f.role == NO_ROLE:
+        where.append(HumanTask.role_code.is_(None))
+    elif f.role:
+        where.append(HumanTask.role_code == f.role)
+    if f.days_min:
+        # Whole days overdue, as the pages count them: due at least `days_min` × 24 hours ago.
+        where += [HumanTask.due_at.is_not(None), HumanTask.due_at <= now - timedelta(days=f.days_min)]
+    return where
+
+
+def _task_list_query(
+    now: datetime, f: TaskListFilter, sort: str | None = None, order: str | None = None
+) -> Select:
     stmt = (
         select(HumanTask)
         .join(HumanTask.instance)
-        .where(*(_open_task_filter(now) if overdue else _waiting_filter()))
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+        .options(
+            contains_eager(HumanTask.instance).selectinload(ProcessInstance.unit),
+            selectinload(HumanTask.assignee),
+            selectinload(HumanTask.claimed_by),
+            defer(HumanTask.instructions),
+            defer(HumanTask.draft_json),
+        )
+        .where(*_task_list_where(now, f))
+        .order_by(*_task_list_order(*task_list_sort(sort, order)))
     )
-    if role_code == "":
-        stmt = stmt.where(HumanTask.role_code.is_(None))
-    elif role_code:
-        stmt = stmt.where(HumanTask.role_code == role_code)
-    return paginate(session, stmt, page, page_size)
+    return searched(stmt, f.q, ProcessInstance.title, ProcessInstance.project_id)
+
+
+def task_list(
+    session: Session,
+    now: datetime,
+    f: TaskListFilter,
+    sort: str | None = None,
+    order: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> Page[HumanTask]:
+    """Return one page of the open (or overdue) tasks of instances that go on, filtered and sorted."""
+    return paginate(session, _task_list_query(now, f, sort, order), page, page_size)
+
+
+def task_list_for_export(
+    session: Session, now: datetime, f: TaskListFilter, sort: str | None = None, order: str | None = None
+) -> list[HumanTask]:
+    """Return every task `task_list` would page through (capped at MAX_EXPORT_ROWS) for a spreadsheet."""
+    return list(session.scalars(_task_list_query(now, f, sort, order).limit(MAX_EXPORT_ROWS)).unique())
+
+
+def task_list_options(session: Session, now: datetime, f: TaskListFilter) -> dict[str, list[tuple[str, str]]]:
+    """Return the units (code, short name) and roles (code, name) that have tasks in the list, by name."""
+    # Taken over the whole list, not narrowed by the other filters, so one choice never hides the others. A
+    # chosen unit or role that exists but has no such task is added, so the form shows it chosen.
+    where = _task_list_where(now, TaskListFilter(overdue=f.overdue))
+    units = dict(
+        session.execute(
+            select(Organisation.code, Organisation.short_name)
+            .join(ProcessInstance, ProcessInstance.unit_id == Organisation.id)
+            .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(*where)
+            .distinct()
+        ).all()
+    )
+    if f.unit and f.unit not in units:
+        chosen = session.scalar(select(Organisation.short_name).where(Organisation.code == f.unit))
+        if chosen is not None:
+            units[f.unit] = chosen
+    roles_stmt = select(HumanTask.role_code).join(HumanTask.instance).where(*where).distinct()
+    codes = set(session.scalars(roles_stmt))
+    if f.role and f.role != NO_ROLE:
+        codes.add(f.role)
+    names = dict(session.execute(select(Role.code, Role.name).where(Role.code.in_(codes - {None}))).all())
+    roles = sorted(names.items(), key=lambda item: item[1])
+    if None in codes or f.role == NO_ROLE:
+        roles.append((NO_ROLE, NO_ROLE_NAME))
+    return {"units": sorted(units.items(), key=lambda item: item[1]), "roles": roles}
 
 
 @dataclass

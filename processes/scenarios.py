@@ -21,7 +21,7 @@ A scenario file::
       - migrate: {instance: p, added: [...], problems: [...]}  # onto the newest version, as admin; a
                                                               # `problems` list expects a refusal
       - terminate: {reason: 单位撤回}   # end the instance for good, as admin
-      - reassign: {task: 专家评审打分, holder: $expert_usernames.0, to: $expert_backups.0.username}  # 转办, as admin
+      - reassign: {task: 专家评审打分, holder: $expert_usernames.0, to: $expert_backups.0.username}  # 转办
       - restart: {}                     # as after a server restart: specs parsed anew, no live workflow
       - start/complete/... with `instance: p` to address another instance than the last started
 

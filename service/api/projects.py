@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -12,9 +11,6 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from handlers.documents import kind_label
@@ -36,6 +32,7 @@ from service.api.schemas import (
     sort_order_field,
 )
 from service.db import get_session, runtime
+from service.spreadsheet import money_columns, new_sheet, workbook_bytes
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="项目库与文档")
 
@@ -241,9 +238,6 @@ def _with_data(instance: ProcessInstance) -> ProcessInstance:
 
 def register_workbook(rows: list[Project], title: str = "项目库") -> bytes:
     """Return the register rows as an .xlsx file (amounts in 元 as numbers with two decimals)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
     columns = [
         ("项目编号", 16),
         ("项目名称", 40),
@@ -260,14 +254,7 @@ def register_workbook(rows: list[Project], title: str = "项目库") -> bytes:
         ("状态", 14),
         ("更新时间", 18),
     ]
-    ws.append([c for c, _ in columns])
-    for index, (_, width) in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-        cell = ws.cell(row=1, column=index)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="EEF4FC")
-        cell.alignment = Alignment(horizontal="center")
-    money = "#,##0.00"
+    wb, ws = new_sheet(title, columns)
     for p in rows:
         ws.append(
             [
@@ -287,13 +274,8 @@ def register_workbook(rows: list[Project], title: str = "项目库") -> bytes:
                 format_local(p.updated_at) if p.updated_at else "",
             ]
         )
-        for col in (8, 9, 10):
-            ws.cell(row=ws.max_row, column=col).number_format = money
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+        money_columns(ws, (8, 9, 10))
+    return workbook_bytes(wb, ws, len(columns))
 
 
 def _number(value: Decimal | None) -> float | None:
