@@ -153,6 +153,9 @@ def test_dashboard_page_renders_charts_and_tables(figures, login) -> None:  # no
     for name in CHARTS:
         assert f'data-chart-url="/api/v1/dashboard/charts/{name}"' in html
     assert "1,245.00 万元" in html and "故障重试流程" in html
+    # A manager is told the admin is on it, not the engine's own words (those are for the admin).
+    assert "已通知流程管理员处理" in html and "下游系统不可用" not in html
+    assert "下游系统不可用" in login("admin").get("/dashboard").get_data(as_text=True)
 
 
 def test_the_running_figure_and_the_list_it_links_to_agree(figures, login) -> None:  # noqa: ANN001
