@@ -168,13 +168,19 @@ def handle(
             raise HandlerError("already_approved", f"项目 {project_id} 已有立项批复（{earlier}）")
     route = _route(project, approval_route) if kind == PROJECT_APPROVAL else None
     conditions = _conditions(approval_conditions)
-    dropped = [c for c in _conditions(required_conditions) if c.strip() and c.strip() not in conditions]
+    kept = ["".join(c.split()) for c in conditions]
+    # A condition counts as kept when a 批复条件 holds its words (spacing aside): the signer may add to it.
+    dropped = [
+        c
+        for c in _conditions(required_conditions)
+        if "".join(c.split()) and not any("".join(c.split()) in k for k in kept)
+    ]
     if kind == PROJECT_APPROVAL and dropped and not str(conditions_note or "").strip():
         raise HandlerError(
             "conditions_dropped",
             "批复条件删去了部门联审附加条件「"
             + "」「".join(dropped)
-            + "」：请保留，或在“批复条件调整说明”中说明理由",
+            + "」：请保留，或在“批复条件调整说明”中说明理由。",
             details={"dropped": dropped},
         )
     previous_budget = project.approved_budget

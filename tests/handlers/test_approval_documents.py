@@ -106,7 +106,11 @@ def test_a_joint_review_condition_is_not_dropped_without_a_reason(ctx, make_proj
     assert refused.value.code == "conditions_dropped" and refused.value.details == {"dropped": [crypto]}
     assert f"「{crypto}」" in refused.value.message and "批复条件调整说明" in refused.value.message
     assert ctx.session.scalars(select(Document).where(Document.project_id == project_id)).all() == []
-    kept = issue(ctx, project_id, approval_conditions=[crypto, CONDITION], required_conditions=[crypto])
+    # Kept in other words around it (the signer added a detail) or with other spacing: kept.
+    extended = [f"{crypto}，2027年6月前完成", CONDITION]
+    kept = issue(
+        ctx, project_id, approval_conditions=extended, required_conditions=[crypto.replace("前", " 前")]
+    )
     assert kept["approval_doc_no"]
     other = make_project(status="IN_PLAN")
     explained = issue(
