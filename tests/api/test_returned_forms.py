@@ -139,10 +139,21 @@ def test_the_initial_review_loop_corrects_with_its_answers_and_reviews_afresh(li
     )
     assert cleared.status_code == 422 and "total_estimate" in cleared.get_json()["errors"]
     assert operator.get(f"/api/v1/instances/{instance_id}").get_json()["status"] == "running"
+    # A correction that lacks a document it needs comes back with what was written in it, not blank.
+    lacking = [d for d in ALL_DOCUMENTS if d["kind"] != "BUDGET_DETAIL"]
+    note = "已补充收费标准依据。"
     submit(
         operator,
         correction["id"],
-        {"correction_note": "已补充收费标准依据。", "total_estimate": 1100000.0, "documents": ALL_DOCUMENTS},
+        {"correction_note": note, "total_estimate": 1100000.0, "documents": lacking},
+    )
+    bounced = open_task(operator, instance_id, "修改补正")
+    assert bounced["id"] != correction["id"] and form_data(operator, bounced["id"])["correction_note"] == note
+    correction = bounced
+    submit(
+        operator,
+        correction["id"],
+        {"correction_note": note, "total_estimate": 1100000.0, "documents": ALL_DOCUMENTS},
     )
 
     # The reviewer decides afresh on the corrected declaration (the earlier decision is in 办理记录).
