@@ -24,6 +24,7 @@ from service.api.schemas import (
     InstanceDetail,
     InstancePage,
     InstanceSchema,
+    NonBlank,
     RangeArgs,
     sort_order_field,
 )
@@ -80,7 +81,13 @@ class ListArgs(RangeArgs):
 
 
 class TerminateArgs(ma.Schema):
-    reason = ma.fields.Str(load_default="", validate=ma.validate.Length(max=500))
+    # The register records why a project ended; an end without a reason tells nobody anything.
+    reason = NonBlank(
+        required=True,
+        validate=ma.validate.Length(max=500),
+        error_messages={"required": "请填写终止原因"},
+        metadata={"title": "终止原因"},
+    )
 
 
 def may_start(user: User, process_id: str) -> bool:

@@ -151,7 +151,8 @@ def test_bulk_migration_moves_what_can_move_and_reports_the_rest(admin, login) -
     at_b = start(operator, "p")
     complete(operator, [t for t in my_tasks(operator) if t["instance_id"] == at_b["id"]][0]["id"])
     ended = start(operator, "p")
-    assert admin.post(f"/api/v1/instances/{ended['id']}/terminate", json={}).status_code == 200
+    ending = admin.post(f"/api/v1/instances/{ended['id']}/terminate", json={"reason": "测试结束"})
+    assert ending.status_code == 200
     deployed(admin, steps("p", "a", "c"))  # 步骤b is gone: fine ahead of a task, not under one
 
     dry = admin.post("/api/v1/processes/p/migrations", json={"dry_run": True})

@@ -540,6 +540,16 @@ def test_the_performance_grade_reads_in_chinese(app, register, login) -> None:  
     assert "93.00 分（优）" in html and "EXCELLENT" not in html
 
 
+def test_a_terminated_project_shows_why_it_ended(app, register, login) -> None:  # noqa: ANN001
+    with app.extensions["egovflow"].sessions() as session:
+        ended = update(Project).where(Project.project_id == "LA-2025-0003")
+        reason = {"recorded": {"outcome_reason": "建设单位申请撤回"}}
+        session.execute(ended.values(status="TERMINATED", declaration=reason))
+        session.commit()
+    html = page(login("manager"), "/projects/LA-2025-0003")
+    assert "已终止" in html and "<dt>终止原因</dt><dd>建设单位申请撤回</dd>" in html
+
+
 def test_a_stage_without_projects_is_still_offered_and_shown_chosen(register, login) -> None:  # noqa: ANN001
     html = page(login("manager"), "/projects?stage=验收")  # the dashboard links every stage
     assert '<option value="验收" selected>验收</option>' in html

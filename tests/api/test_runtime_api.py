@@ -378,6 +378,9 @@ def test_suspend_resume_terminate(admin, login) -> None:
     blocked = complete(operator, task["id"], {"decision": "APPROVE", "amount": 1})
     assert blocked.status_code == 409 and "挂起" in blocked.get_json()["message"]
     assert admin.post(f"/api/v1/instances/{instance['id']}/resume").get_json()["status"] == "running"
+    for blank in ({}, {"reason": "  "}):  # why it ended is what the register keeps
+        refused = admin.post(f"/api/v1/instances/{instance['id']}/terminate", json=blank)
+        assert refused.status_code == 422 and "reason" in refused.get_json()["errors"]
     terminated = admin.post(f"/api/v1/instances/{instance['id']}/terminate", json={"reason": "重复申报"})
     assert terminated.get_json()["status"] == "terminated"
     assert my_tasks(operator) == []
