@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from processes import engine, instructions, scripting
+from processes.decision_coverage import coverage_problems
 from processes.errors import BundleInvalid, NotFound, Problem
 from processes.forms import read_form
 from processes.store.models import Deployment, FileBlob, FormDraft, ProcessVersion, Schedule, VersionFile
@@ -140,6 +141,8 @@ def validate(
         problems += _check_element(info, forms, handlers, lanes)
     for file, entry_id, text in engine.decision_conditions(files):
         problems += [Problem(file, _shown(entry_id), m) for m in condition_problems(text)]
+    for table in engine.decision_tables(files):
+        problems += [Problem(table.file, _shown(table.table_id), m) for m in coverage_problems(table)]
     for pid, expression in bundle.timer_starts.items():
         try:
             engine.next_occurrence(expression, datetime.now(UTC))

@@ -38,6 +38,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, Standar
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
@@ -106,6 +107,35 @@ def _unbound_depth(init: Callable[..., None]) -> None:
 
 for _iterator in (TaskIterator, BpmnTaskIterator):
     _unbound_depth(_iterator.__init__)
+
+# A decision table with no rule for the values it is given returns nothing, silently: the variables it
+# should have set are then missing further on ("未定义的变量" at a later step), the table is not named,
+# and a retry of that later step cannot help. Such a table (any hit policy but COLLECT, where no match is
+# an empty list) fails at its own business rule task instead, naming the table and the values; once the
+# table is fixed and the instance migrated, a retry runs the decision again.
+_spiff_dmn_result = DMNEngine.result
+
+
+def _result_or_no_rule(self: DMNEngine, task: Any) -> dict[str, Any]:
+    result = _spiff_dmn_result(self, task)
+    table = self.decision_table
+    if result or table.hit_policy == "COLLECT" or not table.rules:
+        return result
+    values = []
+    for column in table.inputs:
+        try:
+            value = task.workflow.script_engine.evaluate(task, column.expression)
+        except Exception:  # noqa: BLE001 - the message names what it could not read
+            value = "（无法取值）"
+        values.append(f"{column.label or column.expression}={value!r}")
+    raise WorkflowTaskException(
+        f"决策表「{table.name or table.id}」没有与输入相符的规则（{'，'.join(values)}），"
+        "请检查决策表的规则是否覆盖这些取值",
+        task=task,
+    )
+
+
+DMNEngine.result = _result_or_no_rule  # type: ignore[method-assign]
 
 
 class clock_context:  # noqa: N801 - used as a context manager, reads like a statement
@@ -376,6 +406,51 @@ def decision_conditions(files: Mapping[str, bytes]) -> Iterator[tuple[str, str, 
         for entry in root.iter("{*}inputEntry"):
             text = entry.find("{*}text")
             yield name, entry.get("id") or "", (text.text or "") if text is not None else ""
+
+
+@dataclass
+class DecisionTableText:
+    """One DMN decision table as written: hit policy, condition columns and the rules' condition cells."""
+
+    file: str
+    table_id: str
+    name: str
+    hit_policy: str
+    inputs: list[str]  # each condition column's label (else its expression)
+    rules: list[tuple[str, list[str]]]  # (rule id, one condition cell per column)
+
+
+def decision_tables(files: Mapping[str, bytes]) -> Iterator[DecisionTableText]:
+    """Yield every DMN decision table of a bundle as written (for checks no rule ever runs)."""
+    for name, content in sorted(files.items()):
+        if not name.endswith(".dmn"):
+            continue
+        try:
+            root = _safe_xml(content)
+        except (etree.XMLSyntaxError, ValueError, UnicodeDecodeError):
+            continue  # parse_bundle reports it
+        for decision in root.iter("{*}decision"):
+            for table in decision.iter("{*}decisionTable"):
+                inputs = []
+                for column in table.findall("{*}input"):
+                    expression = column.find("{*}inputExpression/{*}text")
+                    text = expression.text if expression is not None else ""
+                    inputs.append(column.get("label") or (text or "").strip())
+                rules = [
+                    (
+                        rule.get("id") or "",
+                        [(cell.findtext("{*}text") or "") for cell in rule.findall("{*}inputEntry")],
+                    )
+                    for rule in table.findall("{*}rule")
+                ]
+                yield DecisionTableText(
+                    name,
+                    table.get("id") or "",
+                    decision.get("name") or decision.get("id") or "",
+                    (table.get("hitPolicy") or "UNIQUE").upper(),
+                    inputs,
+                    rules,
+                )
 
 
 def parse_bundle(files: dict[str, bytes]) -> tuple[ParsedBundle | None, list[Problem]]:

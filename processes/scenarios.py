@@ -20,6 +20,8 @@ A scenario file::
       - redeploy: {replace: {route_by_amount.dmn: {"5000000": "3000000"}}}
       - migrate: {instance: p, added: [...], problems: [...]}  # onto the newest version, as admin; a
                                                               # `problems` list expects a refusal
+      - incident: {at: rule_route, contains: [决策表]}  # the open incident: where, and what it says
+      - retry: {}                       # retry the failed step, as admin
       - terminate: {reason: 单位撤回}   # end the instance for good, as admin
       - reassign: {task: 专家评审打分, holder: $expert_usernames.0, to: $expert_backups.0.username}  # 转办
       - restart: {}                     # as after a server restart: specs parsed anew, no live workflow
@@ -48,7 +50,7 @@ from processes.clock import ManualClock
 from processes.errors import ProcessError
 from processes.runtime import Runtime
 from processes.scheduler import tick
-from processes.store.models import Attachment, HumanTask, ProcessInstance, TaskStatus, User
+from processes.store.models import Attachment, HumanTask, Incident, ProcessInstance, TaskStatus, User
 from processes.uploads import upload_refs
 
 log = logging.getLogger(__name__)
@@ -537,6 +539,30 @@ def _reassign(run: _Run, args: Mapping[str, Any]) -> None:
         session.commit()
 
 
+def _incident(run: _Run, args: Mapping[str, Any]) -> None:
+    """Check the open incident of an instance: at which element, and the texts its message holds."""
+    instance_id = _instance_id(run, args)
+    with run.sessions() as session:
+        found = session.scalars(
+            select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
+        ).all()
+    if len(found) != 1:
+        raise ScenarioFailed(f"应有 1 个未处理的故障，实际 {len(found)} 个")
+    if args.get("at") and found[0].spec_id != args["at"]:
+        raise ScenarioFailed(f"故障应在 {args['at']}，实际在 {found[0].spec_id}")
+    for part in _texts(args.get("contains")):
+        if part not in found[0].message:
+            raise ScenarioFailed(f"故障信息应含“{part}”，实际：{found[0].message}")
+
+
+def _retry(run: _Run, args: Mapping[str, Any]) -> None:
+    """Retry an instance's failed step as an admin, after its cause was fixed."""
+    instance_id = _instance_id(run, args)
+    with run.sessions() as session:
+        run.runtime.retry(session, instance_id, _user(session, args.get("as", "admin")))
+        session.commit()
+
+
 def _terminate(run: _Run, args: Mapping[str, Any]) -> None:
     """End an instance for good as an admin, with a reason."""
     instance_id = _instance_id(run, args)
@@ -592,6 +618,8 @@ _ACTIONS: dict[str, Callable[[_Run, Any], None]] = {
     "redeploy": _redeploy,
     "migrate": _migrate,
     "terminate": _terminate,
+    "incident": _incident,
+    "retry": _retry,
     "reassign": _reassign,
     "restart": _restart,
     "use": _use,

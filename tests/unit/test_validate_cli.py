@@ -225,3 +225,26 @@ def test_the_repository_decision_tables_pass(tmp_path: Path) -> None:
     }
     code, output = run(tmp_path, files)
     assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    ("second_rule", "message"),
+    [
+        (">= 6000000", "「总投资概算（元）」5,000,000 至 6,000,000 之间的取值没有相符的规则"),
+        ("> 5000000", "「总投资概算（元）」等于 5,000,000 的取值没有相符的规则"),
+        (">= 4000000", "规则 route_by_amount_rule_1 与规则 route_by_amount_rule_2 的条件重叠"),
+    ],
+)
+def test_a_threshold_table_with_a_gap_or_an_overlap_is_refused(
+    tmp_path: Path, second_rule: str, message: str
+) -> None:
+    """Moving one rule of the 500万 table and not the other would leave amounts no rule answers."""
+    root = Path(__file__).resolve().parents[2] / "bpmn"
+    files: dict[str, str | bytes] = {
+        p.name: p.read_bytes() for p in root.iterdir() if p.suffix in (".bpmn", ".dmn")
+    }
+    table = (root / "route_by_amount.dmn").read_text(encoding="utf-8")
+    files["route_by_amount.dmn"] = table.replace(">= 5000000", second_rule.replace(">", "&gt;"))
+    code, output = run(tmp_path, files)
+    assert code == 1
+    assert f"route_by_amount.dmn:route_by_amount_table: {message}" in output, output
