@@ -12,7 +12,7 @@ from handlers.coercion import as_text_list
 from handlers.context import HandlerContext
 from handlers.errors import HandlerError
 from handlers.models import AnnualPlan, Project, ProjectStatus
-from handlers.money import parse_yuan, yuan_str
+from handlers.money import parse_yuan, yuan_str, yuan_text
 from handlers.queries import recorded_facts
 from handlers.results import choice, internal, listing, money, record, text
 from handlers.sequences import insert_numbered
@@ -47,6 +47,7 @@ SUMMARY = {
     "carried_total": money("保留项目金额"),
     "bundled_total": money("打捆项目金额"),
     "bundle_name": text("打捆项目名称"),
+    "added_lines": listing("新列入计划的项目明细"),
 }
 RETURNS = {"annual_plan_id": internal(text("年度计划记录编号")), "plan_version": text("计划版本"), **SUMMARY}
 ERRORS = ("plan_project_ineligible", "plan_empty")
@@ -101,7 +102,16 @@ class PlanDraft:
             "carried_total": yuan_str(_total(self.carried.items)) if carried else None,
             "bundled_total": yuan_str(_total(i for i in items if i["category"] == BUNDLED)),
             "bundle_name": f"{self.year}年度市本级电子政务打捆项目" if bundled else None,
+            # What the leader approves, readable: 编号 名称（建设单位，类别，计划安排金额）.
+            "added_lines": [_line(item) for item in self.added],
         }
+
+
+def _line(item: dict) -> str:
+    """One plan item as the leader reads it."""
+    category = "打捆" if item["category"] == BUNDLED else "单独立项"
+    amount = yuan_text(parse_yuan(item["plan_amount"], "计划安排金额"))
+    return f"{item['project_id']} {item['name']}（{item['unit_name']}，{category}，{amount}）"
 
 
 def plan_title(year: int, *, adjusted: bool) -> str:
