@@ -57,7 +57,7 @@ def coverage_problems(table: DecisionTableText) -> list[str]:
     """Return the gaps and overlaps of a one-column numeric UNIQUE table in Chinese; [] for other tables."""
     if table.hit_policy != "UNIQUE" or len(table.inputs) != 1 or not table.rules:
         return []
-    intervals = [_interval(rule, cells[0] if cells else "") for rule, cells in table.rules]
+    intervals = [_interval(rule, cells[0][1] if cells else "") for rule, cells in table.rules]
     if any(i is None for i in intervals):
         return []
     column = table.inputs[0]

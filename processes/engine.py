@@ -394,20 +394,6 @@ def next_occurrence(expression: str, now: datetime, previous: datetime | None = 
     return TimerEventDefinition.get_datetime(text)
 
 
-def decision_conditions(files: Mapping[str, bytes]) -> Iterator[tuple[str, str, str]]:
-    """Yield (file, input entry id, text) for every condition cell of every DMN decision table."""
-    for name, content in sorted(files.items()):
-        if not name.endswith(".dmn"):
-            continue
-        try:
-            root = _safe_xml(content)
-        except (etree.XMLSyntaxError, ValueError, UnicodeDecodeError):
-            continue  # parse_bundle reports it
-        for entry in root.iter("{*}inputEntry"):
-            text = entry.find("{*}text")
-            yield name, entry.get("id") or "", (text.text or "") if text is not None else ""
-
-
 @dataclass
 class DecisionTableText:
     """One DMN decision table as written: hit policy, condition columns and the rules' condition cells."""
@@ -417,7 +403,7 @@ class DecisionTableText:
     name: str
     hit_policy: str
     inputs: list[str]  # each condition column's label (else its expression)
-    rules: list[tuple[str, list[str]]]  # (rule id, one condition cell per column)
+    rules: list[tuple[str, list[tuple[str, str]]]]  # (rule id, one (cell id, text) per column)
 
 
 def decision_tables(files: Mapping[str, bytes]) -> Iterator[DecisionTableText]:
@@ -439,7 +425,10 @@ def decision_tables(files: Mapping[str, bytes]) -> Iterator[DecisionTableText]:
                 rules = [
                     (
                         rule.get("id") or "",
-                        [(cell.findtext("{*}text") or "") for cell in rule.findall("{*}inputEntry")],
+                        [
+                            (cell.get("id") or "", cell.findtext("{*}text") or "")
+                            for cell in rule.findall("{*}inputEntry")
+                        ],
                     )
                     for rule in table.findall("{*}rule")
                 ]
@@ -451,6 +440,14 @@ def decision_tables(files: Mapping[str, bytes]) -> Iterator[DecisionTableText]:
                     inputs,
                     rules,
                 )
+
+
+def decision_conditions(files: Mapping[str, bytes]) -> Iterator[tuple[str, str, str]]:
+    """Yield (file, input entry id, text) for every condition cell of every DMN decision table."""
+    for table in decision_tables(files):
+        for _rule, cells in table.rules:
+            for cell_id, text in cells:
+                yield table.file, cell_id, text
 
 
 def parse_bundle(files: dict[str, bytes]) -> tuple[ParsedBundle | None, list[Problem]]:

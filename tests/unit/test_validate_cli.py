@@ -20,6 +20,14 @@ LAUGHS = (
 )
 
 
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+def repository_models() -> dict[str, str | bytes]:
+    """The repository's diagrams and decision tables, as a bundle to edit and validate."""
+    return {p.name: p.read_bytes() for p in BPMN_DIR.iterdir() if p.suffix in (".bpmn", ".dmn")}
+
+
 def run(tmp_path: Path, files: dict[str, str | bytes]) -> tuple[int, str]:
     """Write files and validate them; return (exit code, output)."""
     for name, content in files.items():
@@ -203,11 +211,8 @@ def test_a_decision_table_condition_the_engine_would_misread_is_refused(
     tmp_path: Path, cell: str, message: str
 ) -> None:
     """`>> 5` would run as a bit shift, `5,000,000` as a tuple: refused at the cell, not deployed."""
-    root = Path(__file__).resolve().parents[2] / "bpmn"
-    files: dict[str, str | bytes] = {
-        p.name: p.read_bytes() for p in root.iterdir() if p.suffix in (".bpmn", ".dmn")
-    }
-    table = (root / "route_by_amount.dmn").read_text(encoding="utf-8")
+    files = repository_models()
+    table = (BPMN_DIR / "route_by_amount.dmn").read_text(encoding="utf-8")
     files["route_by_amount.dmn"] = table.replace(
         "&lt; 5000000", cell.replace("<", "&lt;").replace(">", "&gt;")
     )
@@ -219,10 +224,7 @@ def test_a_decision_table_condition_the_engine_would_misread_is_refused(
 
 
 def test_the_repository_decision_tables_pass(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[2] / "bpmn"
-    files: dict[str, str | bytes] = {
-        p.name: p.read_bytes() for p in root.iterdir() if p.suffix in (".bpmn", ".dmn")
-    }
+    files = repository_models()
     code, output = run(tmp_path, files)
     assert code == 0, output
 
@@ -239,11 +241,8 @@ def test_a_threshold_table_with_a_gap_or_an_overlap_is_refused(
     tmp_path: Path, second_rule: str, message: str
 ) -> None:
     """Moving one rule of the 500万 table and not the other would leave amounts no rule answers."""
-    root = Path(__file__).resolve().parents[2] / "bpmn"
-    files: dict[str, str | bytes] = {
-        p.name: p.read_bytes() for p in root.iterdir() if p.suffix in (".bpmn", ".dmn")
-    }
-    table = (root / "route_by_amount.dmn").read_text(encoding="utf-8")
+    files = repository_models()
+    table = (BPMN_DIR / "route_by_amount.dmn").read_text(encoding="utf-8")
     files["route_by_amount.dmn"] = table.replace(">= 5000000", second_rule.replace(">", "&gt;"))
     code, output = run(tmp_path, files)
     assert code == 1
