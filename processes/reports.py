@@ -149,7 +149,10 @@ def project_totals(session: Session, user: User, f: ProjectFilter) -> RegisterTo
             func.coalesce(func.sum(sub.c.approved_budget), 0),
         )
     ).one()
-    return RegisterTotals(int(count), Decimal(str(total)), Decimal(str(approved)))
+    cents = Decimal("0.01")  # PostgreSQL sums nothing to an integer 0: amounts always read to the cent
+    return RegisterTotals(
+        int(count), Decimal(str(total)).quantize(cents), Decimal(str(approved)).quantize(cents)
+    )
 
 
 def project_filter_options(session: Session, user: User) -> dict[str, list[Any]]:
