@@ -71,3 +71,18 @@ def declare(
         json={"data": {"unit_review_decision": "CONFIRM", "unit_review_opinion": "同意申报"}},
     )
     assert done.status_code == 200, done.get_json()
+
+
+def two_projects_at_initial_review(server: LiveServer) -> None:
+    """bpmn/ deployed; one project of 市卫健委 and one of 市公安局 (9,600,000 元, 2027) declared, at 初审."""
+    deploy_lifecycle(server)
+    declare(server, start_lifecycle(server))
+    declare(
+        server,
+        start_lifecycle(server, "gaj_jb"),
+        "gaj_jb",
+        "gaj_fzr",
+        project_name="六安市公安局视频联网平台",
+        total_estimate=9600000.0,
+        plan_year=2027,
+    )

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.browser.conftest import LiveServer
-from tests.browser.flows import declare, deploy_lifecycle, start_lifecycle
+from tests.browser.flows import two_projects_at_initial_review
 
 pytestmark = pytest.mark.browser
 
@@ -17,17 +17,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(live_server: LiveServer) -> LiveServer:
     """bpmn/ deployed; one project of 市卫健委 and one of 市公安局 at 初审, five days past its deadline."""
-    deploy_lifecycle(live_server)
-    declare(live_server, start_lifecycle(live_server))
-    declare(
-        live_server,
-        start_lifecycle(live_server, "gaj_jb"),
-        "gaj_jb",
-        "gaj_fzr",
-        project_name="六安市公安局视频联网平台",
-        total_estimate=9600000.0,
-        plan_year=2027,
-    )
+    two_projects_at_initial_review(live_server)
     live_server.app.extensions["egovflow"].runtime.clock.advance(timedelta(days=20))  # 初审 is due in 15 days
     return live_server
 

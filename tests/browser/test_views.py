@@ -11,7 +11,11 @@ from openpyxl import load_workbook
 from tests.bpmn_builder import Process, end, user_task
 from tests.bpmn_builder import start as start_event
 from tests.browser.conftest import LiveServer, Visitor
-from tests.browser.flows import declare, deploy_lifecycle, start_lifecycle, task_of
+from tests.browser.flows import (
+    start_lifecycle,
+    task_of,
+    two_projects_at_initial_review,
+)
 from tests.conftest import ROOT, ApiClient
 
 pytestmark = pytest.mark.browser
@@ -22,17 +26,7 @@ NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.inner
 @pytest.fixture(scope="module")
 def server(live_server: LiveServer) -> LiveServer:
     """bpmn/ deployed, one project of 市卫健委 at 初审 and one of 市公安局 still being declared."""
-    deploy_lifecycle(live_server)
-    declare(live_server, start_lifecycle(live_server))
-    declare(
-        live_server,
-        start_lifecycle(live_server, "gaj_jb"),
-        "gaj_jb",
-        "gaj_fzr",
-        project_name="六安市公安局视频联网平台",
-        total_estimate=9600000.0,
-        plan_year=2027,
-    )
+    two_projects_at_initial_review(live_server)
     start_lifecycle(live_server, "gaj_jb")
     live_server.app.extensions["egovflow"].runtime.clock.advance(timedelta(days=20))  # 初审 is due in 15 days
     return live_server
