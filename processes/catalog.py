@@ -139,9 +139,10 @@ def validate(
             problems.append(Problem(file, _shown(pid), f"流程名称过长(最多 {MAX_NAME} 个字符)"))
     for info in engine.iter_elements(bundle):
         problems += _check_element(info, forms, handlers, lanes)
-    for file, entry_id, text in engine.decision_conditions(files):
-        problems += [Problem(file, _shown(entry_id), m) for m in condition_problems(text)]
-    for table in engine.decision_tables(files):
+    for table in engine.decision_tables(files):  # each DMN file read once for both checks
+        for _rule, cells in table.rules:
+            for cell_id, text in cells:
+                problems += [Problem(table.file, _shown(cell_id), m) for m in condition_problems(text)]
         problems += [Problem(table.file, _shown(table.table_id), m) for m in coverage_problems(table)]
     for pid, expression in bundle.timer_starts.items():
         try:

@@ -442,14 +442,6 @@ def decision_tables(files: Mapping[str, bytes]) -> Iterator[DecisionTableText]:
                 )
 
 
-def decision_conditions(files: Mapping[str, bytes]) -> Iterator[tuple[str, str, str]]:
-    """Yield (file, input entry id, text) for every condition cell of every DMN decision table."""
-    for table in decision_tables(files):
-        for _rule, cells in table.rules:
-            for cell_id, text in cells:
-                yield table.file, cell_id, text
-
-
 def parse_bundle(files: dict[str, bytes]) -> tuple[ParsedBundle | None, list[Problem]]:
     """Parse BPMN and DMN files into specs; returns (bundle or None, problems)."""
     problems: list[Problem] = []
